@@ -1,0 +1,94 @@
+"""The online recommender interface: one request (or a batch of them) in, the next track out.
+
+A request is ``(user, previous track, its listened time, session state)``; the session state that every
+caller tracks is the user's session number and the request's step within the session. Recommenders hold
+loaded arrays, never train, never speak HTTP and never see the simulator. Their randomness is counter-based:
+a draw depends only on ``(random_state, user, session, step)``, so the service and the in-process simulator
+give the same answers at any concurrency.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.world.catalog import Catalog
+from botify.world.seeding import check_seed, counter_randint
+
+__all__ = ["Recommender", "Requests"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Requests:
+    """A batch of ``/next`` requests, one row each (all arrays of equal length)."""
+
+    user: IntArray
+    track: IntArray
+    time: npt.NDArray[np.float64]
+    session: IntArray
+    step: IntArray
+
+    @classmethod
+    def one(cls, user: int, track: int, time: float, session: int = 0, step: int = 0) -> Requests:
+        """A batch holding a single request."""
+        return cls(
+            user=np.array([user], dtype=np.int64),
+            track=np.array([track], dtype=np.int64),
+            time=np.array([time], dtype=np.float64),
+            session=np.array([session], dtype=np.int64),
+            step=np.array([step], dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.user.shape[0])
+
+    def take(self, rows: npt.NDArray[Any]) -> Requests:
+        """The sub-batch of the given rows (indices or boolean mask)."""
+        return Requests(self.user[rows], self.track[rows], self.time[rows], self.session[rows], self.step[rows])
+
+
+class Recommender(ABC):
+    """Base class: subclasses implement ``_recommend`` on a batch and declare ``name``.
+
+    Parameters
+    ----------
+    catalog : the public catalog.
+    random_state : seed of the recommender's counter-based draws; ``None`` picks one at random (recorded in
+        ``get_config()``, so a run can still be repeated).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, catalog: Catalog, *, random_state: int | None = None) -> None:
+        self.catalog = catalog
+        self.random_state = secrets.randbits(32) if random_state is None else check_seed(random_state, "random_state")
+
+    def recommend_batch(self, requests: Requests) -> IntArray:
+        """Next track for every request of the batch."""
+        return self._recommend(requests)
+
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
+        """Next track for one request; identical to the batch answer for the same row."""
+        return int(self._recommend(Requests.one(user, track, time, session, step))[0])
+
+    def get_config(self) -> dict[str, Any]:
+        """Name and parameters, enough to rebuild the recommender."""
+        return {"recommender": self.name, "random_state": self.random_state, **self._params()}
+
+    def _params(self) -> dict[str, Any]:
+        return {}
+
+    def _draw(self, high: npt.ArrayLike, requests: Requests, stream: int = 0) -> IntArray:
+        """Counter-based integers on ``[0, high)`` for each request."""
+        return counter_randint(self.random_state, high, requests.user, requests.session, requests.step, stream)
+
+    @abstractmethod
+    def _recommend(self, requests: Requests) -> IntArray:
+        """Subclasses: the next track for every row."""

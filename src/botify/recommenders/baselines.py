@@ -1,0 +1,73 @@
+"""Reference baselines: Random, TopPop and StickyArtist (SPEC section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.errors import ConfigError
+from botify.recommenders.base import IntArray, Recommender, Requests
+from botify.world.catalog import Catalog
+
+__all__ = ["RandomRecommender", "StickyArtistRecommender", "TopPopRecommender"]
+
+
+class RandomRecommender(Recommender):
+    """A track uniform over the whole catalog."""
+
+    name = "random"
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        return self._draw(self.catalog.n_tracks, requests)
+
+
+class TopPopRecommender(Recommender):
+    """A track uniform among the ``k`` most popular ones.
+
+    Popularity comes from ``popularity`` (e.g. play counts from the logs) or, by default, the catalog's public
+    popularity column.
+    """
+
+    name = "toppop"
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        k: int = 100,
+        popularity: npt.NDArray[np.floating[Any]] | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        super().__init__(catalog, random_state=random_state)
+        if not isinstance(k, int) or not 1 <= k <= catalog.n_tracks:
+            raise ConfigError(f"`k` must be an integer in [1, {catalog.n_tracks}], got {k!r}")
+        scores = catalog.popularity if popularity is None else np.asarray(popularity)
+        if scores.shape != (catalog.n_tracks,):
+            raise ConfigError(f"`popularity` must have one value per track ({catalog.n_tracks}), got {scores.shape}")
+        self.k = k
+        self.top = np.lexsort((np.arange(catalog.n_tracks), -scores))[:k].astype(np.int64)
+
+    def _params(self) -> dict[str, Any]:
+        return {"k": self.k}
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        return self.top[self._draw(self.k, requests)]
+
+
+class StickyArtistRecommender(Recommender):
+    """A random track of the previous track's artist (may repeat tracks, as in the reference)."""
+
+    name = "sticky_artist"
+
+    def __init__(self, catalog: Catalog, *, random_state: int | None = None) -> None:
+        super().__init__(catalog, random_state=random_state)
+        self.order, self.offsets = catalog.tracks_by_artist()
+        self.artist_of = catalog.artist_id.astype(np.int64)
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        artist = self.artist_of[requests.track]
+        start = self.offsets[artist]
+        size = self.offsets[artist + 1] - start
+        return self.order[start + self._draw(size, requests)]

@@ -1,0 +1,176 @@
+"""The batched engine: advances thousands of sessions at once with NumPy.
+
+Each step asks the policy for one track per active session (a ``Requests`` batch), applies the user model's
+equations (``botify.sim.model``) to all of them, and retires the sessions whose budget ran out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.errors import LabError
+from botify.recommenders.base import Requests
+from botify.sim.episodes import budget_uniform, episode_starts, session_numbers
+from botify.sim.model import budget_decrement, listen_time, taste_scores
+from botify.sim.world import SimWorld
+
+__all__ = ["BatchedEngine", "Policy", "SessionResults"]
+
+Policy = Callable[[Requests], npt.NDArray[np.int64]]
+
+
+@dataclass(frozen=True)
+class SessionResults:
+    """One row per finished session, in episode order.
+
+    ``tracks`` counts the log lines the session produces (first track + recommendations), and ``time`` is the
+    session time as the A/B analysis computes it: 1.0 for the first track plus every recommendation's time.
+    """
+
+    episode: npt.NDArray[np.int64]
+    user: npt.NDArray[np.int64]
+    session: npt.NDArray[np.int64]
+    tracks: npt.NDArray[np.int64]
+    time: npt.NDArray[np.float64]
+    truncated: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.episode.shape[0])
+
+    @property
+    def reward(self) -> npt.NDArray[np.float64]:
+        """The reference simulator's episode reward: the summed time of the recommended tracks."""
+        return self.time - 1.0
+
+    @property
+    def steps(self) -> npt.NDArray[np.int64]:
+        """Recommendations per session (the reference's episode length)."""
+        return self.tracks - 1
+
+
+class BatchedEngine:
+    """Simulate many sessions in lock-step.
+
+    Parameters
+    ----------
+    world : the simulator's world.
+    max_session_length : sessions still going after this many recommendations are truncated (the reference has
+        no limit; a perfect recommender could otherwise keep a session alive forever).
+    """
+
+    def __init__(self, world: SimWorld, *, max_session_length: int = 1000) -> None:
+        if max_session_length < 1:
+            raise LabError(f"`max_session_length` must be >= 1, got {max_session_length}")
+        self.world = world
+        self.max_session_length = max_session_length
+
+    def run(
+        self,
+        policy: Policy,
+        *,
+        seed: int,
+        episodes: range,
+        sessions_played: npt.NDArray[np.int64] | None = None,
+        batch_size: int = 65_536,
+        progress: Callable[[int], None] | None = None,
+    ) -> SessionResults:
+        """Play ``episodes`` (global episode numbers) and return their sessions in episode order.
+
+        ``sessions_played`` (per-user count of earlier sessions, e.g. from earlier days) numbers the sessions
+        and is advanced in place.
+        """
+        starts = episode_starts(self.world, seed, np.arange(episodes.start, episodes.stop, episodes.step))
+        numbers = session_numbers(starts.user, sessions_played)
+        parts = []
+        for begin in range(0, len(starts.episode), batch_size):
+            rows = slice(begin, begin + batch_size)
+            parts.append(
+                self._run_batch(
+                    policy, seed, starts.episode[rows], starts.user[rows], starts.interest[rows],
+                    starts.first_track[rows], numbers[rows], progress,
+                )
+            )
+        return SessionResults(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
+
+    def _run_batch(
+        self,
+        policy: Policy,
+        seed: int,
+        episode: npt.NDArray[np.int64],
+        user: npt.NDArray[np.int64],
+        interest: npt.NDArray[np.int64],
+        first_track: npt.NDArray[np.int64],
+        session: npt.NDArray[np.int64],
+        progress: Callable[[int], None] | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64],
+               npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        world, truth = self.world, self.world.truth
+        n = len(episode)
+        out_tracks = np.zeros(n, dtype=np.int64)
+        out_time = np.zeros(n, dtype=np.float64)
+        out_truncated = np.zeros(n, dtype=np.bool_)
+
+        row = np.arange(n)
+        bias, sharpness = truth.consume_bias[user], truth.consume_sharpness[user]
+        gamma = truth.artist_discount_gamma[user]
+        budget = truth.session_budget[user].astype(np.int64)
+        capacity = 16
+        played = np.full((n, capacity), -1, dtype=np.int64)
+        played_artist = np.full((n, capacity), -1, dtype=np.int64)
+        played[:, 0] = first_track
+        played_artist[:, 0] = world.artist_id[first_track]
+        last_track, last_time = first_track.copy(), np.ones(n)
+        total_time = np.ones(n)
+        step = 0
+        while len(row):
+            requests = Requests(user[row], last_track, last_time, session[row], np.full(len(row), step, np.int64))
+            track = np.asarray(policy(requests), dtype=np.int64)
+            _check_tracks(track, len(row), world.n_tracks)
+            if step + 1 >= capacity:
+                capacity *= 2
+                played = _widen(played, capacity)
+                played_artist = _widen(played_artist, capacity)
+            artist = world.artist_id[track]
+            already = (played == track[:, None]).any(axis=1)
+            artist_count = (played_artist == artist[:, None]).sum(axis=1)
+            score = taste_scores(world.embeddings, track, interest[row])
+            time = listen_time(score, bias, sharpness, gamma, artist_count, already)
+            budget -= budget_decrement(budget_uniform(seed, episode[row], step), time)
+            played[:, step + 1] = track
+            played_artist[:, step + 1] = artist
+            total_time += time
+            step += 1
+            over_length = step >= self.max_session_length
+            done = (budget <= 0) | over_length
+            if done.any():
+                finished = row[done]
+                out_tracks[finished] = step + 1
+                out_time[finished] = total_time[done]
+                out_truncated[finished] = (budget[done] > 0)
+                if progress is not None:
+                    progress(int(done.sum()))
+                keep = ~done
+                row, bias, sharpness, gamma, budget = row[keep], bias[keep], sharpness[keep], gamma[keep], budget[keep]
+                played, played_artist, total_time = played[keep], played_artist[keep], total_time[keep]
+                last_track, last_time = track[keep], time[keep]
+            else:
+                last_track, last_time = track, time
+        return episode, user, session, out_tracks, out_time, out_truncated
+
+
+def _widen(array: npt.NDArray[np.int64], capacity: int) -> npt.NDArray[np.int64]:
+    wider = np.full((array.shape[0], capacity), -1, dtype=np.int64)
+    wider[:, : array.shape[1]] = array
+    return wider
+
+
+def _check_tracks(track: npt.NDArray[np.int64], expected: int, n_tracks: int) -> None:
+    if track.shape != (expected,):
+        raise LabError(f"policy returned {track.shape} tracks for {expected} requests")
+    if len(track) and (track.min() < 0 or track.max() >= n_tracks):
+        bad = track[(track < 0) | (track >= n_tracks)][0]
+        raise LabError(f"policy recommended track {bad}, outside the catalog 0..{n_tracks - 1}")

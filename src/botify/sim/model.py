@@ -1,0 +1,44 @@
+"""The user model's equations (SPEC section 2), vectorised; the env, the engine and the agents all call these.
+
+For a recommended track ``r`` in a session started from interest track ``j`` (session vector ``v = e_j``)::
+
+    raw  = sigmoid((e_r · v − b) · s)
+    time = round(raw · γ^c, 2)        c = tracks of r's artist already in the session
+    time = 0                           if r was already played in this session
+
+After each track the budget drops by one when a uniform draw ``u > time``; the session ends at budget 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit
+
+__all__ = ["budget_decrement", "listen_time", "taste_scores"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def taste_scores(embeddings: FloatArray, tracks: npt.ArrayLike, interests: npt.ArrayLike) -> FloatArray:
+    """Inner products ``e_track · e_interest`` row by row, in float64 with a batch-size-independent summation."""
+    return np.multiply(embeddings[tracks], embeddings[interests]).sum(axis=1)
+
+
+def listen_time(
+    score: FloatArray,
+    consume_bias: FloatArray,
+    consume_sharpness: FloatArray,
+    artist_discount_gamma: FloatArray,
+    artist_count: npt.ArrayLike,
+    already_played: npt.ArrayLike,
+) -> FloatArray:
+    """Listened fraction of each recommended track, rounded to 2 decimals (``np.around``, as the reference)."""
+    raw = expit((score - consume_bias) * consume_sharpness)
+    time = np.around(raw * np.power(artist_discount_gamma, artist_count), decimals=2)
+    return np.where(already_played, 0.0, time)
+
+
+def budget_decrement(uniform: FloatArray, time: FloatArray) -> npt.NDArray[np.int64]:
+    """1 where the budget drops (``u > time``), else 0."""
+    return (uniform > time).astype(np.int64)
