@@ -53,7 +53,8 @@ class TopPopRecommender(Recommender):
         return {"k": self.k}
 
     def _recommend(self, requests: Requests) -> IntArray:
-        return self.top[self._draw(self.k, requests)]
+        tracks: IntArray = self.top[self._draw(self.k, requests)]
+        return tracks
 
 
 class StickyArtistRecommender(Recommender):
@@ -70,4 +71,5 @@ class StickyArtistRecommender(Recommender):
         artist = self.artist_of[requests.track]
         start = self.offsets[artist]
         size = self.offsets[artist + 1] - start
-        return self.order[start + self._draw(size, requests)]
+        tracks: IntArray = self.order[start + self._draw(size, requests)]
+        return tracks

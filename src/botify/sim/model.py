@@ -20,9 +20,12 @@ __all__ = ["budget_decrement", "listen_time", "taste_scores"]
 FloatArray = npt.NDArray[np.float64]
 
 
-def taste_scores(embeddings: FloatArray, tracks: npt.ArrayLike, interests: npt.ArrayLike) -> FloatArray:
+def taste_scores(
+    embeddings: FloatArray, tracks: npt.NDArray[np.int64], interests: npt.NDArray[np.int64]
+) -> FloatArray:
     """Inner products ``e_track · e_interest`` row by row, in float64 with a batch-size-independent summation."""
-    return np.multiply(embeddings[tracks], embeddings[interests]).sum(axis=1)
+    scores: FloatArray = np.multiply(embeddings[tracks], embeddings[interests]).sum(axis=1)
+    return scores
 
 
 def listen_time(

@@ -74,8 +74,8 @@ class WorldConfig:
     """Artist fatigue gamma of every user (reference default)."""
 
     def __post_init__(self) -> None:
-        positive_ints = ("n_tracks", "n_users", "dim", "n_genres", "scenes_per_genre", "interests_per_user", "interest_neighbours",
-                         "session_budget")
+        positive_ints = ("n_tracks", "n_users", "dim", "n_genres", "scenes_per_genre", "interests_per_user",
+                         "interest_neighbours", "session_budget")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

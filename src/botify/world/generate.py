@@ -22,7 +22,8 @@ __all__ = ["generate_world", "write_world"]
 
 def _unit_rows(rng: np.random.Generator, rows: int, dim: int) -> npt.NDArray[np.float64]:
     vectors = rng.standard_normal((rows, dim))
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit: npt.NDArray[np.float64] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit
 
 
 def _artist_sizes(rng: np.random.Generator, config: WorldConfig) -> npt.NDArray[np.int64]:

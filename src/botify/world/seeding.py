@@ -68,4 +68,5 @@ def counter_uniform(seed: int, *counters: Any) -> npt.NDArray[np.float64]:
 def counter_randint(seed: int, high: Any, *counters: Any) -> npt.NDArray[np.int64]:
     """Integers uniform on ``[0, high)`` (``high`` may be an array), derived like ``counter_uniform``."""
     draws = counter_uniform(seed, *counters) * np.asarray(high)
-    return np.minimum(draws.astype(np.int64), np.asarray(high, dtype=np.int64) - 1)
+    result: npt.NDArray[np.int64] = np.minimum(draws.astype(np.int64), np.asarray(high, dtype=np.int64) - 1)
+    return result

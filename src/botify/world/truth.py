@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -74,8 +74,10 @@ def load_truth(world_dir: str | Path, *, mmap: bool = True) -> Truth:
     """Read the private truth of a world directory (simulator only)."""
     path = Path(world_dir) / TRUTH_DIR
     if not (path / "users.parquet").is_file():
-        raise WorldError(f"no simulator truth at {path}; generate a world first: `botify world generate --out {world_dir}`")
-    mode = "r" if mmap else None
+        raise WorldError(
+            f"no simulator truth at {path}; generate a world first: `botify world generate --out {world_dir}`"
+        )
+    mode: Literal["r"] | None = "r" if mmap else None
     users = pq.read_table(path / "users.parquet")
     interests_column = users.column("interests").combine_chunks()
     n_interests = interests_column.type.list_size

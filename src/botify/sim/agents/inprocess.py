@@ -8,9 +8,12 @@ import numpy.typing as npt
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.registry import build_recommender
+from botify.sim.agents.base import Progress
+from botify.sim.engine import BatchedEngine, SessionResults
+from botify.sim.world import SimWorld
 from botify.world.catalog import Catalog
 
-__all__ = ["ExperimentPolicy"]
+__all__ = ["ExperimentPolicy", "InProcessAgent"]
 
 
 class ExperimentPolicy:
@@ -25,6 +28,7 @@ class ExperimentPolicy:
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
 
     def __call__(self, requests: Requests) -> npt.NDArray[np.int64]:
+        """Next track for every request, each from its user's arm."""
         if len(self.recommenders) == 1:
             return self.recommenders[0].recommend_batch(requests)
         arm = self.arm_of_user[requests.user]
@@ -34,3 +38,21 @@ class ExperimentPolicy:
             if len(rows):
                 out[rows] = recommender.recommend_batch(requests.take(rows))
         return out
+
+
+class InProcessAgent:
+    """Play episodes with the batched engine, calling the plan's recommenders in-process.
+
+    Session numbers continue across calls (days), as the service's per-user counters do.
+    """
+
+    def __init__(self, world: SimWorld, plan: ExperimentPlan, *, max_session_length: int = 1000) -> None:
+        self.engine = BatchedEngine(world, max_session_length=max_session_length)
+        self.policy = ExperimentPolicy(plan, world.catalog, world.n_users)
+        self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
+
+    def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
+        """Play the episodes in batches."""
+        return self.engine.run(
+            self.policy, seed=seed, episodes=episodes, sessions_played=self.sessions_played, progress=progress
+        )

@@ -1,0 +1,27 @@
+# One-command entry points. Each target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench world clean
+
+$(STAMP): pyproject.toml requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job: world -> simulate the calibration experiment -> A/B table
+	$(BIN)/botify demo
+
+test: $(STAMP)  ## lint, type-check and run the tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) worlds runs

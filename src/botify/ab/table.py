@@ -1,0 +1,99 @@
+"""The treatment × metric table of the reference seminar, and its renderings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.table import Table
+
+from botify.ab.metrics import REPORT_METRICS, UserMetrics
+from botify.ab.stats import welch_ttest
+from botify.experiments import arm_name
+
+__all__ = ["Comparison", "compare_arms", "render_markdown", "render_rich"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One treatment against control on one metric; effects in % of the control mean."""
+
+    treatment: str
+    metric: str
+    control_mean: float
+    treatment_mean: float
+    effect: float
+    lower: float
+    upper: float
+    pvalue: float
+    significant: bool
+    control_users: int
+    treatment_users: int
+
+
+def compare_arms(
+    metrics: UserMetrics, *, control: int = 0, metric_names: tuple[str, ...] = REPORT_METRICS, alpha: float = 0.05
+) -> list[Comparison]:
+    """Welch test of every treatment arm against ``control`` for each metric."""
+    rows: list[Comparison] = []
+    arms = sorted(set(int(a) for a in metrics.arm))
+    in_control = metrics.arm == control
+    for arm in arms:
+        if arm == control:
+            continue
+        in_treatment = metrics.arm == arm
+        for name in metric_names:
+            values = metrics.metric(name)
+            result = welch_ttest(values[in_treatment], values[in_control], alpha=alpha)
+            base = float(values[in_control].mean()) if in_control.any() else float("nan")
+            scale = 100 / base if base else float("nan")
+            rows.append(
+                Comparison(
+                    treatment=arm_name(arm),
+                    metric=name,
+                    control_mean=base,
+                    treatment_mean=float(values[in_treatment].mean()),
+                    effect=result.estimate * scale,
+                    lower=result.ci_low * scale,
+                    upper=result.ci_high * scale,
+                    pvalue=result.pvalue,
+                    significant=bool(result.ci_low > 0 or result.ci_high < 0),
+                    control_users=int(in_control.sum()),
+                    treatment_users=int(in_treatment.sum()),
+                )
+            )
+    return rows
+
+
+_HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant")
+
+
+def render_rich(rows: list[Comparison], title: str = "A/B") -> Table:
+    """A rich table, green for significant gains and red for significant losses."""
+    table = Table(title=title)
+    for column in _HEADER:
+        table.add_column(column, justify="left" if column in ("treatment", "metric") else "right")
+    for row in rows:
+        colour = "green" if row.significant and row.effect > 0 else "red" if row.significant else ""
+        cells = _cells(row)
+        table.add_row(*cells[:2], *(f"[{colour}]{c}[/]" if colour else c for c in cells[2:]))
+    return table
+
+
+def render_markdown(rows: list[Comparison]) -> str:
+    """A Markdown table with the same columns."""
+    lines = ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cells(row: Comparison) -> list[str]:
+    return [
+        row.treatment,
+        row.metric,
+        f"{row.effect:+.2f}",
+        f"{row.lower:+.2f}",
+        f"{row.upper:+.2f}",
+        f"{row.control_mean:.4g}",
+        f"{row.treatment_mean:.4g}",
+        "yes" if row.significant else "no",
+    ]

@@ -1,0 +1,233 @@
+"""The ``botify`` command line: world, sim, serve.
+
+Every command validates its options at the edge and turns a ``LabError`` into a one-line message and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from botify.errors import ConfigError, LabError
+
+__all__ = ["main"]
+
+DEFAULT_WORLD = Path("worlds/default")
+console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+class LabGroup(click.Group):
+    """A group that reports ``LabError`` as a clean usage error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LabError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=LabGroup)
+@click.version_option(package_name="botify")
+def main() -> None:
+    """Botify: an open lab for music next-track recommendation."""
+
+
+@main.group(cls=LabGroup)
+def world() -> None:
+    """Generate and export simulated worlds."""
+
+
+def _parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
+    from botify.world.config import WorldConfig
+
+    fields = WorldConfig.__dataclass_fields__
+    overrides: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in fields:
+            raise ConfigError(f"`--set` expects KEY=VALUE with KEY one of {sorted(fields)}, got {item!r}")
+        kind = type(getattr(WorldConfig(), key))
+        try:
+            overrides[key] = kind(raw)
+        except ValueError as error:
+            raise ConfigError(f"`--set {key}` expects a {kind.__name__}, got {raw!r}") from error
+    return overrides
+
+
+@world.command("generate")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--tracks", type=click.IntRange(min=1), default=50_000, show_default=True)
+@click.option("--users", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Any other world knob (docs/world.md).")
+def world_generate(out: Path, seed: int, tracks: int, users: int, overrides: tuple[str, ...]) -> None:
+    """Write a world: OUT/catalog (public) and OUT/truth (simulator-private)."""
+    from botify.world.config import WorldConfig
+    from botify.world.generate import write_world
+
+    config = WorldConfig.from_dict({"n_tracks": tracks, "n_users": users, **_parse_overrides(overrides)})
+    with console.status(f"generating {tracks:,} tracks and {users:,} users"):
+        catalog, _ = write_world(out, config, seed)
+    console.print(f"world written to {out}: {catalog.n_tracks:,} tracks, {catalog.n_artists:,} artists, "
+                  f"{users:,} users (seed {seed})")
+
+
+@world.command("export-reference")
+@click.argument("world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: WORLD_DIR/reference.")
+def world_export_reference(world_dir: Path, out: Path | None) -> None:
+    """Write the reference course's tracks.json, tracks.npy and users.json."""
+    from botify.world.reference import export_reference
+
+    for path in export_reference(world_dir, out or world_dir / "reference"):
+        console.print(f"wrote {path}")
+
+
+@main.group(cls=LabGroup)
+def sim() -> None:
+    """Simulate users."""
+
+
+def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None:
+    if not pause and not hook:
+        return None
+
+    def between(day: int) -> None:
+        if hook:
+            env = {**os.environ, "BOTIFY_DAY": str(day)}
+            completed = subprocess.run(shlex.split(hook), env=env, check=False)
+            if completed.returncode != 0:
+                raise LabError(f"hook {hook!r} failed after day {day} with exit code {completed.returncode}")
+        if pause:
+            click.prompt(f"day {day} done; press Enter to start day {day + 1}", default="", show_default=False)
+
+    return between
+
+
+@sim.command("run")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=2000, show_default=True, help="Episodes per day.")
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--recommender", type=click.Choice(["remote", "inprocess", "console", "random"]), default="inprocess",
+              show_default=True)
+@click.option("--url", default="http://127.0.0.1:5001", show_default=True, help="Service URL (remote).")
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Sessions in flight.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Experiment YAML (inprocess); default: the calibration experiment.")
+@click.option("--pause", is_flag=True, help="Wait for Enter between days.")
+@click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
+def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: str, days: int, concurrency: int,
+            experiment: Path | None, pause: bool, hook: str | None) -> None:
+    """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day."""
+    from botify.ab.metrics import REPORT_METRICS, user_metrics
+    from botify.ab.table import compare_arms, render_rich
+    from botify.experiments import load_experiments
+    from botify.sim.agents import ConsoleAgent, InProcessAgent, RandomAgent, RemoteAgent
+    from botify.sim.agents.base import Agent
+    from botify.sim.run import run_days
+    from botify.sim.world import load_sim_world
+
+    sim_world = load_sim_world(world_dir)
+    plan = load_experiments(experiment) if experiment else default_plan()
+    agent: Agent
+    if recommender == "inprocess":
+        agent = InProcessAgent(sim_world, plan)
+    elif recommender == "random":
+        agent = RandomAgent(sim_world)
+    elif recommender == "remote":
+        agent = RemoteAgent(sim_world, url, concurrency=concurrency)
+    else:
+        agent = ConsoleAgent(sim_world, console=console)
+    summaries = run_days(agent, episodes=episodes, days=days, seed=seed, between_days=_between_days(pause, hook),
+                         show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
+    if recommender == "inprocess" and len(plan.routing.arms) > 1:
+        import numpy as np
+
+        users = np.concatenate([s.results.user for s in summaries])
+        times = np.concatenate([s.results.time for s in summaries])
+        tracks = np.concatenate([s.results.tracks for s in summaries])
+        metrics = user_metrics(users, plan.routing.assign_many(users), times, tracks)
+        arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
+        in_process_metrics = tuple(m for m in REPORT_METRICS if m != "mean_request_latency")
+        rows = compare_arms(metrics, metric_names=in_process_metrics)
+        console.print(render_rich(rows, title=f"{plan.routing.name} ({arms})"))
+
+
+def default_plan() -> Any:
+    """The calibration experiment: Random control, StickyArtist, TopPop."""
+    from botify.experiments import load_experiments
+
+    return load_experiments(Path(__file__).parent / "data" / "calibration.yml")
+
+
+@main.command("serve")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Experiment YAML; default: the calibration experiment.")
+@click.option("--catalog", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True,
+              help="World directory (only its public catalog is read).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True)
+def serve(config_path: Path | None, world_dir: Path, host: str, port: int) -> None:
+    """Run the recommendation service."""
+    import uvicorn
+
+    from botify.experiments import load_experiments
+    from botify.service.app import create_app
+    from botify.world.catalog import load_catalog
+
+    plan = load_experiments(config_path) if config_path else default_plan()
+    app = create_app(load_catalog(world_dir), plan)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command("demo")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
+def demo(world_dir: Path, episodes: int, seed: int, out: Path) -> None:
+    """The main job: generate the default world if missing, run the calibration A/B day, print and save the table."""
+    import numpy as np
+
+    from botify.ab.metrics import REPORT_METRICS, user_metrics
+    from botify.ab.table import compare_arms, render_markdown, render_rich
+    from botify.sim.agents import InProcessAgent
+    from botify.sim.run import run_days
+    from botify.sim.world import load_sim_world
+    from botify.world.catalog import CATALOG_DIR
+    from botify.world.config import WorldConfig
+    from botify.world.generate import write_world
+
+    if not (world_dir / CATALOG_DIR).is_dir():
+        with console.status(f"generating the default world in {world_dir}"):
+            write_world(world_dir, WorldConfig(), seed=0)
+    sim_world = load_sim_world(world_dir)
+    plan = default_plan()
+    [day] = run_days(InProcessAgent(sim_world, plan), episodes=episodes, days=1, seed=seed,
+                     on_day=lambda s: console.print(s.describe()))
+    users = day.results.user
+    metrics = user_metrics(users, plan.routing.assign_many(users), day.results.time, day.results.tracks)
+    rows = compare_arms(metrics, metric_names=tuple(m for m in REPORT_METRICS if m != "mean_request_latency"))
+    arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
+    console.print(render_rich(rows, title=f"{plan.routing.name} ({arms})"))
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / "report.md"
+    report.write_text(f"# {plan.routing.name}\n\nArms: {arms}; {episodes} episodes, seed {seed}, world {world_dir}.\n\n"
+                      + render_markdown(rows))
+    console.print(f"report written to {report} (mean session time per arm: "
+                  + ", ".join(f"{a.label} {np.mean(metrics.mean_time_per_session[metrics.arm == i]):.3f}"
+                              for i, a in enumerate(plan.routing.arms)) + ")")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Agents that play episodes: in-process, random, remote (HTTP) and console (a person)."""
+
+from botify.sim.agents.base import Agent
+from botify.sim.agents.console import ConsoleAgent
+from botify.sim.agents.inprocess import ExperimentPolicy, InProcessAgent
+from botify.sim.agents.random import RandomAgent
+from botify.sim.agents.remote import RemoteAgent
+
+__all__ = ["Agent", "ConsoleAgent", "ExperimentPolicy", "InProcessAgent", "RandomAgent", "RemoteAgent"]

@@ -1,0 +1,98 @@
+"""One session played step by step — the scalar twin of the batched engine, for the remote and console agents.
+
+It uses the same start draws (``episodes.episode_starts``), the same budget draws and the same equations as
+``BatchedEngine``, so an episode played here gives exactly the engine's session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from botify.errors import ConfigError
+from botify.sim.engine import SessionResults
+from botify.sim.episodes import budget_uniform, episode_starts
+from botify.sim.model import budget_decrement, listen_time, taste_scores
+from botify.sim.world import SimWorld
+
+__all__ = ["SessionPlayer", "results_from_players"]
+
+
+class SessionPlayer:
+    """The state of one session: call ``listen(track)`` until ``done``."""
+
+    def __init__(self, world: SimWorld, seed: int, episode: int, *, max_session_length: int = 1000) -> None:
+        starts = episode_starts(world, seed, np.array([episode]))
+        self.world = world
+        self.seed = seed
+        self.episode = episode
+        self.user = int(starts.user[0])
+        self.interest = int(starts.interest[0])
+        self.max_session_length = max_session_length
+        truth = world.truth
+        self._bias = truth.consume_bias[[self.user]]
+        self._sharpness = truth.consume_sharpness[[self.user]]
+        self._gamma = truth.artist_discount_gamma[[self.user]]
+        self.budget = int(truth.session_budget[self.user])
+        first = int(starts.first_track[0])
+        self.played = [first]
+        self.times = [1.0]
+        self._artist_counts = {int(world.artist_id[first]): 1}
+        self.truncated = False
+
+    @property
+    def last_track(self) -> int:
+        """The track played last."""
+        return self.played[-1]
+
+    @property
+    def last_time(self) -> float:
+        """Its listened fraction."""
+        return self.times[-1]
+
+    @property
+    def step(self) -> int:
+        """Recommendations played so far (the step number of the next request)."""
+        return len(self.played) - 1
+
+    @property
+    def done(self) -> bool:
+        """Whether the session has ended."""
+        return self.budget <= 0 or self.truncated
+
+    @property
+    def total_time(self) -> float:
+        """Session time as the analysis counts it (first track included)."""
+        return float(sum(self.times))
+
+    def listen(self, track: int) -> float:
+        """Play a recommended track and return its listened fraction."""
+        if self.done:
+            raise RuntimeError("Cannot listen after the session has ended.")
+        if not 0 <= track < self.world.n_tracks:
+            raise ConfigError(f"`track` must be in [0, {self.world.n_tracks}), got {track}")
+        artist = int(self.world.artist_id[track])
+        score = taste_scores(self.world.embeddings, np.array([track]), np.array([self.interest]))
+        time = float(
+            listen_time(score, self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
+                        track in self.played)[0]
+        )
+        uniform = budget_uniform(self.seed, np.array([self.episode]), np.array([self.step]))
+        self.budget -= int(budget_decrement(uniform, np.array([time]))[0])
+        self.played.append(track)
+        self.times.append(time)
+        self._artist_counts[artist] = self._artist_counts.get(artist, 0) + 1
+        if self.budget > 0 and self.step >= self.max_session_length:
+            self.truncated = True
+        return time
+
+
+def results_from_players(players: list[SessionPlayer]) -> SessionResults:
+    """Session rows of finished players, in the given order (session numbers unknown: -1)."""
+    return SessionResults(
+        episode=np.array([p.episode for p in players], dtype=np.int64),
+        user=np.array([p.user for p in players], dtype=np.int64),
+        session=np.full(len(players), -1, dtype=np.int64),
+        tracks=np.array([len(p.played) for p in players], dtype=np.int64),
+        time=np.array([p.total_time for p in players], dtype=np.float64),
+        truncated=np.array([p.truncated for p in players], dtype=np.bool_),
+    )
