@@ -66,8 +66,8 @@ def user_metrics(
     groups = unique.shape[1]
 
     def total(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        sums: npt.NDArray[np.float64] = np.bincount(inverse, weights=np.asarray(values, np.float64), minlength=groups)
-        return sums
+        sums = np.bincount(inverse, weights=np.asarray(values, np.float64), minlength=groups)
+        return sums.astype(np.float64)
 
     return UserMetrics(
         user=unique[1],
