@@ -31,6 +31,8 @@ class LabGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.UsageError(str(error), ctx) from error
         except LabError as error:
             raise click.ClickException(str(error)) from error
 

@@ -5,8 +5,8 @@ from botify.ab.stats import TTestResult, welch_ttest
 from botify.ab.table import Comparison, compare_arms, render_markdown, render_rich
 
 __all__ = [
-    "REPORT_METRICS",
     "Comparison",
+    "REPORT_METRICS",
     "TTestResult",
     "UserMetrics",
     "compare_arms",

@@ -129,4 +129,4 @@ class SessionEnv(gym.Env[Observation, int]):
         return f"user {self._user}: {meta['artist']} — {meta['title']} ({self._last_time:.2f})"
 
     def _observation(self) -> Observation:
-        return {"user": self._user, "track": self._played[-1], "time": np.float64(self._last_time)}
+        return {"user": self._user, "track": self._played[-1], "time": np.array(self._last_time, dtype=np.float64)}

@@ -1,0 +1,25 @@
+"""Shared fixtures: a small generated world on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from botify.sim.world import SimWorld, load_sim_world
+from botify.world.config import WorldConfig
+from botify.world.generate import write_world
+
+SMALL = WorldConfig(n_tracks=3000, n_users=400)
+
+
+@pytest.fixture(scope="session")
+def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("world")
+    write_world(path, SMALL, seed=7)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sim_world(world_dir: Path) -> SimWorld:
+    return load_sim_world(world_dir)

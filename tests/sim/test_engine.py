@@ -1,0 +1,67 @@
+"""The batched engine: exact agreement with the scalar player, and independence from batch size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from botify.errors import LabError
+from botify.experiments import ExperimentPlan
+from botify.sim.agents import ExperimentPolicy, InProcessAgent
+from botify.sim.engine import BatchedEngine
+from botify.sim.episodes import session_numbers
+from botify.sim.session import SessionPlayer
+from botify.sim.world import SimWorld
+
+PLAN = ExperimentPlan.single("E", ["random", "sticky_artist", "toppop"], seed=5)
+
+
+class TestBatchedEngine:
+    def test_agrees_with_session_player(self, sim_world: SimWorld) -> None:
+        policy = ExperimentPolicy(PLAN, sim_world.catalog, sim_world.n_users)
+        results = BatchedEngine(sim_world).run(policy, seed=9, episodes=range(300))
+        for row in range(0, 300, 7):
+            player = SessionPlayer(sim_world, 9, int(results.episode[row]))
+            while not player.done:
+                session, step = int(results.session[row]), player.step
+                player.listen(policy.recommenders[PLAN.routing.assign(player.user)].recommend(
+                    player.user, player.last_track, player.last_time, session, step))
+            assert player.user == results.user[row]
+            assert len(player.played) == results.tracks[row]
+            assert player.total_time == pytest.approx(results.time[row], abs=1e-12)
+
+    def test_batch_size_does_not_change_results(self, sim_world: SimWorld) -> None:
+        policy = ExperimentPolicy(PLAN, sim_world.catalog, sim_world.n_users)
+        big = BatchedEngine(sim_world).run(policy, seed=1, episodes=range(500), batch_size=500)
+        small = BatchedEngine(sim_world).run(policy, seed=1, episodes=range(500), batch_size=17)
+        np.testing.assert_array_equal(big.time, small.time)
+        np.testing.assert_array_equal(big.tracks, small.tracks)
+
+    def test_same_seed_same_sessions_other_seed_differs(self, sim_world: SimWorld) -> None:
+        first = InProcessAgent(sim_world, PLAN).play(range(400), seed=2)
+        again = InProcessAgent(sim_world, PLAN).play(range(400), seed=2)
+        other = InProcessAgent(sim_world, PLAN).play(range(400), seed=3)
+        np.testing.assert_array_equal(first.time, again.time)
+        assert not np.array_equal(first.time, other.time)
+
+    def test_truncates_endless_sessions(self, sim_world: SimWorld) -> None:
+        def perfect(requests):  # type: ignore[no-untyped-def]
+            return (requests.step + 1 + requests.user * 0) % sim_world.n_tracks
+
+        results = BatchedEngine(sim_world, max_session_length=3).run(perfect, seed=0, episodes=range(50))
+        assert results.steps.max() <= 3
+
+    def test_rejects_tracks_outside_the_catalog(self, sim_world: SimWorld) -> None:
+        with pytest.raises(LabError, match="outside the catalog"):
+            BatchedEngine(sim_world).run(lambda r: r.user * 0 - 1, seed=0, episodes=range(5))
+
+
+class TestSessionNumbers:
+    def test_counts_earlier_sessions_of_the_same_user(self) -> None:
+        users = np.array([4, 2, 4, 4, 2, 9])
+        assert session_numbers(users).tolist() == [0, 0, 1, 2, 1, 0]
+
+    def test_continues_across_days(self) -> None:
+        played = np.zeros(10, dtype=np.int64)
+        session_numbers(np.array([4, 4]), played)
+        assert session_numbers(np.array([4, 1]), played).tolist() == [2, 0]

@@ -1,0 +1,42 @@
+"""Calibration of the default world: the seminar's ranking of Random, StickyArtist and TopPop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botify.ab import compare_arms, user_metrics
+from botify.cli import default_plan
+from botify.sim.agents import InProcessAgent
+from botify.sim.world import load_sim_world
+from botify.world.config import WorldConfig
+from botify.world.generate import write_world
+
+
+@pytest.fixture(scope="module")
+def calibration_rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, dict[str, tuple[float, bool]]]:
+    world_dir: Path = tmp_path_factory.mktemp("default-world")
+    write_world(world_dir, WorldConfig(), seed=0)
+    world = load_sim_world(world_dir)
+    plan = default_plan()
+    results = InProcessAgent(world, plan).play(range(60_000), seed=2024)
+    metrics = user_metrics(results.user, plan.routing.assign_many(results.user), results.time, results.tracks)
+    random_mean = float(np.mean(metrics.mean_time_per_session[metrics.arm == 0]))
+    rows = compare_arms(metrics, metric_names=("mean_time_per_session",))
+    return random_mean, {row.treatment: (row.effect, row.significant) for row in rows}
+
+
+class TestCalibration:
+    def test_random_listens_about_one_track_per_session(self, calibration_rows) -> None:  # type: ignore[no-untyped-def]
+        random_mean, _ = calibration_rows
+        assert 0.9 <= random_mean <= 1.1
+
+    def test_sticky_artist_is_much_better(self, calibration_rows) -> None:  # type: ignore[no-untyped-def]
+        effect, significant = calibration_rows[1]["T1"]
+        assert significant and 40 <= effect <= 100
+
+    def test_toppop_is_about_random(self, calibration_rows) -> None:  # type: ignore[no-untyped-def]
+        effect, _ = calibration_rows[1]["T2"]
+        assert -15 <= effect <= 15

@@ -1,0 +1,73 @@
+"""The command line: clear messages for bad input, and the main commands working end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from botify.cli import main
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=input)
+    return result.exit_code, result.output
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["world", "generate", "--seed", "-1"], "Invalid value for '--seed'"),
+            (["world", "generate", "--tracks", "abc"], "'abc' is not a valid integer"),
+            (["world", "generate", "--set", "colour=3"], "`--set` expects KEY=VALUE with KEY one of"),
+            (["world", "generate", "--set", "dim=big"], "`--set dim` expects a int, got 'big'"),
+            (["sim", "run", "--recommender", "psychic"], "'psychic' is not one of"),
+            (["sim", "run", "--episodes", "0"], "Invalid value for '--episodes'"),
+        ],
+    )
+    def test_option_errors(self, args: list[str], message: str) -> None:
+        code, output = run(*args)
+        assert code == 2 and message in output
+
+    def test_missing_world(self, tmp_path: Path) -> None:
+        code, output = run("sim", "run", "--world", str(tmp_path / "none"))
+        assert code == 1 and "generate a world first: `botify world generate --out" in output
+        assert "Traceback" not in output
+
+    def test_bad_experiment_file(self, world_dir: Path, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.yml"
+        bad.write_text("experiments: nope\n")
+        code, output = run("sim", "run", "--world", str(world_dir), "--experiment", str(bad))
+        assert code == 2 and "`experiments` must be a non-empty list" in output
+
+
+class TestCommands:
+    def test_generate_and_simulate(self, tmp_path: Path) -> None:
+        world = tmp_path / "w"
+        code, output = run("world", "generate", "--out", str(world), "--tracks", "1000", "--users", "80",
+                           "--set", "n_genres=4")
+        assert code == 0, output
+        code, output = run("sim", "run", "--world", str(world), "--episodes", "300", "--days", "2",
+                           "--recommender", "inprocess")
+        assert code == 0, output
+        assert "day 0: 300 episodes, reward" in output and "day 1:" in output
+        assert "CALIBRATION" in output and "mean_time_per_session" in output
+
+    def test_random_agent_and_hook(self, world_dir: Path, tmp_path: Path) -> None:
+        marker = tmp_path / "hook-ran"
+        code, output = run("sim", "run", "--world", str(world_dir), "--episodes", "50", "--days", "2",
+                           "--recommender", "random", "--hook", f"touch {marker}")
+        assert code == 0, output
+        assert marker.exists()
+
+    def test_console_agent(self, world_dir: Path) -> None:
+        code, output = run("sim", "run", "--world", str(world_dir), "--episodes", "1", "--recommender", "console",
+                           input="abc\n" + "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n" * 5 + "q\n")
+        assert code == 0, output
+        assert "starts with #" in output and "enter a track id" in output and "listened" in output
+
+    def test_export_reference(self, world_dir: Path, tmp_path: Path) -> None:
+        code, output = run("world", "export-reference", str(world_dir), "--out", str(tmp_path / "ref"))
+        assert code == 0 and (tmp_path / "ref" / "users.json").exists()
