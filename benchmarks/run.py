@@ -10,7 +10,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_sim  # noqa: E402
 import bench_world  # noqa: E402
-
 from botify.world.config import WorldConfig  # noqa: E402
 from botify.world.generate import write_world  # noqa: E402
 
