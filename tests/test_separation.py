@@ -50,15 +50,18 @@ class TestSeparation:
             import sys
             opened = []
             sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+            import asyncio, httpx
             from botify.experiments import ExperimentPlan
-            from botify.service.app import create_app
+            from botify.service.app import BotifyApp
             from botify.world.catalog import load_catalog
-            from fastapi.testclient import TestClient
-            app = create_app(load_catalog({str(world_dir)!r}),
-                             ExperimentPlan.single("E", ["random", "toppop", "sticky_artist"], seed=1))
-            client = TestClient(app)
-            for user in range(30):
-                assert client.post(f"/next/{{user}}", json={{"track": 3, "time": 0.5}}).status_code == 200
+            app = BotifyApp(load_catalog({str(world_dir)!r}),
+                            ExperimentPlan.single("E", ["random", "toppop", "sticky_artist"], seed=1))
+            async def main():
+                async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+                    for user in range(30):
+                        answer = await client.post(f"/next/{{user}}", json={{"track": 3, "time": 0.5}})
+                        assert answer.status_code == 200
+            asyncio.run(main())
             leaked = [p for p in opened if "/truth" in p]
             forbidden = [m for m in sys.modules if m.startswith(("botify.sim", "botify.world.truth"))]
             print(leaked, forbidden)

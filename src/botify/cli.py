@@ -179,17 +179,23 @@ def default_plan() -> Any:
               help="World directory (only its public catalog is read).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=5001, show_default=True)
-def serve(config_path: Path | None, world_dir: Path, host: str, port: int) -> None:
-    """Run the recommendation service."""
-    import uvicorn
-
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--log-dir", type=click.Path(path_type=Path), default=Path("log"), show_default=True)
+@click.option("--log-max-bytes", type=click.IntRange(min=1024), default=64 << 20, show_default=True,
+              help="Rotate the event log at this size.")
+def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
+          log_max_bytes: int) -> None:
+    """Run the recommendation service until SIGTERM/SIGINT."""
     from botify.experiments import load_experiments
-    from botify.service.app import create_app
+    from botify.service.server import ServeOptions
+    from botify.service.server import serve as run_server
     from botify.world.catalog import load_catalog
 
-    plan = load_experiments(config_path) if config_path else default_plan()
-    app = create_app(load_catalog(world_dir), plan)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if config_path is not None:
+        load_experiments(config_path)
+    load_catalog(world_dir)
+    run_server(ServeOptions(world_dir=world_dir, config=config_path, host=host, port=port, workers=workers,
+                            log_dir=log_dir, log_max_bytes=log_max_bytes))
 
 
 @main.command("demo")

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.world.catalog import Catalog
-from botify.world.seeding import check_seed, counter_randint
+from botify.world.seeding import check_seed, counter_randint, counter_randint_one
 
 __all__ = ["Recommender", "Requests"]
 
@@ -76,7 +76,7 @@ class Recommender(ABC):
 
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         """Next track for one request; identical to the batch answer for the same row."""
-        return int(self._recommend(Requests.one(user, track, time, session, step))[0])
+        return self._recommend_one(user, track, time, session, step)
 
     def get_config(self) -> dict[str, Any]:
         """Name and parameters, enough to rebuild the recommender."""
@@ -88,6 +88,14 @@ class Recommender(ABC):
     def _draw(self, high: npt.ArrayLike, requests: Requests, stream: int = 0) -> IntArray:
         """Counter-based integers on ``[0, high)`` for each request."""
         return counter_randint(self.random_state, high, requests.user, requests.session, requests.step, stream)
+
+    def _draw_one(self, high: int, user: int, session: int, step: int, stream: int = 0) -> int:
+        """Scalar twin of ``_draw`` (pure Python, for the service's one-request path)."""
+        return counter_randint_one(self.random_state, high, user, session, step, stream)
+
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        """Subclasses may override with a scalar fast path; it must equal the batch answer."""
+        return int(self._recommend(Requests.one(user, track, time, session, step))[0])
 
     @abstractmethod
     def _recommend(self, requests: Requests) -> IntArray:

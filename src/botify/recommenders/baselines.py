@@ -22,6 +22,9 @@ class RandomRecommender(Recommender):
     def _recommend(self, requests: Requests) -> IntArray:
         return self._draw(self.catalog.n_tracks, requests)
 
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        return self._draw_one(self.catalog.n_tracks, user, session, step)
+
 
 class TopPopRecommender(Recommender):
     """A track uniform among the ``k`` most popular ones.
@@ -48,6 +51,7 @@ class TopPopRecommender(Recommender):
             raise ConfigError(f"`popularity` must have one value per track ({catalog.n_tracks}), got {scores.shape}")
         self.k = k
         self.top = np.lexsort((np.arange(catalog.n_tracks), -scores))[:k].astype(np.int64)
+        self._top_list: list[int] = self.top.tolist()
 
     def _params(self) -> dict[str, Any]:
         return {"k": self.k}
@@ -55,6 +59,9 @@ class TopPopRecommender(Recommender):
     def _recommend(self, requests: Requests) -> IntArray:
         tracks: IntArray = self.top[self._draw(self.k, requests)]
         return tracks
+
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        return self._top_list[self._draw_one(self.k, user, session, step)]
 
 
 class StickyArtistRecommender(Recommender):
@@ -66,6 +73,9 @@ class StickyArtistRecommender(Recommender):
         super().__init__(catalog, random_state=random_state)
         self.order, self.offsets = catalog.tracks_by_artist()
         self.artist_of = catalog.artist_id.astype(np.int64)
+        self._order_list: list[int] = self.order.tolist()
+        self._offsets_list: list[int] = self.offsets.tolist()
+        self._artist_list: list[int] = self.artist_of.tolist()
 
     def _recommend(self, requests: Requests) -> IntArray:
         artist = self.artist_of[requests.track]
@@ -73,3 +83,9 @@ class StickyArtistRecommender(Recommender):
         size = self.offsets[artist + 1] - start
         tracks: IntArray = self.order[start + self._draw(size, requests)]
         return tracks
+
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        artist = self._artist_list[track]
+        start = self._offsets_list[artist]
+        size = self._offsets_list[artist + 1] - start
+        return self._order_list[start + self._draw_one(size, user, session, step)]

@@ -1,6 +1,7 @@
-"""The HTTP service: app, experiments routing and per-user state stores."""
+"""The HTTP service: the ASGI app, the event log and per-user state stores."""
 
-from botify.service.app import create_app
-from botify.service.state import InMemoryStore, SessionCounters, StateStore
+from botify.service.app import BotifyApp, HTTPError
+from botify.service.eventlog import EventLog
+from botify.service.state import InMemoryStore, StateStore
 
-__all__ = ["InMemoryStore", "SessionCounters", "StateStore", "create_app"]
+__all__ = ["BotifyApp", "EventLog", "HTTPError", "InMemoryStore", "StateStore"]

@@ -1,84 +1,218 @@
-"""The Botify HTTP service: the reference API over the online recommenders.
+"""The Botify HTTP service: the reference API as a lean ASGI app.
 
 ``GET /`` liveness, ``GET /track/{track}`` public metadata, ``POST /next/{user}`` the next track,
-``POST /last/{user}`` the end of a session. Bodies are validated; client mistakes get a 4xx with a message.
+``POST /last/{user}`` the end of a session, ``GET /openapi.json`` the schema. A raw ASGI app with orjson
+keeps the per-request path short (see ``benchmarks/bench_service.py``); every client mistake is a 4xx with a
+``{"detail": ...}`` body that says what is wrong, never a 500.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
 
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.registry import build_recommender
+from botify.service.eventlog import EventLog
+from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
 from botify.service.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
-__all__ = ["TrackTime", "create_app"]
+__all__ = ["BotifyApp", "HTTPError"]
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_MAX_ID = 2**63 - 1
 
 
-class TrackTime(BaseModel):
-    """Body of ``/next`` and ``/last``: the last played track and its listened fraction."""
+class HTTPError(Exception):
+    """A client error: status code and a message for the ``detail`` field."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    def __init__(self, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        super().__init__(status, detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or []
 
-    track: int = Field(ge=0, description="id of the track just played")
-    time: float = Field(ge=0.0, le=1.0, description="listened fraction of it, in [0, 1]")
-
-
-class NextAnswer(BaseModel):
-    """The recommended next track."""
-
-    user: int
-    track: int
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}"
 
 
-class LastAnswer(BaseModel):
-    """Acknowledges the end of a session."""
+def _parse_id(raw: str, name: str) -> int:
+    if raw.isdigit() and raw.isascii():
+        value = int(raw)
+        if value <= _MAX_ID:
+            return value
+    raise HTTPError(422, f"`{name}` must be a non-negative integer (at most {_MAX_ID}), got {raw!r}")
 
-    user: int
+
+def _parse_track_time(body: bytes) -> tuple[int, float]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise HTTPError(400, f"malformed JSON body: {error}") from None
+    if not isinstance(data, dict):
+        raise HTTPError(422, f"body must be a JSON object with `track` and `time`, got {type(data).__name__}")
+    missing = [name for name in ("track", "time") if name not in data]
+    if missing:
+        raise HTTPError(422, f"missing field(s) {missing}; expected {{\"track\": int, \"time\": float in [0, 1]}}")
+    if len(data) > 2:
+        raise HTTPError(422, f"unexpected field(s) {sorted(set(data) - {'track', 'time'})}; allowed: track, time")
+    track, listened = data["track"], data["time"]
+    if not isinstance(track, int) or isinstance(track, bool):
+        raise HTTPError(422, f"`track` must be an integer, got {track!r}")
+    if track < 0:
+        raise HTTPError(422, f"`track` must be >= 0, got {track}")
+    if not isinstance(listened, int | float) or isinstance(listened, bool) or not math.isfinite(listened):
+        raise HTTPError(422, f"`time` must be a number in [0, 1], got {listened!r}")
+    if not 0.0 <= listened <= 1.0:
+        raise HTTPError(422, f"`time` must be in [0, 1], got {listened}")
+    return track, float(listened)
 
 
-UserId = Annotated[int, Path(ge=0, description="user id")]
+class BotifyApp:
+    """The ASGI application.
 
+    Parameters
+    ----------
+    catalog : the public catalog.
+    plan : experiments; the first routes requests, all are logged.
+    log_dir : where the event log goes (``None``: no log).
+    store : per-user session counters (default: in-process).
+    """
 
-def create_app(catalog: Catalog, plan: ExperimentPlan, *, store: StateStore | None = None) -> FastAPI:
-    """Build the ASGI app for a catalog and an experiment plan."""
-    app = FastAPI(title="Botify", version="1", description="Next-track recommendation service")
-    routing = plan.routing
-    recommenders: list[Recommender] = [
-        build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed) for arm in routing.arms
-    ]
-    state = store or InMemoryStore()
+    def __init__(self, catalog: Catalog, plan: ExperimentPlan, *, log_dir: str | Path | None = None,
+                 log_filename: str = "data.json", log_max_bytes: int = 64 << 20,
+                 store: StateStore | None = None) -> None:
+        self.catalog = catalog
+        self.plan = plan
+        self.routing = plan.routing
+        self.recommenders: list[Recommender] = [
+            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed)
+            for arm in self.routing.arms
+        ]
+        self.store = store or InMemoryStore()
+        self.log = EventLog(log_dir, filename=log_filename, max_bytes=log_max_bytes) if log_dir else None
+        self._n_tracks = catalog.n_tracks
+        self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
+        self._alive = orjson.dumps({"status": "alive", "message": "Botify service is up and recommending"})
+        self._labels = [[arm.label for arm in e.arms] for e in plan.experiments]
 
-    def check_track(track: int) -> None:
-        if track >= catalog.n_tracks:
-            raise HTTPException(404, f"unknown track {track}: the catalog has tracks 0..{catalog.n_tracks - 1}")
+    def experiments_of(self, user: int) -> dict[str, str]:
+        """``{experiment name: arm label}`` of a user for every active experiment."""
+        return {e.name: labels[e.assign(user)] for e, labels in zip(self.plan.experiments, self._labels, strict=True)}
 
-    @app.get("/")
-    async def alive() -> dict[str, str]:
-        return {"status": "alive", "message": "Botify service is up and recommending"}
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point: HTTP requests and lifespan events."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
 
-    @app.get("/track/{track}")
-    async def track_info(track: Annotated[int, Path(ge=0)]) -> dict[str, Any]:
-        check_track(track)
-        return catalog.describe(track)
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.log is not None:
+                    self.log.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-    @app.post("/next/{user}")
-    async def next_track(user: UserId, body: TrackTime) -> NextAnswer:
-        check_track(body.track)
-        counters = state.next_step(user)
-        recommender = recommenders[routing.assign(user)]
-        track = recommender.recommend(user, body.track, body.time, counters.session, counters.step)
-        return NextAnswer(user=user, track=track)
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        try:
+            status, body = await self._route(scope, receive, started)
+            headers = _JSON_HEADERS
+        except HTTPError as error:
+            status, body = error.status, orjson.dumps({"detail": error.detail})
+            headers = _JSON_HEADERS + error.headers
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
-    @app.post("/last/{user}")
-    async def last_track(user: UserId, body: TrackTime) -> LastAnswer:
-        check_track(body.track)
-        state.end_session(user)
-        return LastAnswer(user=user)
+    async def _route(self, scope: Scope, receive: Receive, started: float) -> tuple[int, bytes]:
+        method, path = scope["method"], scope["path"]
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] in ("next", "last"):
+            if method != "POST":
+                raise HTTPError(405, f"use POST for /{parts[0]}/{{user}}", [(b"allow", b"POST")])
+            user = _parse_id(parts[1], "user")
+            track, listened = _parse_track_time(await self._read_body(scope, receive))
+            self._check_track(track)
+            if parts[0] == "next":
+                return 200, self._next(user, track, listened, started)
+            return 200, self._last(user, track, listened, started)
+        if method not in ("GET", "HEAD") and (path == "/" or (len(parts) == 2 and parts[0] == "track")
+                                             or path == "/openapi.json"):
+            raise HTTPError(405, f"use GET for {path}", [(b"allow", b"GET")])
+        if path == "/":
+            return 200, self._alive
+        if len(parts) == 2 and parts[0] == "track":
+            track = _parse_id(parts[1], "track")
+            self._check_track(track)
+            return 200, orjson.dumps(self.catalog.describe(track))
+        if path == "/openapi.json":
+            return 200, self._schema
+        raise HTTPError(404, f"no route {method} {path}; see /openapi.json")
 
-    return app
+    def _check_track(self, track: int) -> None:
+        if track >= self._n_tracks:
+            raise HTTPError(404, f"unknown track {track}: the catalog has tracks 0..{self._n_tracks - 1}")
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                raise HTTPError(413, f"request body of {int(value)} bytes exceeds the limit of {MAX_BODY_BYTES}")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise HTTPError(400, "client disconnected before sending the body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise HTTPError(413, f"request body exceeds the limit of {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _next(self, user: int, track: int, listened: float, started: float) -> bytes:
+        session, step = self.store.next_step(user)
+        recommender = self.recommenders[self.routing.assign(user)]
+        recommendation = recommender.recommend(user, track, listened, session, step)
+        self._log("next", user, track, listened, started, recommendation)
+        return orjson.dumps({"user": user, "track": recommendation})
+
+    def _last(self, user: int, track: int, listened: float, started: float) -> bytes:
+        self.store.end_session(user)
+        self._log("last", user, track, listened, started, None)
+        return orjson.dumps({"user": user})
+
+    def _log(self, message: str, user: int, track: int, listened: float, started: float,
+             recommendation: int | None) -> None:
+        if self.log is None:
+            return
+        record = {
+            "message": message,
+            "timestamp": int(time.time() * 1000),
+            "user": user,
+            "track": track,
+            "time": listened,
+            "latency": time.perf_counter() - started,
+            "recommendation": recommendation,
+            "experiments": self.experiments_of(user),
+        }
+        self.log.append(orjson.dumps(record))

@@ -17,7 +17,15 @@ import numpy.typing as npt
 
 from botify.errors import ConfigError
 
-__all__ = ["check_seed", "counter_hash", "counter_randint", "counter_uniform", "make_rng"]
+__all__ = [
+    "check_seed",
+    "counter_hash",
+    "counter_randint",
+    "counter_randint_one",
+    "counter_uniform",
+    "counter_uniform_one",
+    "make_rng",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -70,3 +78,23 @@ def counter_randint(seed: int, high: Any, *counters: Any) -> npt.NDArray[np.int6
     draws = counter_uniform(seed, *counters) * np.asarray(high)
     result: npt.NDArray[np.int64] = np.minimum(draws.astype(np.int64), np.asarray(high, dtype=np.int64) - 1)
     return result
+
+
+def _splitmix_int(x: int) -> int:
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def counter_uniform_one(seed: int, *counters: int) -> float:
+    """Scalar twin of ``counter_uniform`` in pure Python (no NumPy overhead), bit-identical to it."""
+    state = _splitmix_int(seed & _MASK64)
+    for counter in counters:
+        state = _splitmix_int(state ^ _splitmix_int(counter & _MASK64))
+    return (state >> 11) * (1.0 / (1 << 53))
+
+
+def counter_randint_one(seed: int, high: int, *counters: int) -> int:
+    """Scalar twin of ``counter_randint``."""
+    return min(int(counter_uniform_one(seed, *counters) * high), high - 1)

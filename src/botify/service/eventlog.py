@@ -1,0 +1,85 @@
+"""The event log: one JSON line per request, appended off the request path, rotated by size.
+
+Handlers call ``append(line)``; lines are written together by one ``os.write`` scheduled right after the
+handler (``loop.call_soon``), so a request never waits for the disk, a line is never split, and ``close()``
+(graceful shutdown) writes whatever is pending. Files rotate like ``logging.handlers.RotatingFileHandler``:
+``data.json`` → ``data.json.1`` → ``data.json.2``...; rotation happens only between whole lines.
+A write error (disk full, directory removed) never fails a request: the lost lines are counted in
+``lost_events``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from botify.errors import ConfigError
+
+__all__ = ["EventLog"]
+
+
+class EventLog:
+    """An append-only JSON-lines file with size-based rotation."""
+
+    def __init__(self, directory: str | Path, *, filename: str = "data.json", max_bytes: int = 64 << 20,
+                 backups: int = 1000) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / filename
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.lost_events = 0
+        self.written_events = 0
+        self._pending: list[bytes] = []
+        self._scheduled = False
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ConfigError(f"cannot write the event log in {self.directory}: {error.strerror}") from error
+        self._size = os.fstat(self._fd).st_size
+
+    def append(self, line: bytes) -> None:
+        """Queue one line (without its newline) and make sure a flush is scheduled."""
+        self._pending.append(line)
+        if not self._scheduled:
+            self._scheduled = True
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every pending line now."""
+        self._scheduled = False
+        if not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        data = b"\n".join(lines) + b"\n"
+        try:
+            if self._size and self._size + len(data) > self.max_bytes:
+                self._rotate()
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            self._size += len(data)
+            self.written_events += len(lines)
+        except OSError:
+            self.lost_events += len(lines)
+
+    def close(self) -> None:
+        """Flush and close (graceful shutdown)."""
+        self.flush()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _rotate(self) -> None:
+        os.close(self._fd)
+        for index in range(self.backups - 1, 0, -1):
+            source = Path(f"{self.path}.{index}")
+            if source.exists():
+                source.replace(f"{self.path}.{index + 1}")
+        self.path.replace(f"{self.path}.1")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = 0

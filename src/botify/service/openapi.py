@@ -1,0 +1,60 @@
+"""The OpenAPI 3.1 schema of the service, published at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MAX_BODY_BYTES", "openapi_schema"]
+
+MAX_BODY_BYTES = 4096
+
+
+
+def _json(ref: str, description: str) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{ref}"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = _json("Error", "client error: the detail says what is wrong")
+
+
+def openapi_schema(n_tracks: int) -> dict[str, Any]:
+    """The schema for a catalog of ``n_tracks`` tracks."""
+    user = {"name": "user", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0,
+                                                                        "maximum": 2**63 - 1}}
+    track = {"name": "track", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
+    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrackTime"}}}}
+    errors = {"400": _ERROR, "404": _ERROR, "405": _ERROR, "413": _ERROR, "422": _ERROR}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Botify", "version": "1", "description": "Next-track recommendation service"},
+        "paths": {
+            "/": {"get": {"operationId": "alive", "responses": {"200": _json("Alive", "the service is up")}}},
+            "/track/{track}": {"get": {"operationId": "track", "parameters": [track],
+                                       "responses": {"200": _json("Track", "public metadata"), **errors}}},
+            "/next/{user}": {"post": {"operationId": "next", "parameters": [user], "requestBody": body,
+                                      "responses": {"200": _json("Next", "the next track"), **errors}}},
+            "/last/{user}": {"post": {"operationId": "last", "parameters": [user], "requestBody": body,
+                                      "responses": {"200": _json("Last", "session ended"), **errors}}},
+        },
+        "components": {
+            "schemas": {
+                "TrackTime": {
+                    "type": "object", "additionalProperties": False, "required": ["track", "time"],
+                    "properties": {"track": {"type": "integer", "minimum": 0, "maximum": n_tracks - 1},
+                                   "time": {"type": "number", "minimum": 0, "maximum": 1}},
+                },
+                "Next": {"type": "object", "required": ["user", "track"],
+                         "properties": {"user": {"type": "integer"}, "track": {"type": "integer"}}},
+                "Last": {"type": "object", "required": ["user"], "properties": {"user": {"type": "integer"}}},
+                "Alive": {"type": "object", "required": ["status", "message"],
+                          "properties": {"status": {"type": "string"}, "message": {"type": "string"}}},
+                "Track": {"type": "object", "required": ["track", "artist", "title", "genre", "popularity"],
+                          "properties": {"track": {"type": "integer"}, "artist": {"type": "string"},
+                                         "title": {"type": "string"}, "genre": {"type": "string"},
+                                         "popularity": {"type": "number"}}},
+                "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+            }
+        },
+    }

@@ -1,0 +1,76 @@
+"""Run the service with uvicorn (uvloop + httptools), one process or several sharing the port.
+
+Several workers are uvicorn's own worker processes; each builds its app from ``BOTIFY_*`` environment
+variables (``app_from_env``) and writes its own log file ``data-<pid>.json`` in the log directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from botify.experiments import ExperimentPlan, load_experiments
+from botify.service.app import BotifyApp
+from botify.world.catalog import load_catalog
+
+__all__ = ["ServeOptions", "app_from_env", "serve"]
+
+_DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "data" / "calibration.yml"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``botify serve`` was asked for."""
+
+    world_dir: Path
+    config: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5001
+    workers: int = 1
+    log_dir: Path | None = Path("log")
+    log_max_bytes: int = 64 << 20
+
+
+def _plan(config: Path | None) -> ExperimentPlan:
+    return load_experiments(config or _DEFAULT_PLAN)
+
+
+def app_from_env() -> BotifyApp:
+    """Build the app from ``BOTIFY_*`` variables (uvicorn's worker processes call this)."""
+    config = os.environ.get("BOTIFY_CONFIG") or None
+    log_dir = os.environ.get("BOTIFY_LOG_DIR") or None
+    workers = int(os.environ.get("BOTIFY_WORKERS", "1"))
+    return BotifyApp(
+        load_catalog(os.environ["BOTIFY_WORLD"]),
+        _plan(Path(config) if config else None),
+        log_dir=log_dir,
+        log_filename="data.json" if workers == 1 else f"data-{os.getpid()}.json",
+        log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
+    )
+
+
+def serve(options: ServeOptions) -> None:
+    """Run until SIGTERM/SIGINT; the log is flushed on the way out."""
+    common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": "httptools",
+              "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
+    if options.workers == 1:
+        app = BotifyApp(load_catalog(options.world_dir), _plan(options.config), log_dir=options.log_dir,
+                        log_max_bytes=options.log_max_bytes)
+        uvicorn.run(app, **common)  # type: ignore[arg-type]
+        return
+    print("note: with several workers and the in-process state store, each worker keeps its own per-user "
+          "session counters; runs are reproducible with --workers 1 (or a shared store).", file=sys.stderr)
+    os.environ.update({
+        "BOTIFY_WORLD": str(options.world_dir),
+        "BOTIFY_CONFIG": str(options.config or ""),
+        "BOTIFY_LOG_DIR": str(options.log_dir or ""),
+        "BOTIFY_WORKERS": str(options.workers),
+        "BOTIFY_LOG_MAX_BYTES": str(options.log_max_bytes),
+    })
+    _plan(options.config)  # fail fast on a bad file, before forking workers
+    uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,
+                **common)  # type: ignore[arg-type]
