@@ -167,9 +167,10 @@ def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: st
 
 def default_plan() -> Any:
     """The calibration experiment: Random control, StickyArtist, TopPop."""
+    from botify.demo import CALIBRATION
     from botify.experiments import load_experiments
 
-    return load_experiments(Path(__file__).parent / "data" / "calibration.yml")
+    return load_experiments(CALIBRATION)
 
 
 @main.command("serve")
@@ -200,41 +201,44 @@ def serve(config_path: Path | None, world_dir: Path, host: str, port: int, worke
 
 @main.command("demo")
 @click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
-@click.option("--episodes", type=click.IntRange(min=1), default=100_000, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
-def demo(world_dir: Path, episodes: int, seed: int, out: Path) -> None:
-    """The main job: generate the default world if missing, run the calibration A/B day, print and save the table."""
-    import numpy as np
+def demo(world_dir: Path, episodes: int, seed: int, concurrency: int, workers: int, out: Path) -> None:
+    """The main job: world, service over real HTTP, simulated day, logs, A/B table and report."""
+    from botify.demo import DemoOptions, run_demo
 
-    from botify.ab.metrics import REPORT_METRICS, user_metrics
-    from botify.ab.table import compare_arms, render_markdown, render_rich
-    from botify.sim.agents import InProcessAgent
-    from botify.sim.run import run_days
-    from botify.sim.world import load_sim_world
-    from botify.world.catalog import CATALOG_DIR
-    from botify.world.config import WorldConfig
-    from botify.world.generate import write_world
-
-    if not (world_dir / CATALOG_DIR).is_dir():
-        with console.status(f"generating the default world in {world_dir}"):
-            write_world(world_dir, WorldConfig(), seed=0)
-    sim_world = load_sim_world(world_dir)
-    plan = default_plan()
-    [day] = run_days(InProcessAgent(sim_world, plan), episodes=episodes, days=1, seed=seed,
-                     on_day=lambda s: console.print(s.describe()))
-    users = day.results.user
-    metrics = user_metrics(users, plan.routing.assign_many(users), day.results.time, day.results.tracks)
-    rows = compare_arms(metrics, metric_names=tuple(m for m in REPORT_METRICS if m != "mean_request_latency"))
-    arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
-    console.print(render_rich(rows, title=f"{plan.routing.name} ({arms})"))
     out.mkdir(parents=True, exist_ok=True)
-    report = out / "report.md"
-    report.write_text(f"# {plan.routing.name}\n\nArms: {arms}; {episodes} episodes, seed {seed}, world {world_dir}.\n\n"
-                      + render_markdown(rows))
-    console.print(f"report written to {report} (mean session time per arm: "
-                  + ", ".join(f"{a.label} {np.mean(metrics.mean_time_per_session[metrics.arm == i]):.3f}"
-                              for i, a in enumerate(plan.routing.arms)) + ")")
+    run_demo(DemoOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed, concurrency=concurrency,
+                         workers=workers), console)
+
+
+@main.group(cls=LabGroup)
+def ab() -> None:
+    """Analyse A/B experiments from the service's logs."""
+
+
+@ab.command("analyze")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment name, as in the log lines.")
+@click.option("--control", default="C", show_default=True, help="Control arm label.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report here.")
+def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None) -> None:
+    """Read every replica's logs (rotated files included) and print the treatment x metric table."""
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.table import render_rich
+
+    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha)
+    console.print(analysis.read.describe())
+    console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
+    console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(analysis.markdown())
+        console.print(f"report written to {out}")
 
 
 if __name__ == "__main__":

@@ -1,17 +1,27 @@
-"""A/B analysis: user metrics, Welch statistics and the treatment × metric table."""
+"""A/B analysis: read logs, sessionize, user metrics, Welch statistics and the treatment × metric table."""
 
+from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.logs import EventColumns, LogReadReport, read_events
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
+from botify.ab.sessions import Sessions, sessionize
 from botify.ab.stats import TTestResult, welch_ttest
 from botify.ab.table import Comparison, compare_arms, render_markdown, render_rich
 
 __all__ = [
+    "Analysis",
     "Comparison",
+    "EventColumns",
+    "LogReadReport",
     "REPORT_METRICS",
+    "Sessions",
     "TTestResult",
     "UserMetrics",
+    "analyze_logs",
     "compare_arms",
+    "read_events",
     "render_markdown",
     "render_rich",
+    "sessionize",
     "user_metrics",
     "welch_ttest",
 ]

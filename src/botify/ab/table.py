@@ -18,6 +18,7 @@ class Comparison:
     """One treatment against control on one metric; effects in % of the control mean."""
 
     treatment: str
+    control: str
     metric: str
     control_mean: float
     treatment_mean: float
@@ -49,6 +50,7 @@ def compare_arms(
             rows.append(
                 Comparison(
                     treatment=arm_name(arm),
+                    control=arm_name(control),
                     metric=name,
                     control_mean=base,
                     treatment_mean=float(values[in_treatment].mean()),

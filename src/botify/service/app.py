@@ -19,7 +19,7 @@ import orjson
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.registry import build_recommender
-from botify.service.eventlog import EventLog
+from botify.service.eventlog import EventLog, event_line
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
 from botify.service.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
@@ -205,14 +205,5 @@ class BotifyApp:
              recommendation: int | None) -> None:
         if self.log is None:
             return
-        record = {
-            "message": message,
-            "timestamp": int(time.time() * 1000),
-            "user": user,
-            "track": track,
-            "time": listened,
-            "latency": time.perf_counter() - started,
-            "recommendation": recommendation,
-            "experiments": self.experiments_of(user),
-        }
-        self.log.append(orjson.dumps(record))
+        self.log.append(event_line(message, int(time.time() * 1000), user, track, listened,
+                                   time.perf_counter() - started, recommendation, self.experiments_of(user)))

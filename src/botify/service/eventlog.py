@@ -14,9 +14,20 @@ import asyncio
 import os
 from pathlib import Path
 
+import orjson
+
 from botify.errors import ConfigError
 
-__all__ = ["EventLog"]
+__all__ = ["EventLog", "event_line"]
+
+
+def event_line(message: str, timestamp: int, user: int, track: int, time: float, latency: float,
+               recommendation: int | None, experiments: dict[str, str]) -> bytes:
+    """One log record with exactly the reference fields, in the reference order (no newline)."""
+    return orjson.dumps({
+        "message": message, "timestamp": timestamp, "user": user, "track": track, "time": time,
+        "latency": latency, "recommendation": recommendation, "experiments": experiments,
+    })
 
 
 class EventLog:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +19,22 @@ from botify.sim.episodes import budget_uniform, episode_starts, session_numbers
 from botify.sim.model import budget_decrement, listen_time, taste_scores
 from botify.sim.world import SimWorld
 
-__all__ = ["BatchedEngine", "Policy", "SessionResults"]
+__all__ = ["BatchedEngine", "EventRecorder", "Policy", "SessionResults"]
 
 Policy = Callable[[Requests], npt.NDArray[np.int64]]
+
+
+class EventRecorder(Protocol):
+    """Receives what the service would log: every ``/next`` (requests and answers) and every ``/last``."""
+
+    def next(self, requests: Requests, recommendations: npt.NDArray[np.int64]) -> None:
+        """A batch of ``/next`` requests and the tracks recommended."""
+        ...
+
+    def last(self, user: npt.NDArray[np.int64], session: npt.NDArray[np.int64], step: npt.NDArray[np.int64],
+             track: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> None:
+        """Sessions that ended: their last track and its time (``step`` = the number of ``/next`` calls)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,7 @@ class BatchedEngine:
         sessions_played: npt.NDArray[np.int64] | None = None,
         batch_size: int = 65_536,
         progress: Callable[[int], None] | None = None,
+        recorder: EventRecorder | None = None,
     ) -> SessionResults:
         """Play ``episodes`` (global episode numbers) and return their sessions in episode order.
 
@@ -91,7 +106,7 @@ class BatchedEngine:
             parts.append(
                 self._run_batch(
                     policy, seed, starts.episode[rows], starts.user[rows], starts.interest[rows],
-                    starts.first_track[rows], numbers[rows], progress,
+                    starts.first_track[rows], numbers[rows], progress, recorder,
                 )
             )
         return SessionResults(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
@@ -106,6 +121,7 @@ class BatchedEngine:
         first_track: npt.NDArray[np.int64],
         session: npt.NDArray[np.int64],
         progress: Callable[[int], None] | None,
+        recorder: EventRecorder | None,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64],
                npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         world, truth = self.world, self.world.truth
@@ -130,6 +146,8 @@ class BatchedEngine:
             requests = Requests(user[row], last_track, last_time, session[row], np.full(len(row), step, np.int64))
             track = np.asarray(policy(requests), dtype=np.int64)
             _check_tracks(track, len(row), world.n_tracks)
+            if recorder is not None:
+                recorder.next(requests, track)
             if step + 1 >= capacity:
                 capacity *= 2
                 played = _widen(played, capacity)
@@ -151,6 +169,9 @@ class BatchedEngine:
                 out_tracks[finished] = step + 1
                 out_time[finished] = total_time[done]
                 out_truncated[finished] = (budget[done] > 0)
+                if recorder is not None:
+                    recorder.last(user[finished], session[finished], np.full(len(finished), step, np.int64),
+                                  track[done], time[done])
                 if progress is not None:
                     progress(int(done.sum()))
                 keep = ~done

@@ -10,7 +10,7 @@ import numpy as np
 
 from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
-from botify.sim.episodes import budget_uniform, episode_starts
+from botify.sim.episodes import budget_uniform_one, episode_starts
 from botify.sim.model import budget_decrement, listen_time, taste_scores
 from botify.sim.world import SimWorld
 
@@ -76,8 +76,8 @@ class SessionPlayer:
             listen_time(score, self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
                         track in self.played)[0]
         )
-        uniform = budget_uniform(self.seed, np.array([self.episode]), np.array([self.step]))
-        self.budget -= int(budget_decrement(uniform, np.array([time]))[0])
+        uniform = budget_uniform_one(self.seed, self.episode, self.step)
+        self.budget -= int(budget_decrement(np.array([uniform]), np.array([time]))[0])
         self.played.append(track)
         self.times.append(time)
         self._artist_counts[artist] = self._artist_counts.get(artist, 0) + 1

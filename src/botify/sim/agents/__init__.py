@@ -2,8 +2,8 @@
 
 from botify.sim.agents.base import Agent
 from botify.sim.agents.console import ConsoleAgent
-from botify.sim.agents.inprocess import ExperimentPolicy, InProcessAgent
+from botify.sim.agents.inprocess import ExperimentPolicy, InProcessAgent, InProcessLog
 from botify.sim.agents.random import RandomAgent
 from botify.sim.agents.remote import RemoteAgent
 
-__all__ = ["Agent", "ConsoleAgent", "ExperimentPolicy", "InProcessAgent", "RandomAgent", "RemoteAgent"]
+__all__ = ["Agent", "ConsoleAgent", "ExperimentPolicy", "InProcessAgent", "InProcessLog", "RandomAgent", "RemoteAgent"]

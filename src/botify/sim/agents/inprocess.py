@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.registry import build_recommender
+from botify.service.eventlog import event_line
 from botify.sim.agents.base import Progress
 from botify.sim.engine import BatchedEngine, SessionResults
 from botify.sim.world import SimWorld
 from botify.world.catalog import Catalog
 
-__all__ = ["ExperimentPolicy", "InProcessAgent"]
+__all__ = ["ExperimentPolicy", "InProcessAgent", "InProcessLog"]
 
 
 class ExperimentPolicy:
@@ -46,13 +50,64 @@ class InProcessAgent:
     Session numbers continue across calls (days), as the service's per-user counters do.
     """
 
-    def __init__(self, world: SimWorld, plan: ExperimentPlan, *, max_session_length: int = 1000) -> None:
+    def __init__(self, world: SimWorld, plan: ExperimentPlan, *, max_session_length: int = 1000,
+                 log: InProcessLog | None = None) -> None:
         self.engine = BatchedEngine(world, max_session_length=max_session_length)
         self.policy = ExperimentPolicy(plan, world.catalog, world.n_users)
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
+        self.log = log
 
     def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
-        """Play the episodes in batches."""
+        """Play the episodes in batches (recording the service's log lines if a log is attached)."""
         return self.engine.run(
-            self.policy, seed=seed, episodes=episodes, sessions_played=self.sessions_played, progress=progress
+            self.policy, seed=seed, episodes=episodes, sessions_played=self.sessions_played, progress=progress,
+            recorder=self.log,
         )
+
+
+class InProcessLog:
+    """Collects the log lines the service would have written, for in-process runs.
+
+    Lines come out ordered by (user, session, step) — the order one user's requests reach a service — with
+    synthetic timestamps (1 ms apart) and zero latency, in exactly the service's format.
+    """
+
+    def __init__(self, plan: ExperimentPlan) -> None:
+        self.plan = plan
+        self._parts: list[tuple[npt.NDArray[Any], ...]] = []
+
+    def next(self, requests: Requests, recommendations: npt.NDArray[np.int64]) -> None:
+        """Record ``/next`` lines."""
+        self._parts.append((requests.user, requests.session, requests.step, np.zeros(len(requests), np.bool_),
+                            requests.track, requests.time, recommendations))
+
+    def last(self, user: npt.NDArray[np.int64], session: npt.NDArray[np.int64], step: npt.NDArray[np.int64],
+             track: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> None:
+        """Record ``/last`` lines."""
+        self._parts.append((user, session, step, np.ones(len(user), np.bool_), track, time,
+                            np.full(len(user), -1, np.int64)))
+
+    def lines(self) -> list[bytes]:
+        """Every recorded line, in service order."""
+        if not self._parts:
+            return []
+        user, session, step, is_last, track, time, recommendation = (np.concatenate(c) for c in zip(*self._parts,
+                                                                                                      strict=True))
+        order = np.lexsort((is_last, step, session, user))
+        experiments: dict[int, dict[str, str]] = {}
+        out = []
+        for stamp, row in enumerate(order.tolist()):
+            u = int(user[row])
+            if u not in experiments:
+                experiments[u] = {e.name: e.arms[e.assign(u)].label for e in self.plan.experiments}
+            last = bool(is_last[row])
+            out.append(event_line("last" if last else "next", stamp, u, int(track[row]), float(time[row]), 0.0,
+                                  None if last else int(recommendation[row]), experiments[u]))
+        return out
+
+    def write(self, directory: str | Path, filename: str = "data.json") -> Path:
+        """Write the lines as a log file the analysis reads."""
+        path = Path(directory) / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"".join(line + b"\n" for line in self.lines()))
+        return path

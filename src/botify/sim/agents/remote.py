@@ -1,9 +1,11 @@
 """The remote agent: real HTTP to a Botify (or reference-compatible) service.
 
-Many sessions are in flight at once (``concurrency``); one user's sessions run one after another, in episode
-order, so the service's per-user session counters — and so its counter-based randomness — match an in-process
-run with the same seed. Connections are kept alive; connection errors and 502/503/504 answers are retried
-with exponential backoff; an unreachable service gives a ``ServiceUnreachableError`` that says what to do.
+Many sessions are in flight at once (``concurrency`` keep-alive connections); one user's sessions run one
+after another, in episode order, so the service's per-user session counters — and so its counter-based
+randomness — match an in-process run with the same seed. Connection errors and 502/503/504 answers are
+retried with exponential backoff; an unreachable service gives a ``ServiceUnreachableError`` that says what
+to do. The HTTP client is a small keep-alive HTTP/1.1 client (``http.py``) on uvloop, so that the simulator
+is not the bottleneck of a load test.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-import httpx
 import numpy as np
+import orjson
+import uvloop
 
 from botify.errors import LabError, ServiceUnreachableError
 from botify.sim.agents.base import Progress
+from botify.sim.agents.http import HttpConnection, parse_base_url
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
 from botify.sim.session import SessionPlayer, results_from_players
@@ -24,6 +28,7 @@ from botify.sim.world import SimWorld
 __all__ = ["RemoteAgent"]
 
 _RETRY_STATUS = {502, 503, 504}
+_TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError)
 
 
 class RemoteAgent:
@@ -34,7 +39,7 @@ class RemoteAgent:
         world: SimWorld,
         url: str,
         *,
-        concurrency: int = 8,
+        concurrency: int = 16,
         retries: int = 5,
         backoff: float = 0.05,
         timeout: float = 10.0,
@@ -44,16 +49,19 @@ class RemoteAgent:
             raise LabError(f"`concurrency` must be >= 1, got {concurrency}")
         self.world = world
         self.url = url.rstrip("/")
+        self.host, self.port = parse_base_url(self.url)
         self.concurrency = concurrency
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
         self.max_session_length = max_session_length
         self.retried_requests = 0
+        self.requests_sent = 0
 
     def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
         """Play the episodes over HTTP and return their sessions in episode order."""
-        return asyncio.run(self._play(episodes, seed, progress))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(self._play(episodes, seed, progress))
 
     async def _play(self, episodes: range, seed: int, progress: Progress | None) -> SessionResults:
         numbers = np.arange(episodes.start, episodes.stop, episodes.step)
@@ -61,57 +69,62 @@ class RemoteAgent:
         per_user: dict[int, list[int]] = defaultdict(list)
         for episode, user in zip(numbers.tolist(), users.tolist(), strict=True):
             per_user[user].append(episode)
-        queue: asyncio.Queue[list[int]] = asyncio.Queue()
-        for user_episodes in per_user.values():
-            queue.put_nowait(user_episodes)
+        queue = list(per_user.values())
+        queue.reverse()
         finished: dict[int, SessionPlayer] = {}
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=self.timeout) as client:
-            await self._request(client, "GET", "/", None)
+        probe = self._connection()
+        await self._request(probe, "GET", "/", None)
+        probe.close()
 
-            async def worker() -> None:
-                while not queue.empty():
-                    for episode in queue.get_nowait():
-                        finished[episode] = await self._play_session(client, seed, episode)
+        async def worker() -> None:
+            connection = self._connection()
+            try:
+                while queue:
+                    for episode in queue.pop():
+                        finished[episode] = await self._play_session(connection, seed, episode)
                         if progress is not None:
                             progress(1)
+            finally:
+                connection.close()
 
-            await asyncio.gather(*(worker() for _ in range(self.concurrency)))
-        players = [finished[e] for e in numbers.tolist()]
-        return results_from_players(players)
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        return results_from_players([finished[e] for e in numbers.tolist()])
 
-    async def _play_session(self, client: httpx.AsyncClient, seed: int, episode: int) -> SessionPlayer:
+    def _connection(self) -> HttpConnection:
+        return HttpConnection(self.host, self.port, timeout=self.timeout)
+
+    async def _play_session(self, connection: HttpConnection, seed: int, episode: int) -> SessionPlayer:
         player = SessionPlayer(self.world, seed, episode, max_session_length=self.max_session_length)
+        n_tracks = self.world.n_tracks
+        path = f"/next/{player.user}"
         while not player.done:
-            body = {"track": player.last_track, "time": player.last_time}
-            answer = await self._request(client, "POST", f"/next/{player.user}", body)
-            track = answer.get("track")
-            if not isinstance(track, int) or not 0 <= track < self.world.n_tracks:
-                raise LabError(f"service answered /next/{player.user} with an invalid track: {answer!r}")
+            body = orjson.dumps({"track": player.last_track, "time": player.last_time})
+            answer = await self._request(connection, "POST", path, body)
+            track = answer.get("track") if isinstance(answer, dict) else None
+            if not isinstance(track, int) or not 0 <= track < n_tracks:
+                raise LabError(f"service answered {path} with an invalid track: {answer!r}")
             player.listen(track)
-        await self._request(client, "POST", f"/last/{player.user}", {"track": player.last_track,
-                                                                      "time": player.last_time})
+        body = orjson.dumps({"track": player.last_track, "time": player.last_time})
+        await self._request(connection, "POST", f"/last/{player.user}", body)
         return player
 
-    async def _request(
-        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, float] | None
-    ) -> dict[str, object]:
+    async def _request(self, connection: HttpConnection, method: str, path: str, body: bytes | None) -> object:
         delay = self.backoff
         for attempt in range(self.retries + 1):
+            self.requests_sent += 1
             try:
-                response = await client.request(method, path, json=body)
-            except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError,
-                    httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                status, payload = await connection.request(method, path, body)
+            except _TRANSPORT_ERRORS as error:
                 if attempt == self.retries:
                     raise ServiceUnreachableError(self.url, f"{type(error).__name__}: {error}") from error
             else:
-                if response.status_code not in _RETRY_STATUS:
-                    if response.status_code >= 400:
-                        raise LabError(f"{method} {path} failed with {response.status_code}: {response.text[:300]}")
-                    answer: dict[str, object] = response.json()
-                    return answer
+                if status not in _RETRY_STATUS:
+                    if status >= 400:
+                        detail = payload[:300].decode(errors="replace")
+                        raise LabError(f"{method} {path} failed with {status}: {detail}")
+                    return orjson.loads(payload)
                 if attempt == self.retries:
-                    raise ServiceUnreachableError(self.url, f"{method} {path} kept answering {response.status_code}")
+                    raise ServiceUnreachableError(self.url, f"{method} {path} kept answering {status}")
             self.retried_requests += 1
             await asyncio.sleep(delay)
             delay *= 2

@@ -1,0 +1,57 @@
+"""The whole analysis: logs → sessions → user metrics → treatment × metric table (and a Markdown report)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from botify.ab.logs import LogReadReport, arm_index, read_events
+from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
+from botify.ab.sessions import Sessions, sessionize
+from botify.ab.table import Comparison, compare_arms, render_markdown
+from botify.errors import ConfigError
+
+__all__ = ["Analysis", "analyze_logs"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything one analysis produced."""
+
+    experiment: str
+    control: str
+    read: LogReadReport
+    sessions: Sessions
+    metrics: UserMetrics
+    rows: list[Comparison]
+
+    def markdown(self, title: str | None = None) -> str:
+        """A Markdown report: what was read, users per arm, the table."""
+        arms = sorted(set(int(a) for a in self.metrics.arm))
+        users = ", ".join(f"{'C' if a == 0 else f'T{a}'}: {int((self.metrics.arm == a).sum()):,}" for a in arms)
+        return (
+            f"# {title or 'A/B analysis of ' + self.experiment}\n\n"
+            f"- experiment `{self.experiment}`, control `{self.control}`\n"
+            f"- {self.read.describe()}\n"
+            f"- sessions: {len(self.sessions):,} (unfinished, left out: {self.sessions.unfinished:,})\n"
+            f"- users per arm: {users}\n\n" + render_markdown(self.rows)
+        )
+
+
+def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C",
+                 alpha: float = 0.05) -> Analysis:
+    """Read, sessionize and compare every treatment with ``control``."""
+    try:
+        control_index = arm_index(control)
+    except ValueError as error:
+        raise ConfigError(f"`control` must be an arm label like 'C' or 'T1', got {control!r}") from error
+    events, read = read_events(paths, experiment)
+    if len(events.user) == 0:
+        raise ConfigError(f"no log line carries experiment {experiment!r} ({read.describe()})")
+    sessions = sessionize(events)
+    metrics = user_metrics(sessions.user, sessions.arm, sessions.time, sessions.tracks, sessions.latency_ms)
+    if not (metrics.arm == control_index).any():
+        raise ConfigError(f"no user of experiment {experiment!r} is in the control arm {control!r}")
+    rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
+    return Analysis(experiment, control, read, sessions, metrics, rows)

@@ -1,0 +1,159 @@
+"""Read the service's event logs: every replica's files, rotated ones included, malformed lines reported.
+
+A path may be a file or a directory (searched recursively for ``*.json`` and rotated ``*.json.N`` files).
+Each line must be a JSON object with the reference fields and types; anything else is counted and sampled
+in ``LogReadReport`` — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from botify.errors import ConfigError
+
+__all__ = ["EventColumns", "LogReadReport", "arm_index", "find_log_files", "read_events"]
+
+_LOG_NAME = re.compile(r".*\.json(\.\d+)?$")
+_FIELDS = ("message", "timestamp", "user", "track", "time", "latency", "recommendation", "experiments")
+
+
+@dataclass
+class LogReadReport:
+    """What was read: files, good lines, malformed lines (with a few samples), lines outside the experiment."""
+
+    files: list[Path] = field(default_factory=list)
+    lines: int = 0
+    malformed: int = 0
+    samples: list[str] = field(default_factory=list)
+    outside_experiment: int = 0
+
+    def note_malformed(self, path: Path, number: int, reason: str) -> None:
+        """Count one bad line and keep the first few reasons."""
+        self.malformed += 1
+        if len(self.samples) < 5:
+            self.samples.append(f"{path}:{number}: {reason}")
+
+    def describe(self) -> str:
+        """One paragraph for the terminal and the report."""
+        text = f"read {self.lines:,} lines from {len(self.files)} file(s); malformed lines: {self.malformed:,}"
+        if self.outside_experiment:
+            text += f"; lines without the experiment: {self.outside_experiment:,}"
+        return text + "".join(f"\n  {sample}" for sample in self.samples)
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Good lines of one experiment as columns, in reading order."""
+
+    user: npt.NDArray[np.int64]
+    arm: npt.NDArray[np.int64]
+    timestamp: npt.NDArray[np.int64]
+    time: npt.NDArray[np.float64]
+    latency: npt.NDArray[np.float64]
+    is_last: npt.NDArray[np.bool_]
+
+
+def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and directories into a sorted list of log files."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and _LOG_NAME.match(p.name))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError(f"log path {path} does not exist")
+    if not files:
+        raise ConfigError(f"no log files (*.json, *.json.N) under {[str(p) for p in paths]}")
+    return files
+
+
+def arm_index(label: str) -> int:
+    """``"C" → 0``, ``"T3" → 3``; raise ``ValueError`` for anything else."""
+    if label == "C":
+        return 0
+    if label.startswith("T") and label[1:].isdigit() and int(label[1:]) > 0:
+        return int(label[1:])
+    raise ValueError(f"unknown arm label {label!r}")
+
+
+def _check(record: object) -> str | None:
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [name for name in _FIELDS if name not in record]
+    if missing:
+        return f"missing field(s) {missing}"
+    if record["message"] not in ("next", "last"):
+        return f"`message` must be 'next' or 'last', got {record['message']!r}"
+    for name in ("timestamp", "user", "track"):
+        if not isinstance(record[name], int) or isinstance(record[name], bool):
+            return f"`{name}` must be an integer, got {record[name]!r}"
+    for name in ("time", "latency"):
+        if not isinstance(record[name], int | float) or isinstance(record[name], bool):
+            return f"`{name}` must be a number, got {record[name]!r}"
+    if not isinstance(record["experiments"], dict):
+        return f"`experiments` must be an object, got {record['experiments']!r}"
+    return None
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def read_events(paths: Iterable[str | Path], experiment: str) -> tuple[EventColumns, LogReadReport]:
+    """Read every log line and keep those that carry ``experiment``."""
+    report = LogReadReport(files=find_log_files(paths))
+    users: list[int] = []
+    arms: list[int] = []
+    stamps: list[int] = []
+    times: list[float] = []
+    latencies: list[float] = []
+    lasts: list[bool] = []
+    for path in report.files:
+        for number, line in _lines(path):
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                report.note_malformed(path, number, f"not JSON ({error})")
+                continue
+            problem = _check(record)
+            if problem is None:
+                label = record["experiments"].get(experiment)
+                if label is None:
+                    report.outside_experiment += 1
+                    report.lines += 1
+                    continue
+                try:
+                    arm = arm_index(label) if isinstance(label, str) else -1
+                except ValueError as error:
+                    problem = str(error)
+                else:
+                    if arm < 0:
+                        problem = f"arm of {experiment!r} must be a string, got {label!r}"
+            if problem is not None:
+                report.note_malformed(path, number, problem)
+                continue
+            report.lines += 1
+            users.append(record["user"])
+            arms.append(arm)
+            stamps.append(record["timestamp"])
+            times.append(record["time"])
+            latencies.append(record["latency"])
+            lasts.append(record["message"] == "last")
+    columns = EventColumns(
+        user=np.array(users, dtype=np.int64), arm=np.array(arms, dtype=np.int64),
+        timestamp=np.array(stamps, dtype=np.int64), time=np.array(times, dtype=np.float64),
+        latency=np.array(latencies, dtype=np.float64), is_last=np.array(lasts, dtype=np.bool_),
+    )
+    return columns, report
