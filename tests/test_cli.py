@@ -71,3 +71,27 @@ class TestCommands:
     def test_export_reference(self, world_dir: Path, tmp_path: Path) -> None:
         code, output = run("world", "export-reference", str(world_dir), "--out", str(tmp_path / "ref"))
         assert code == 0 and (tmp_path / "ref" / "users.json").exists()
+
+
+class TestEndToEnd:
+    def test_demo_then_analyze(self, world_dir: Path, tmp_path: Path) -> None:
+        out = tmp_path / "demo"
+        code, output = run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "1500")
+        assert code == 0, output
+        assert "[3/4]" in output and "report written to" in output
+        report = (out / "report.md").read_text()
+        sticky = next(line for line in report.splitlines() if line.startswith("| T1 | mean_time_per_session |"))
+        assert sticky.rstrip(" |").endswith("yes")
+        code, output = run("ab", "analyze", str(out / "logs"), "--experiment", "CALIBRATION",
+                           "--out", str(tmp_path / "again.md"))
+        assert code == 0 and "malformed lines: 0" in output
+        def table(text: str) -> list[str]:
+            return [line for line in text.splitlines() if line.startswith("| T")]
+
+        assert table((tmp_path / "again.md").read_text()) == table(report)
+
+    def test_analyze_needs_an_experiment_in_the_logs(self, tmp_path: Path) -> None:
+        log = tmp_path / "data.json"
+        log.write_text("garbage\n")
+        code, output = run("ab", "analyze", str(log), "--experiment", "X")
+        assert code == 2 and "no log line carries experiment 'X'" in output and "malformed lines: 1" in output

@@ -1,0 +1,91 @@
+"""The analysis on small hand-made logs: sessions, user metrics and Welch numbers computed by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from botify.ab import analyze_logs
+from botify.errors import ConfigError
+from botify.service.eventlog import event_line
+
+
+def write(path: Path, rows: list[tuple[str, int, int, float, float, str]]) -> None:
+    """rows: (message, timestamp, user, time, latency_s, arm)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as handle:
+        for message, stamp, user, time, latency, arm in rows:
+            recommendation = None if message == "last" else 1
+            handle.write(event_line(message, stamp, user, 1, time, latency, recommendation, {"EXP": arm}) + b"\n")
+
+
+@pytest.fixture()
+def logs(tmp_path: Path) -> Path:
+    # Control users 1, 2; treatment users 3, 4. Two replicas, one rotated file.
+    write(tmp_path / "r1" / "data.json.1", [
+        ("next", 1, 1, 1.0, 0.001, "C"), ("next", 2, 1, 0.5, 0.001, "C"), ("last", 3, 1, 0.5, 0.001, "C"),
+    ])
+    write(tmp_path / "r1" / "data.json", [
+        ("next", 10, 1, 1.0, 0.002, "C"), ("last", 11, 1, 0.0, 0.002, "C"),          # user 1: times 2.0, 1.0
+        ("next", 5, 3, 1.0, 0.003, "T1"), ("last", 6, 3, 0.6, 0.003, "T1"),          # user 3: time 1.6
+    ])
+    write(tmp_path / "r2" / "data.json", [
+        ("next", 4, 2, 1.0, 0.001, "C"), ("last", 9, 2, 0.25, 0.001, "C"),          # user 2: time 1.25
+        ("next", 1, 4, 1.0, 0.001, "T1"), ("next", 2, 4, 0.8, 0.001, "T1"),
+        ("last", 3, 4, 0.7, 0.001, "T1"),                                           # user 4: time 2.5
+        ("next", 20, 4, 1.0, 0.001, "T1"), ("last", 21, 4, 0.5, 0.001, "T1"),       # user 4: time 1.5
+        ("next", 30, 4, 1.0, 0.001, "T1"),                                          # unfinished
+    ])
+    with (tmp_path / "r2" / "data.json").open("ab") as handle:
+        handle.write(b'{"message": "next", "timestamp": 1\n')
+        handle.write(b'{"message": "skip", "timestamp": 1, "user": 1, "track": 1, "time": 1, "latency": 0, '
+                     b'"recommendation": null, "experiments": {}}\n')
+        handle.write(event_line("next", 40, 9, 1, 1.0, 0.0, 1, {"OTHER": "C"}) + b"\n")
+    return tmp_path
+
+
+class TestAnalyze:
+    def test_sessions_and_user_metrics(self, logs: Path) -> None:
+        analysis = analyze_logs([logs], "EXP")
+        assert analysis.read.malformed == 2 and analysis.read.outside_experiment == 1
+        assert analysis.sessions.unfinished == 1 and len(analysis.sessions) == 6
+        m = analysis.metrics
+        by_user = {int(u): (float(t), float(s)) for u, t, s in zip(m.user, m.mean_time_per_session, m.sessions,
+                                                                  strict=True)}
+        assert by_user == {1: (1.5, 2.0), 2: (1.25, 1.0), 3: (1.6, 1.0), 4: (2.0, 2.0)}
+
+    def test_welch_row_by_hand(self, logs: Path) -> None:
+        row = next(r for r in analyze_logs([logs], "EXP").rows if r.metric == "mean_time_per_session")
+        control, treatment = [1.5, 1.25], [1.6, 2.0]
+        c_mean, t_mean = 1.375, 1.8
+        vc, vt = 0.03125 / 2, 0.08 / 2
+        se = math.sqrt(vc + vt)
+        df = (vc + vt) ** 2 / (vc**2 / 1 + vt**2 / 1)
+        half = stats.t.ppf(0.975, df) * se
+        assert row.control_mean == c_mean and row.treatment_mean == pytest.approx(t_mean, abs=1e-12)
+        assert row.effect == pytest.approx(100 * (t_mean - c_mean) / c_mean, abs=1e-9)
+        assert row.lower == pytest.approx(100 * (t_mean - c_mean - half) / c_mean, abs=1e-9)
+        assert row.upper == pytest.approx(100 * (t_mean - c_mean + half) / c_mean, abs=1e-9)
+        scipy_result = stats.ttest_ind(treatment, control, equal_var=False)
+        assert row.pvalue == pytest.approx(scipy_result.pvalue, abs=1e-9)
+        assert row.significant == (row.lower > 0 or row.upper < 0)
+
+    def test_latency_in_ms_per_request(self, logs: Path) -> None:
+        m = analyze_logs([logs], "EXP").metrics
+        user1 = list(m.user).index(1)
+        assert m.mean_request_latency[user1] == pytest.approx((3 * 1 + 2 * 2) / 5)
+
+    def test_markdown_report(self, logs: Path) -> None:
+        text = analyze_logs([logs], "EXP").markdown()
+        assert "malformed lines: 2" in text and "| T1 | mean_time_per_session |" in text
+
+    def test_errors(self, logs: Path, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="no log line carries experiment 'NOPE'"):
+            analyze_logs([logs], "NOPE")
+        with pytest.raises(ConfigError, match="does not exist"):
+            analyze_logs([tmp_path / "missing"], "EXP")
+        with pytest.raises(ConfigError, match="`control` must be an arm label"):
+            analyze_logs([logs], "EXP", control="X")

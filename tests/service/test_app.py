@@ -1,0 +1,122 @@
+"""The HTTP contract: status codes and bodies for good and bad requests, and the log lines they leave."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from botify.experiments import ExperimentPlan
+from botify.service.app import BotifyApp
+from botify.world.catalog import load_catalog
+
+PLAN = ExperimentPlan.from_dict({"seed": 3, "experiments": [
+    {"name": "MAIN", "arms": ["random", "sticky_artist", "toppop"]},
+    {"name": "SIDE", "arms": ["random", "random"]},
+]})
+
+
+def call(app: BotifyApp, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://botify") as client:
+            return await client.request(method, path, **kwargs)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture()
+def app(world_dir: Path, tmp_path: Path) -> BotifyApp:
+    return BotifyApp(load_catalog(world_dir), PLAN, log_dir=tmp_path / "log")
+
+
+def log_lines(app: BotifyApp) -> list[dict[str, Any]]:
+    assert app.log is not None
+    app.log.flush()
+    return [orjson.loads(line) for line in app.log.path.read_bytes().splitlines()]
+
+
+class TestGoodRequests:
+    def test_alive(self, app: BotifyApp) -> None:
+        answer = call(app, "GET", "/")
+        assert answer.status_code == 200 and answer.json()["status"] == "alive"
+
+    def test_track_metadata(self, app: BotifyApp) -> None:
+        answer = call(app, "GET", "/track/7")
+        assert answer.status_code == 200
+        assert answer.json() == app.catalog.describe(7)
+
+    def test_next_and_last(self, app: BotifyApp) -> None:
+        answer = call(app, "POST", "/next/42", json={"track": 10, "time": 0.25})
+        assert answer.status_code == 200
+        body = answer.json()
+        assert set(body) == {"user", "track"} and body["user"] == 42 and 0 <= body["track"] < app.catalog.n_tracks
+        assert call(app, "POST", "/last/42", json={"track": body["track"], "time": 1}).json() == {"user": 42}
+
+    def test_log_lines_carry_every_experiment(self, app: BotifyApp) -> None:
+        recommended = call(app, "POST", "/next/5", json={"track": 1, "time": 1.0}).json()["track"]
+        call(app, "POST", "/last/5", json={"track": recommended, "time": 0.5})
+        first, last = log_lines(app)
+        assert list(first) == ["message", "timestamp", "user", "track", "time", "latency", "recommendation",
+                               "experiments"]
+        assert first["message"] == "next" and first["recommendation"] == recommended and first["time"] == 1.0
+        assert last["message"] == "last" and last["recommendation"] is None and last["track"] == recommended
+        arms = {e.name: e.arms[e.assign(5)].label for e in PLAN.experiments}
+        assert first["experiments"] == last["experiments"] == arms
+        assert 0 <= first["latency"] < 1 and first["timestamp"] <= last["timestamp"]
+
+    def test_the_right_arm_serves(self, app: BotifyApp) -> None:
+        main = PLAN.routing
+        sticky_user = next(u for u in range(100) if main.assign(u) == 1)
+        for step in range(5):
+            track = call(app, "POST", f"/next/{sticky_user}", json={"track": 11, "time": 0.5}).json()["track"]
+            assert app.catalog.artist_id[track] == app.catalog.artist_id[11], step
+
+    def test_openapi_schema(self, app: BotifyApp) -> None:
+        schema = call(app, "GET", "/openapi.json").json()
+        assert set(schema["paths"]) == {"/", "/track/{track}", "/next/{user}", "/last/{user}"}
+
+
+class TestBadRequests:
+    @pytest.mark.parametrize(
+        ("method", "path", "kwargs", "status", "detail"),
+        [
+            ("POST", "/next/1", {"json": {"track": 1}}, 422, "missing field(s) ['time']"),
+            ("POST", "/next/1", {"json": {"time": 0.3}}, 422, "missing field(s) ['track']"),
+            ("POST", "/next/1", {"json": {"track": "7", "time": 0.3}}, 422, "`track` must be an integer, got '7'"),
+            ("POST", "/next/1", {"json": {"track": True, "time": 0.3}}, 422, "`track` must be an integer"),
+            ("POST", "/next/1", {"json": {"track": 1, "time": "x"}}, 422, "`time` must be a number in [0, 1]"),
+            ("POST", "/next/1", {"json": {"track": 1, "time": 1.01}}, 422, "`time` must be in [0, 1], got 1.01"),
+            ("POST", "/next/1", {"json": {"track": 1, "time": -0.1}}, 422, "`time` must be in [0, 1]"),
+            ("POST", "/next/1", {"json": {"track": -3, "time": 0.1}}, 422, "`track` must be >= 0, got -3"),
+            ("POST", "/next/1", {"json": {"track": 1, "time": 0.1, "x": 1}}, 422, "unexpected field(s) ['x']"),
+            ("POST", "/next/1", {"json": [1, 2]}, 422, "body must be a JSON object"),
+            ("POST", "/next/1", {"content": b"{not json"}, 400, "malformed JSON body"),
+            ("POST", "/next/1", {"content": b""}, 400, "malformed JSON body"),
+            ("POST", "/next/-1", {"json": {"track": 1, "time": 0.1}}, 422, "`user` must be a non-negative integer"),
+            ("POST", "/next/abc", {"json": {"track": 1, "time": 0.1}}, 422, "`user` must be a non-negative integer"),
+            ("POST", "/next/99999999999999999999", {"json": {"track": 1, "time": 0.1}}, 422, "at most"),
+            ("POST", "/next/1", {"json": {"track": 10**9, "time": 0.1}}, 404, "unknown track 1000000000"),
+            ("POST", "/last/1", {"json": {"track": 10**9, "time": 0.1}}, 404, "unknown track"),
+            ("POST", "/next/1", {"content": b'{"track": 1, "time": 0.1' + b" " * 5000 + b"}"}, 413, "exceeds"),
+            ("GET", "/next/1", {}, 405, "use POST"),
+            ("POST", "/track/1", {}, 405, "use GET"),
+            ("GET", "/track/999999", {}, 404, "unknown track 999999"),
+            ("GET", "/track/x", {}, 422, "`track` must be a non-negative integer"),
+            ("GET", "/nowhere", {}, 404, "no route GET /nowhere"),
+            ("GET", "/next/1/2", {}, 404, "no route"),
+        ],
+    )
+    def test_client_mistakes_get_a_4xx_with_a_message(
+        self, app: BotifyApp, method: str, path: str, kwargs: dict[str, Any], status: int, detail: str
+    ) -> None:
+        answer = call(app, method, path, **kwargs)
+        assert answer.status_code == status
+        assert detail in answer.json()["detail"]
+
+    def test_bad_requests_are_not_logged(self, app: BotifyApp) -> None:
+        call(app, "POST", "/next/1", json={"track": 1, "time": 3})
+        assert log_lines(app) == []
