@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from botify.service.process import ServiceProcess
-from botify.sim.agents.http import HttpConnection
+from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection
 
 
 async def hammer(port: int, stop_after: float, answered: list[int]) -> None:
@@ -24,7 +24,7 @@ async def hammer(port: int, stop_after: float, answered: list[int]) -> None:
             body = orjson.dumps({"track": (index * 7 + step) % 1000, "time": 0.5})
             try:
                 status, _ = await connection.request("POST", f"/next/{index}", body)
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
+            except TRANSPORT_ERRORS:
                 return
             if status == 200:
                 answered[0] += 1

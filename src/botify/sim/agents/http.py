@@ -11,7 +11,10 @@ from urllib.parse import urlsplit
 
 from botify.errors import ConfigError
 
-__all__ = ["HttpConnection", "parse_base_url"]
+__all__ = ["TRANSPORT_ERRORS", "HttpConnection", "parse_base_url"]
+
+TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError)
+"""What a failed exchange raises: network errors, a cut-off response, a timeout, an unparsable response."""
 
 
 def parse_base_url(url: str) -> tuple[str, int]:

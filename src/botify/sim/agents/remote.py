@@ -19,7 +19,7 @@ import uvloop
 
 from botify.errors import LabError, ServiceUnreachableError
 from botify.sim.agents.base import Progress
-from botify.sim.agents.http import HttpConnection, parse_base_url
+from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection, parse_base_url
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
 from botify.sim.session import SessionPlayer, results_from_players
@@ -28,7 +28,6 @@ from botify.sim.world import SimWorld
 __all__ = ["RemoteAgent"]
 
 _RETRY_STATUS = {502, 503, 504}
-_TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError)
 
 
 class RemoteAgent:
@@ -114,7 +113,7 @@ class RemoteAgent:
             self.requests_sent += 1
             try:
                 status, payload = await connection.request(method, path, body)
-            except _TRANSPORT_ERRORS as error:
+            except TRANSPORT_ERRORS as error:
                 if attempt == self.retries:
                     raise ServiceUnreachableError(self.url, f"{type(error).__name__}: {error}") from error
             else:
