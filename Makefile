@@ -20,7 +20,9 @@ test: $(STAMP)  ## lint, type-check and run the tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP)  ## benchmarks (the service one needs wrk and nginx: installed here when running as root)
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; } || true
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -1,4 +1,7 @@
-"""Run every benchmark: ``python benchmarks/run.py`` (or ``make bench``). Prints ratios measured in one run."""
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|service ...]`` (or ``make bench``).
+
+Each prints ratios against a baseline measured in the same run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_world  # noqa: E402
 from botify.world.config import WorldConfig  # noqa: E402
@@ -15,12 +19,18 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    print("== world generation ==")
-    bench_world.run()
-    print("== simulator ==")
+    chosen = set(sys.argv[1:]) or {"world", "sim", "service"}
+    if "world" in chosen:
+        print("== world generation ==")
+        bench_world.run()
     with tempfile.TemporaryDirectory() as world_dir:
         write_world(world_dir, WorldConfig(), seed=0)
-        bench_sim.run(Path(world_dir))
+        if "sim" in chosen:
+            print("== simulator ==")
+            bench_sim.run(Path(world_dir))
+        if "service" in chosen:
+            print("== service ==")
+            bench_service.run(Path(world_dir))
 
 
 if __name__ == "__main__":

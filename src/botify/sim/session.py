@@ -10,7 +10,7 @@ import numpy as np
 
 from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
-from botify.sim.episodes import budget_uniform_one, episode_starts
+from botify.sim.episodes import EpisodeStarts, budget_uniform_one, episode_starts
 from botify.sim.model import budget_decrement, listen_time, taste_scores
 from botify.sim.world import SimWorld
 
@@ -20,20 +20,23 @@ __all__ = ["SessionPlayer", "results_from_players"]
 class SessionPlayer:
     """The state of one session: call ``listen(track)`` until ``done``."""
 
-    def __init__(self, world: SimWorld, seed: int, episode: int, *, max_session_length: int = 1000) -> None:
-        starts = episode_starts(world, seed, np.array([episode]))
+    def __init__(self, world: SimWorld, seed: int, episode: int, *, max_session_length: int = 1000,
+                 starts: EpisodeStarts | None = None, row: int = 0) -> None:
+        """Start ``episode``; pass ``starts`` (and the episode's ``row`` in it) when drawn for many at once."""
+        if starts is None:
+            starts, row = episode_starts(world, seed, np.array([episode])), 0
         self.world = world
         self.seed = seed
         self.episode = episode
-        self.user = int(starts.user[0])
-        self.interest = int(starts.interest[0])
+        self.user = int(starts.user[row])
+        self.interest = int(starts.interest[row])
         self.max_session_length = max_session_length
         truth = world.truth
         self._bias = truth.consume_bias[[self.user]]
         self._sharpness = truth.consume_sharpness[[self.user]]
         self._gamma = truth.artist_discount_gamma[[self.user]]
         self.budget = int(truth.session_budget[self.user])
-        first = int(starts.first_track[0])
+        first = int(starts.first_track[row])
         self.played = [first]
         self.times = [1.0]
         self._artist_counts = {int(world.artist_id[first]): 1}

@@ -55,16 +55,17 @@ class HttpConnection:
         else:
             writer.write(head + b"Content-Type: application/json\r\nContent-Length: "
                          + str(len(body)).encode() + b"\r\n\r\n" + body)
-        status_line = await reader.readline()
-        if not status_line:
-            raise ConnectionResetError("connection closed by the server")
+        try:
+            head_bytes = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as error:
+            if not error.partial:
+                raise ConnectionResetError("connection closed by the server") from None
+            raise
+        status_line, *header_lines = head_bytes[:-4].split(b"\r\n")
         status = int(status_line.split(b" ", 2)[1])
         length = -1
         chunked = close = False
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
+        for line in header_lines:
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":

@@ -64,10 +64,10 @@ class RemoteAgent:
 
     async def _play(self, episodes: range, seed: int, progress: Progress | None) -> SessionResults:
         numbers = np.arange(episodes.start, episodes.stop, episodes.step)
-        users = episode_starts(self.world, seed, numbers).user
+        starts = episode_starts(self.world, seed, numbers)
         per_user: dict[int, list[int]] = defaultdict(list)
-        for episode, user in zip(numbers.tolist(), users.tolist(), strict=True):
-            per_user[user].append(episode)
+        for row, user in enumerate(starts.user.tolist()):
+            per_user[user].append(row)
         queue = list(per_user.values())
         queue.reverse()
         finished: dict[int, SessionPlayer] = {}
@@ -79,21 +79,22 @@ class RemoteAgent:
             connection = self._connection()
             try:
                 while queue:
-                    for episode in queue.pop():
-                        finished[episode] = await self._play_session(connection, seed, episode)
+                    for row in queue.pop():
+                        player = SessionPlayer(self.world, seed, int(numbers[row]), starts=starts, row=row,
+                                               max_session_length=self.max_session_length)
+                        finished[row] = await self._play_session(connection, player)
                         if progress is not None:
                             progress(1)
             finally:
                 connection.close()
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
-        return results_from_players([finished[e] for e in numbers.tolist()])
+        return results_from_players([finished[row] for row in range(len(numbers))])
 
     def _connection(self) -> HttpConnection:
         return HttpConnection(self.host, self.port, timeout=self.timeout)
 
-    async def _play_session(self, connection: HttpConnection, seed: int, episode: int) -> SessionPlayer:
-        player = SessionPlayer(self.world, seed, episode, max_session_length=self.max_session_length)
+    async def _play_session(self, connection: HttpConnection, player: SessionPlayer) -> SessionPlayer:
         n_tracks = self.world.n_tracks
         path = f"/next/{player.user}"
         while not player.done:
