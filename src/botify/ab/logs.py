@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,14 +51,23 @@ class LogReadReport:
 
 @dataclass(frozen=True)
 class EventColumns:
-    """Good lines of one experiment as columns, in reading order."""
+    """Good log lines as columns, in reading order (files sorted, lines in file order).
+
+    ``arm`` is the line's arm index in the requested experiment (``-1`` when no experiment was asked);
+    ``recommendation`` is ``-1`` on ``last`` lines.
+    """
 
     user: npt.NDArray[np.int64]
+    track: npt.NDArray[np.int64]
     arm: npt.NDArray[np.int64]
     timestamp: npt.NDArray[np.int64]
     time: npt.NDArray[np.float64]
     latency: npt.NDArray[np.float64]
+    recommendation: npt.NDArray[np.int64]
     is_last: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.user.shape[0])
 
 
 def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -99,6 +109,9 @@ def _check(record: object) -> str | None:
     for name in ("time", "latency"):
         if not isinstance(record[name], int | float) or isinstance(record[name], bool):
             return f"`{name}` must be a number, got {record[name]!r}"
+    recommendation = record["recommendation"]
+    if recommendation is not None and (not isinstance(recommendation, int) or isinstance(recommendation, bool)):
+        return f"`recommendation` must be an integer or null, got {recommendation!r}"
     if not isinstance(record["experiments"], dict):
         return f"`experiments` must be an object, got {record['experiments']!r}"
     return None
@@ -111,14 +124,11 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
-def read_events(paths: Iterable[str | Path], experiment: str) -> tuple[EventColumns, LogReadReport]:
-    """Read every log line and keep those that carry ``experiment``."""
+def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> tuple[EventColumns, LogReadReport]:
+    """Read every log line; with ``experiment``, keep only the lines that carry it (the others are counted)."""
     report = LogReadReport(files=find_log_files(paths))
-    users: list[int] = []
-    arms: list[int] = []
-    stamps: list[int] = []
-    times: list[float] = []
-    latencies: list[float] = []
+    columns: dict[str, list[Any]] = {name: [] for name in
+                                     ("user", "track", "arm", "timestamp", "time", "latency", "recommendation")}
     lasts: list[bool] = []
     for path in report.files:
         for number, line in _lines(path):
@@ -128,7 +138,8 @@ def read_events(paths: Iterable[str | Path], experiment: str) -> tuple[EventColu
                 report.note_malformed(path, number, f"not JSON ({error})")
                 continue
             problem = _check(record)
-            if problem is None:
+            arm = -1
+            if problem is None and experiment is not None:
                 label = record["experiments"].get(experiment)
                 if label is None:
                     report.outside_experiment += 1
@@ -145,15 +156,21 @@ def read_events(paths: Iterable[str | Path], experiment: str) -> tuple[EventColu
                 report.note_malformed(path, number, problem)
                 continue
             report.lines += 1
-            users.append(record["user"])
-            arms.append(arm)
-            stamps.append(record["timestamp"])
-            times.append(record["time"])
-            latencies.append(record["latency"])
+            recommendation = record["recommendation"]
+            for name, value in (("user", record["user"]), ("track", record["track"]), ("arm", arm),
+                                ("timestamp", record["timestamp"]), ("time", record["time"]),
+                                ("latency", record["latency"]),
+                                ("recommendation", -1 if recommendation is None else recommendation)):
+                columns[name].append(value)
             lasts.append(record["message"] == "last")
-    columns = EventColumns(
-        user=np.array(users, dtype=np.int64), arm=np.array(arms, dtype=np.int64),
-        timestamp=np.array(stamps, dtype=np.int64), time=np.array(times, dtype=np.float64),
-        latency=np.array(latencies, dtype=np.float64), is_last=np.array(lasts, dtype=np.bool_),
+    def ints(name: str) -> npt.NDArray[np.int64]:
+        return np.array(columns[name], dtype=np.int64)
+
+    def floats(name: str) -> npt.NDArray[np.float64]:
+        return np.array(columns[name], dtype=np.float64)
+
+    events = EventColumns(
+        user=ints("user"), track=ints("track"), arm=ints("arm"), timestamp=ints("timestamp"), time=floats("time"),
+        latency=floats("latency"), recommendation=ints("recommendation"), is_last=np.array(lasts, dtype=np.bool_),
     )
-    return columns, report
+    return events, report

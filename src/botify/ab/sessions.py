@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from botify.ab.logs import EventColumns
 
-__all__ = ["Sessions", "sessionize"]
+__all__ = ["Sessions", "session_ids", "sessionize"]
 
 
 @dataclass(frozen=True)
@@ -32,22 +32,36 @@ class Sessions:
         return int(self.user.shape[0])
 
 
-def sessionize(events: EventColumns) -> Sessions:
-    """Group lines into sessions."""
+def session_ids(events: EventColumns, *, by_arm: bool = True) -> tuple[npt.NDArray[np.int64],
+                                                                         npt.NDArray[np.int64]]:
+    """Return ``(order, session_id)``: lines sorted per (arm,) user and timestamp, and each sorted line's session.
+
+    Reading order breaks timestamp ties; a session starts at a user's first line or right after a ``last``.
+    """
     n = len(events.user)
-    order = np.lexsort((np.arange(n), events.timestamp, events.user, events.arm))
-    user, arm, is_last = events.user[order], events.arm[order], events.is_last[order]
-    new_group = np.r_[True, (user[1:] != user[:-1]) | (arm[1:] != arm[:-1])] if n else np.zeros(0, np.bool_)
-    # A session starts at a group start or right after a "last" line.
-    starts = new_group | np.r_[False, is_last[:-1]] if n else new_group
-    session_id = np.cumsum(starts) - 1
+    arm = events.arm if by_arm else np.zeros(n, dtype=np.int64)
+    order = np.lexsort((np.arange(n), events.timestamp, events.user, arm))
+    user, arm_sorted, is_last = events.user[order], arm[order], events.is_last[order]
+    if n == 0:
+        return order, np.zeros(0, dtype=np.int64)
+    new_group = np.r_[True, (user[1:] != user[:-1]) | (arm_sorted[1:] != arm_sorted[:-1])]
+    starts = new_group | np.r_[False, is_last[:-1]]
+    return order, np.cumsum(starts) - 1
+
+
+def sessionize(events: EventColumns) -> Sessions:
+    """Group lines into sessions per (user, arm)."""
+    order, session_id = session_ids(events)
+    n = len(order)
+    is_last = events.is_last[order]
     count = int(session_id[-1]) + 1 if n else 0
     finished = np.zeros(count, dtype=np.bool_)
     finished[session_id[is_last]] = True
     tracks = np.bincount(session_id, minlength=count)
     time = np.bincount(session_id, weights=events.time[order], minlength=count)
     latency = np.bincount(session_id, weights=events.latency[order], minlength=count) * 1000.0
-    first_line = np.flatnonzero(starts)
+    first_line = np.r_[0, np.flatnonzero(np.diff(session_id)) + 1] if n else np.zeros(0, np.int64)
+    user, arm = events.user[order], events.arm[order]
     return Sessions(
         user=user[first_line][finished], arm=arm[first_line][finished], tracks=tracks[finished].astype(np.int64),
         time=time[finished].astype(np.float64), latency_ms=latency[finished].astype(np.float64),
