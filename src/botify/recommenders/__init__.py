@@ -2,10 +2,13 @@
 
 from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
+from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
 from botify.recommenders.registry import RECOMMENDERS, build_recommender
 
 __all__ = [
     "RECOMMENDERS",
+    "ContextualRecommender",
+    "IndexedRecommender",
     "RandomRecommender",
     "Recommender",
     "Requests",

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from botify.artifacts import Artifact
 from botify.errors import ConfigError
 from botify.recommenders.base import IntArray, Recommender, Requests
 from botify.world.catalog import Catalog
@@ -29,8 +30,8 @@ class RandomRecommender(Recommender):
 class TopPopRecommender(Recommender):
     """A track uniform among the ``k`` most popular ones.
 
-    Popularity comes from ``popularity`` (e.g. play counts from the logs) or, by default, the catalog's public
-    popularity column.
+    Popularity comes from a ``popularity`` artifact (play counts from the logs), an explicit ``popularity``
+    array, or, by default, the catalog's public popularity column.
     """
 
     name = "toppop"
@@ -41,9 +42,15 @@ class TopPopRecommender(Recommender):
         *,
         k: int = 100,
         popularity: npt.NDArray[np.floating[Any]] | None = None,
+        artifact: Artifact | None = None,
         random_state: int | None = None,
     ) -> None:
         super().__init__(catalog, random_state=random_state)
+        self.artifact = artifact
+        if artifact is not None:
+            if artifact.kind != "popularity":
+                raise ConfigError(f"toppop needs a 'popularity' artifact, got {artifact.ref} of kind {artifact.kind!r}")
+            popularity = np.asarray(artifact.arrays["popularity"])
         if not isinstance(k, int) or not 1 <= k <= catalog.n_tracks:
             raise ConfigError(f"`k` must be an integer in [1, {catalog.n_tracks}], got {k!r}")
         scores = catalog.popularity if popularity is None else np.asarray(popularity)
@@ -54,7 +61,7 @@ class TopPopRecommender(Recommender):
         self._top_list: list[int] = self.top.tolist()
 
     def _params(self) -> dict[str, Any]:
-        return {"k": self.k}
+        return {"k": self.k, **({"artifact": self.artifact.ref} if self.artifact else {})}
 
     def _recommend(self, requests: Requests) -> IntArray:
         tracks: IntArray = self.top[self._draw(self.k, requests)]

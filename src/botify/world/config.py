@@ -36,9 +36,9 @@ class WorldConfig:
     """Norm of a genre centre. Its square is the typical score of two tracks of one genre."""
     scenes_per_genre: int = 8
     """Scenes (sub-genres) per genre; artists of one scene sound alike."""
-    scene_scale: float = 1.8
+    scene_scale: float = 2.1
     """Norm of a scene's offset from its genre. Raises scores between artists of one scene (what DSSM finds)."""
-    artist_scale: float = 1.3
+    artist_scale: float = 1.0
     """Norm of an artist's offset from its scene. Raises same-artist scores (StickyArtist's lift)."""
     track_scale: float = 1.6
     """Norm of a track's offset from its artist. Makes tracks of one artist differ."""
@@ -54,13 +54,13 @@ class WorldConfig:
     """Log-normal sigma of a track's popularity around its artist's."""
     interests_per_user: int = 3
     """Interest tracks per user; a session starts near one of them."""
-    interest_popularity_power: float = 0.3
+    interest_popularity_power: float = 0.1
     """Users pick interests with probability proportional to popularity to this power (0 = uniform)."""
     home_scene_share: float = 0.75
     """Probability that an interest comes from the user's home scene (else from anywhere): coherent taste."""
     interest_neighbours: int = 10
     """The first track of a session is uniform among this many tracks nearest to the interest."""
-    consume_bias_low: float = 4.5
+    consume_bias_low: float = 5.0
     """Lower end of the uniform consume_bias b (reference: 0)."""
     consume_bias_high: float = 10.0
     """Upper end of the uniform consume_bias b (reference: 10)."""

@@ -23,11 +23,13 @@ __all__ = ["ExperimentPolicy", "InProcessAgent", "InProcessLog"]
 class ExperimentPolicy:
     """Route each request to the recommender of the user's arm in the plan's routing experiment."""
 
-    def __init__(self, plan: ExperimentPlan, catalog: Catalog, n_users: int) -> None:
+    def __init__(self, plan: ExperimentPlan, catalog: Catalog, n_users: int, *,
+                 artifacts: str | Path | None = None) -> None:
         self.plan = plan
         experiment = plan.routing
         self.recommenders: list[Recommender] = [
-            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed) for arm in experiment.arms
+            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed, artifacts=artifacts)
+            for arm in experiment.arms
         ]
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
 
@@ -51,9 +53,9 @@ class InProcessAgent:
     """
 
     def __init__(self, world: SimWorld, plan: ExperimentPlan, *, max_session_length: int = 1000,
-                 log: InProcessLog | None = None) -> None:
+                 log: InProcessLog | None = None, artifacts: str | Path | None = None) -> None:
         self.engine = BatchedEngine(world, max_session_length=max_session_length)
-        self.policy = ExperimentPolicy(plan, world.catalog, world.n_users)
+        self.policy = ExperimentPolicy(plan, world.catalog, world.n_users, artifacts=artifacts)
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
         self.log = log
 

@@ -1,0 +1,167 @@
+"""Versioned model artifacts: arrays plus a small JSON manifest, validated before anything serves them.
+
+Layout: ``ROOT/<name>/<version>/manifest.json`` and ``*.npy`` (no pickle), ``ROOT/<name>/LATEST`` naming the
+newest version. Kinds and their arrays:
+
+* ``indexed`` — ``users.npy`` (int64, sorted, unique) and ``items.npy`` (int32, users x k; ``-1`` pads):
+  a list of tracks per user, nearest first (DSSM, ALS).
+* ``item_lists`` — ``lists.npy`` (int32, tracks x k; ``-1`` pads): a list per previous track (Contextual).
+* ``popularity`` — ``popularity.npy`` (float64, tracks): play counts (TopPop).
+
+A manifest records the model, the data window, the parameters, the offline metrics, and the catalog's
+fingerprint; ``load_artifact`` refuses an artifact built for another catalog or with malformed arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.errors import LabError
+from botify.world.catalog import Catalog
+
+__all__ = ["KINDS", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "save_artifact"]
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "indexed": ("users", "items"),
+    "item_lists": ("lists",),
+    "popularity": ("popularity",),
+}
+_VERSION = re.compile(r"^v\d{4,}$")
+
+
+class ArtifactError(LabError):
+    """An artifact is missing, corrupt, or does not fit the catalog."""
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """A short hash of what artifacts depend on: the track count and every track's artist and genre."""
+    digest = hashlib.sha256(str(catalog.n_tracks).encode())
+    digest.update(np.ascontiguousarray(catalog.artist_id, dtype=np.int32).tobytes())
+    digest.update(np.ascontiguousarray(catalog.genre_id, dtype=np.int16).tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded, validated artifact."""
+
+    name: str
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    arrays: dict[str, npt.NDArray[Any]]
+
+    @property
+    def kind(self) -> str:
+        """``indexed``, ``item_lists`` or ``popularity``."""
+        return str(self.manifest["kind"])
+
+    @property
+    def ref(self) -> str:
+        """``name/version``."""
+        return f"{self.name}/{self.version}"
+
+
+def save_artifact(root: str | Path, name: str, kind: str, arrays: dict[str, npt.NDArray[Any]], catalog: Catalog,
+                  **manifest: Any) -> Artifact:
+    """Write a new version of ``name`` and point ``LATEST`` at it (atomically)."""
+    if kind not in KINDS or set(arrays) != set(KINDS[kind]):
+        raise ArtifactError(f"kind {kind!r} needs arrays {KINDS.get(kind)}, got {sorted(arrays)}")
+    base = Path(root) / name
+    base.mkdir(parents=True, exist_ok=True)
+    existing = [int(p.name[1:]) for p in base.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+    version = f"v{max(existing, default=0) + 1:04d}"
+    path = base / version
+    path.mkdir()
+    for key, array in arrays.items():
+        np.save(path / f"{key}.npy", array, allow_pickle=False)
+    full = {"name": name, "version": version, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "n_tracks": catalog.n_tracks, "catalog": catalog_fingerprint(catalog), **manifest}
+    (path / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    latest = base / "LATEST.tmp"
+    latest.write_text(version + "\n")
+    os.replace(latest, base / "LATEST")
+    return load_artifact(root, f"{name}/{version}", catalog)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+def _resolve(root: Path, ref: str) -> tuple[str, str]:
+    name, _, version = ref.partition("/")
+    if not name or "/" in version or ".." in ref:
+        raise ArtifactError(f"artifact reference must be NAME or NAME/VERSION, got {ref!r}")
+    if not version:
+        latest = root / name / "LATEST"
+        if not latest.is_file():
+            raise ArtifactError(f"no artifact {name!r} under {root} (train it first, e.g. `botify train ...`)")
+        version = latest.read_text().strip()
+    if not _VERSION.match(version):
+        raise ArtifactError(f"artifact version must look like v0001, got {version!r}")
+    return name, version
+
+
+def load_artifact(root: str | Path, ref: str, catalog: Catalog, *, mmap: bool = True) -> Artifact:
+    """Load ``NAME`` (latest) or ``NAME/VERSION`` and validate it against ``catalog``."""
+    root = Path(root)
+    name, version = _resolve(root, ref)
+    path = root / name / version
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"artifact {name}/{version}: unreadable manifest ({error})") from error
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind not in KINDS:
+        raise ArtifactError(f"artifact {name}/{version}: unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+    if manifest.get("n_tracks") != catalog.n_tracks or manifest.get("catalog") != catalog_fingerprint(catalog):
+        raise ArtifactError(
+            f"artifact {name}/{version} was built for another catalog (n_tracks {manifest.get('n_tracks')}, "
+            f"fingerprint {manifest.get('catalog')}; this catalog: {catalog.n_tracks}, "
+            f"{catalog_fingerprint(catalog)})"
+        )
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for key in KINDS[kind]:
+        try:
+            arrays[key] = np.load(path / f"{key}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ArtifactError(f"artifact {name}/{version}: corrupt or missing {key}.npy ({error})") from error
+    problem = _check_arrays(kind, arrays, catalog.n_tracks)
+    if problem:
+        raise ArtifactError(f"artifact {name}/{version}: {problem}")
+    return Artifact(name, version, path, manifest, arrays)
+
+
+def _check_arrays(kind: str, arrays: dict[str, npt.NDArray[Any]], n_tracks: int) -> str | None:
+    def tracks_ok(values: npt.NDArray[Any]) -> bool:
+        return bool(values.size == 0 or (values.min() >= -1 and values.max() < n_tracks))
+
+    if kind == "indexed":
+        users, items = arrays["users"], arrays["items"]
+        if users.dtype != np.int64 or users.ndim != 1 or (len(users) > 1 and not (np.diff(users) > 0).all()):
+            return "users.npy must be sorted unique int64 ids"
+        if items.dtype != np.int32 or items.ndim != 2 or items.shape[0] != len(users) or not tracks_ok(items):
+            return f"items.npy must be int32 (users x k) with track ids in [-1, {n_tracks}), got {items.shape}"
+    elif kind == "item_lists":
+        lists = arrays["lists"]
+        if lists.dtype != np.int32 or lists.ndim != 2 or lists.shape[0] != n_tracks or not tracks_ok(lists):
+            return f"lists.npy must be int32 ({n_tracks} x k) with track ids in [-1, {n_tracks}), got {lists.shape}"
+    else:
+        popularity = arrays["popularity"]
+        if popularity.shape != (n_tracks,) or not np.isfinite(popularity).all() or (popularity < 0).any():
+            return f"popularity.npy must hold {n_tracks} finite non-negative counts"
+    return None

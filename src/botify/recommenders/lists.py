@@ -1,0 +1,101 @@
+"""Recommenders over precomputed lists: Indexed (per user) and Contextual (per previous track).
+
+Both take a random track from the list, as the reference does, and fall back to a uniformly random track
+when the user (or track) has no list. The lists come from validated artifacts (``botify.artifacts``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.artifacts import Artifact
+from botify.errors import ConfigError
+from botify.recommenders.base import IntArray, Recommender, Requests
+from botify.world.catalog import Catalog
+
+__all__ = ["ContextualRecommender", "IndexedRecommender"]
+
+_FALLBACK_STREAM = 1
+
+
+def _row_lengths(lists: npt.NDArray[np.int32]) -> IntArray:
+    """Valid prefix length of each ``-1``-padded row."""
+    valid = lists >= 0
+    lengths: IntArray = np.where(valid.all(axis=1), lists.shape[1], np.argmin(valid, axis=1)).astype(np.int64)
+    return lengths
+
+
+class _ListRecommender(Recommender):
+    kind: str
+
+    def __init__(self, catalog: Catalog, *, artifact: Artifact, random_state: int | None = None) -> None:
+        super().__init__(catalog, random_state=random_state)
+        if artifact.kind != self.kind:
+            raise ConfigError(f"{self.name} needs an artifact of kind {self.kind!r}, got {artifact.ref} "
+                              f"of kind {artifact.kind!r}")
+        self.artifact = artifact
+
+    def _params(self) -> dict[str, Any]:
+        return {"artifact": self.artifact.ref}
+
+    def _pick(self, lists: npt.NDArray[np.int32], rows: IntArray, lengths: IntArray, requests: Requests) -> IntArray:
+        """A random entry of each row; Random where the row is missing (``rows < 0``) or empty."""
+        has_list = rows >= 0
+        length = np.where(has_list, lengths[np.maximum(rows, 0)], 0)
+        usable = length > 0
+        picks = self._draw(np.maximum(length, 1), requests)
+        out = self._draw(self.catalog.n_tracks, requests, _FALLBACK_STREAM)
+        out[usable] = lists[rows[usable], picks[usable]]
+        return out
+
+
+class IndexedRecommender(_ListRecommender):
+    """A random track of the user's precomputed list (e.g. DSSM's top-100); Random for unknown users."""
+
+    name = "indexed"
+    kind = "indexed"
+
+    def __init__(self, catalog: Catalog, *, artifact: Artifact, random_state: int | None = None) -> None:
+        super().__init__(catalog, artifact=artifact, random_state=random_state)
+        self.users = np.asarray(artifact.arrays["users"])
+        self.items = artifact.arrays["items"]
+        self.lengths = _row_lengths(np.asarray(self.items))
+        self._row_of = {int(u): i for i, u in enumerate(self.users.tolist())}
+
+    def _rows(self, users: IntArray) -> IntArray:
+        rows = np.searchsorted(self.users, users)
+        found = (rows < len(self.users)) & (self.users[np.minimum(rows, len(self.users) - 1)] == users)
+        return np.where(found, rows, -1).astype(np.int64)
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        return self._pick(self.items, self._rows(requests.user), self.lengths, requests)
+
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        row = self._row_of.get(user)
+        if row is None or self.lengths[row] == 0:
+            return self._draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
+        return int(self.items[row, self._draw_one(int(self.lengths[row]), user, session, step)])
+
+
+class ContextualRecommender(_ListRecommender):
+    """A random track of the previous track's precomputed list; Random when it has none."""
+
+    name = "contextual"
+    kind = "item_lists"
+
+    def __init__(self, catalog: Catalog, *, artifact: Artifact, random_state: int | None = None) -> None:
+        super().__init__(catalog, artifact=artifact, random_state=random_state)
+        self.lists = artifact.arrays["lists"]
+        self.lengths = _row_lengths(np.asarray(self.lists))
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        return self._pick(self.lists, requests.track, self.lengths, requests)
+
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        length = int(self.lengths[track])
+        if length == 0:
+            return self._draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
+        return int(self.lists[track, self._draw_one(length, user, session, step)])

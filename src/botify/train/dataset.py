@@ -1,0 +1,99 @@
+"""Logs → training data: interactions with their sessions, and the per-user time split.
+
+Reads logs with the analysis's reader (``botify.ab.logs``: every replica, rotated files, malformed lines
+reported) and its sessionizer, so training and analysis see the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.ab.logs import LogReadReport, read_events
+from botify.ab.sessions import session_ids
+from botify.errors import ConfigError
+
+__all__ = ["POSITIVE_TIME", "Interactions", "load_interactions", "time_split"]
+
+POSITIVE_TIME = 0.8
+"""A track counts as liked when its listened time exceeds this (the reference threshold)."""
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """One row per played track (each log line), sorted by user, time and session.
+
+    ``position`` is the track's index in its session (0 = the session's first track, picked by the user).
+    """
+
+    user: npt.NDArray[np.int64]
+    track: npt.NDArray[np.int64]
+    time: npt.NDArray[np.float64]
+    timestamp: npt.NDArray[np.int64]
+    session: npt.NDArray[np.int64]
+    position: npt.NDArray[np.int64]
+    n_tracks: int
+
+    def __len__(self) -> int:
+        return int(self.user.shape[0])
+
+    def take(self, rows: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> Interactions:
+        """The subset of the given rows (mask or indices)."""
+        return Interactions(self.user[rows], self.track[rows], self.time[rows], self.timestamp[rows],
+                            self.session[rows], self.position[rows], self.n_tracks)
+
+    def positives(self, threshold: float = POSITIVE_TIME) -> Interactions:
+        """Rows whose listened time exceeds ``threshold``."""
+        return self.take(self.time > threshold)
+
+    def window(self) -> dict[str, int]:
+        """The data window, for manifests."""
+        if not len(self):
+            return {"interactions": 0}
+        return {"interactions": len(self), "users": int(len(np.unique(self.user))),
+                "sessions": int(len(np.unique(self.session))),
+                "first_timestamp": int(self.timestamp.min()), "last_timestamp": int(self.timestamp.max())}
+
+
+def load_interactions(paths: Iterable[str | Path], n_tracks: int) -> tuple[Interactions, LogReadReport]:
+    """Read logs into interactions; tracks outside ``0..n_tracks-1`` are reported as malformed."""
+    events, report = read_events(paths)
+    if len(events) == 0:
+        raise ConfigError(f"no usable log lines ({report.describe()})")
+    outside = (events.track < 0) | (events.track >= n_tracks)
+    if outside.any():
+        report.malformed += int(outside.sum())
+        report.samples.append(f"{int(outside.sum())} line(s) name tracks outside the catalog 0..{n_tracks - 1}")
+    order, session = session_ids(events, by_arm=False)
+    keep = ~outside[order]
+    order, session = order[keep], session[keep]
+    first = np.r_[True, session[1:] != session[:-1]]
+    start_index = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+    return Interactions(
+        user=events.user[order], track=events.track[order], time=events.time[order],
+        timestamp=events.timestamp[order], session=session, position=np.arange(len(order)) - start_index,
+        n_tracks=n_tracks,
+    ), report
+
+
+def time_split(data: Interactions, fraction: float) -> tuple[Interactions, Interactions]:
+    """Per user, the last ``fraction`` of interactions (by time) go to the second part.
+
+    Users with a single interaction stay entirely in the first part.
+    """
+    if not 0 < fraction < 1:
+        raise ConfigError(f"`fraction` must be in (0, 1), got {fraction}")
+    order = np.lexsort((np.arange(len(data)), data.timestamp, data.user))
+    user = data.user[order]
+    first = np.r_[True, user[1:] != user[:-1]] if len(user) else np.zeros(0, np.bool_)
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(user)), 0))
+    rank = np.arange(len(user)) - group_start
+    sizes = np.diff(np.r_[np.flatnonzero(first), len(user)])
+    size = np.repeat(sizes, sizes)
+    held = np.floor(size * fraction).astype(np.int64)
+    later = rank >= size - held
+    return data.take(np.sort(order[~later])), data.take(np.sort(order[later]))

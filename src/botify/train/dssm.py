@@ -1,0 +1,211 @@
+"""DSSM: a two-tower model in PyTorch, trained from positively listened tracks in the logs.
+
+* User tower: the mean of the user's positive tracks' history embeddings (time > ``positive_time``), then an
+  MLP. While training, the target track is left out of its own user's bag.
+* Item tower: track id + artist + genre + log popularity embeddings (public catalog), then an MLP.
+* Both outputs are L2-normalised; the score is their inner product.
+* ``loss="softmax"``: in-batch sampled softmax with temperature (other positives of the batch are the
+  negatives). ``loss="triplet"``: the reference's margin loss with uniformly random negatives.
+* Early stopping on recall@100 of the last ``validation_fraction`` of each user's interactions.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from rich.progress import Progress
+from torch import nn
+from torch.nn import functional
+
+from botify.errors import ConfigError
+from botify.train.base import IntArray, OfflineModel
+from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
+from botify.train.metrics import ranking_metrics
+from botify.train.neighbours import top_k_inner_product
+from botify.world.catalog import Catalog
+
+__all__ = ["DSSM"]
+
+Loss = Literal["softmax", "triplet"]
+
+
+def _mlp(dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+
+
+class TwoTower(nn.Module):
+    """The two towers over public item features."""
+
+    def __init__(self, catalog: Catalog, dim: int, *, item_id: bool = True) -> None:
+        super().__init__()
+        self.use_item_id = item_id
+        n = catalog.n_tracks
+        self.history = nn.EmbeddingBag(n, dim, mode="sum")
+        self.user_mlp = _mlp(dim)
+        self.item_id = nn.Embedding(n, dim)
+        self.artist = nn.Embedding(catalog.n_artists, dim)
+        self.genre = nn.Embedding(len(catalog.genre_names), dim)
+        self.popularity = nn.Linear(1, dim)
+        self.item_mlp = _mlp(dim)
+        for table in (self.history, self.item_id, self.artist, self.genre):
+            nn.init.normal_(table.weight, std=0.1)
+        log_pop = np.log(catalog.popularity.astype(np.float64))
+        self.artist_of: torch.Tensor
+        self.genre_of: torch.Tensor
+        self.log_pop: torch.Tensor
+        self.register_buffer("artist_of", torch.as_tensor(catalog.artist_id.astype(np.int64)))
+        self.register_buffer("genre_of", torch.as_tensor(catalog.genre_id.astype(np.int64)))
+        self.register_buffer("log_pop", torch.as_tensor(((log_pop - log_pop.mean()) / log_pop.std())[:, None],
+                                                        dtype=torch.float32))
+
+    def items(self, tracks: torch.Tensor) -> torch.Tensor:
+        """Item vectors of the given track ids."""
+        x = self.artist(self.artist_of[tracks]) + self.genre(self.genre_of[tracks]) + self.popularity(
+            self.log_pop[tracks])
+        if self.use_item_id:
+            x = x + self.item_id(tracks)
+        return functional.normalize(self.item_mlp(x), dim=-1)
+
+    def users(self, bag: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor,
+              leave_out: torch.Tensor | None = None) -> torch.Tensor:
+        """User vectors from bags of positive tracks (optionally without one track each)."""
+        total = self.history(bag, offsets)
+        if leave_out is not None:
+            total = total - self.history.weight[leave_out]
+            counts = counts - 1
+        return functional.normalize(self.user_mlp(total / counts.clamp(min=1)[:, None]), dim=-1)
+
+
+class DSSM(OfflineModel):
+    """Two-tower candidate generator (see the module docstring)."""
+
+    name = "dssm"
+
+    def __init__(self, catalog: Catalog, *, dim: int = 64, loss: Loss = "softmax", epochs: int = 30,
+                 batch_size: int = 1024, lr: float = 3e-3, temperature: float = 0.05, margin: float = 0.3,
+                 patience: int = 3, positive_time: float = POSITIVE_TIME, validation_fraction: float = 0.1,
+                 item_id: bool = True, weight_decay: float = 0.0, threads: int = 2, random_state: int = 0,
+                 show_progress: bool = True) -> None:
+        super().__init__(catalog, random_state=random_state)
+        if loss not in ("softmax", "triplet"):
+            raise ConfigError(f"`loss` must be one of ['softmax', 'triplet'], got {loss!r}")
+        self.dim, self.loss, self.epochs, self.batch_size, self.lr = dim, loss, epochs, batch_size, lr
+        self.temperature, self.margin, self.patience = temperature, margin, patience
+        self.positive_time, self.validation_fraction, self.threads = positive_time, validation_fraction, threads
+        self.show_progress = show_progress
+        self.item_id, self.weight_decay = item_id, weight_decay
+        self.history_: list[dict[str, float]] = []
+
+    def _params(self) -> dict[str, Any]:
+        return {"dim": self.dim, "loss": self.loss, "epochs": self.epochs, "batch_size": self.batch_size,
+                "lr": self.lr, "temperature": self.temperature, "margin": self.margin, "patience": self.patience,
+                "positive_time": self.positive_time, "validation_fraction": self.validation_fraction,
+                "item_id": self.item_id, "weight_decay": self.weight_decay}
+
+    # -- data -------------------------------------------------------------------------------------------------
+
+    def _bags(self, data: Interactions) -> tuple[IntArray, IntArray, IntArray]:
+        """``(users, indptr, tracks)``: distinct positive tracks per user (CSR, users sorted)."""
+        positive = data.positives(self.positive_time)
+        pairs = np.unique(np.stack([positive.user, positive.track]), axis=1)
+        users, starts = np.unique(pairs[0], return_index=True)
+        indptr = np.r_[starts, pairs.shape[1]].astype(np.int64)
+        return users.astype(np.int64), indptr, pairs[1].astype(np.int64)
+
+    @staticmethod
+    def _gather(rows: IntArray, indptr: IntArray, tracks: IntArray) -> tuple[torch.Tensor, ...]:
+        lengths = indptr[rows + 1] - indptr[rows]
+        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+        flat = np.repeat(indptr[rows] - offsets, lengths) + np.arange(lengths.sum())
+        return (torch.as_tensor(tracks[flat]), torch.as_tensor(offsets), torch.as_tensor(lengths, dtype=torch.float32))
+
+    # -- training ---------------------------------------------------------------------------------------------
+
+    def _fit(self, data: Interactions) -> None:
+        torch.manual_seed(self.random_state)
+        torch.set_num_threads(self.threads)
+        rng = np.random.default_rng(self.random_state)
+        train, validation = time_split(data, self.validation_fraction)
+        users, indptr, tracks = self._bags(train)
+        lengths = np.diff(indptr)
+        row_of_pair = np.repeat(np.arange(len(users)), lengths)
+        usable = lengths[row_of_pair] >= 2
+        pair_rows, pair_tracks = row_of_pair[usable], tracks[usable]
+        if len(pair_rows) == 0:
+            raise ConfigError("DSSM needs users with at least two positively listened tracks in the logs")
+        self.model = TwoTower(self.catalog, self.dim, item_id=self.item_id)
+        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        val_positive = validation.positives(self.positive_time)
+        best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
+        self.history_ = []
+        with Progress(disable=not self.show_progress, transient=True) as bar:
+            task = bar.add_task(f"DSSM ({self.loss})", total=self.epochs)
+            for epoch in range(self.epochs):
+                self.model.train()
+                order = rng.permutation(len(pair_rows))
+                losses = []
+                for start in range(0, len(order), self.batch_size):
+                    batch = order[start : start + self.batch_size]
+                    loss = self._batch_loss(pair_rows[batch], pair_tracks[batch], indptr, tracks, rng)
+                    optimiser.zero_grad()
+                    loss.backward()  # type: ignore[no-untyped-call]
+                    optimiser.step()
+                    losses.append(float(loss.detach()))
+                self._set_users(users, indptr, tracks)
+                recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
+                                         np.unique(val_positive.user), val_positive.user, val_positive.track).recall
+                self.history_.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_recall@100": recall})
+                bar.update(task, advance=1, description=f"DSSM ({self.loss}) val recall@100 {recall:.3f}")
+                if recall > best:
+                    best, best_state, waited = recall, copy.deepcopy(self.model.state_dict()), 0
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
+        self.model.load_state_dict(best_state)
+        self.best_val_recall = best
+        self._set_users(*self._bags(data))
+
+    def _batch_loss(self, rows: IntArray, targets: IntArray, indptr: IntArray, tracks: IntArray,
+                    rng: np.random.Generator) -> torch.Tensor:
+        bag, offsets, counts = self._gather(rows, indptr, tracks)
+        target = torch.as_tensor(targets)
+        user = self.model.users(bag, offsets, counts, leave_out=target)
+        item = self.model.items(target)
+        if self.loss == "triplet":
+            negative = self.model.items(torch.as_tensor(rng.integers(self.catalog.n_tracks, size=len(rows))))
+            return functional.relu(self.margin - (user * item).sum(-1) + (user * negative).sum(-1)).mean()
+        logits = user @ item.T / self.temperature
+        same_track = target[:, None] == target[None, :]
+        logits = logits.masked_fill(same_track & ~torch.eye(len(rows), dtype=torch.bool), float("-inf"))
+        return functional.cross_entropy(logits, torch.arange(len(rows)))
+
+    # -- inference --------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _set_users(self, users: IntArray, indptr: IntArray, tracks: IntArray) -> None:
+        """Compute and keep item vectors and the vectors of ``users`` from their bags."""
+        self.model.eval()
+        self.item_vectors = self.model.items(torch.arange(self.catalog.n_tracks)).numpy()
+        vectors = [self.model.users(*self._gather(np.arange(s, min(s + 4096, len(users))), indptr, tracks)).numpy()
+                   for s in range(0, len(users), 4096)]
+        self.users_ = users
+        self.user_vectors = np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
+
+    def _recommend(self, users: IntArray, k: int) -> IntArray:
+        rows = np.searchsorted(self.users_, users)
+        known = (rows < len(self.users_)) & (self.users_[np.minimum(rows, len(self.users_) - 1)] == users)
+        out = np.full((len(users), k), -1, dtype=np.int64)
+        if known.any():
+            out[known] = top_k_inner_product(self.item_vectors, self.user_vectors[rows[known]], k,
+                                             threads=self.threads)
+        return out
+
+    def export(self, k: int = 100) -> dict[str, npt.NDArray[Any]]:
+        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
+        return {"users": self.users_.astype(np.int64),
+                "items": self._recommend(self.users_, k).astype(np.int32)}
