@@ -184,19 +184,24 @@ def default_plan() -> Any:
 @click.option("--log-dir", type=click.Path(path_type=Path), default=Path("log"), show_default=True)
 @click.option("--log-max-bytes", type=click.IntRange(min=1024), default=64 << 20, show_default=True,
               help="Rotate the event log at this size.")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
+              help="Where arms' artifacts (`params: {artifact: NAME}`) are loaded from.")
+@click.option("--admin-token", envvar="BOTIFY_ADMIN_TOKEN", default=None,
+              help="Enables POST /admin/reload for callers sending this bearer token (env BOTIFY_ADMIN_TOKEN).")
 def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
-          log_max_bytes: int) -> None:
+          log_max_bytes: int, artifacts: Path, admin_token: str | None) -> None:
     """Run the recommendation service until SIGTERM/SIGINT."""
     from botify.experiments import load_experiments
+    from botify.service.app import BotifyApp
     from botify.service.server import ServeOptions
     from botify.service.server import serve as run_server
     from botify.world.catalog import load_catalog
 
-    if config_path is not None:
-        load_experiments(config_path)
-    load_catalog(world_dir)
+    plan = load_experiments(config_path) if config_path is not None else default_plan()
+    BotifyApp(load_catalog(world_dir), plan, artifacts=artifacts)  # fail fast on bad arms or artifacts
     run_server(ServeOptions(world_dir=world_dir, config=config_path, host=host, port=port, workers=workers,
-                            log_dir=log_dir, log_max_bytes=log_max_bytes))
+                            log_dir=log_dir, log_max_bytes=log_max_bytes, artifacts=artifacts,
+                            admin_token=admin_token))
 
 
 @main.command("demo")
@@ -213,6 +218,48 @@ def demo(world_dir: Path, episodes: int, seed: int, concurrency: int, workers: i
     out.mkdir(parents=True, exist_ok=True)
     run_demo(DemoOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed, concurrency=concurrency,
                          workers=workers), console)
+
+
+@main.command("train")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--logs", "log_paths", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Log files or directories (every replica, rotated files included); repeatable.")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True,
+              help="World directory (only its public catalog is read).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path, out: Path, seed: int) -> None:
+    """Train MODELS (toppop, dssm, dssm-triplet, als, contextual, contextual-diverse, or all) from logs."""
+    from botify.train.dataset import load_interactions
+    from botify.train.pipeline import MODELS, train_model
+    from botify.world.catalog import load_catalog
+
+    names = sorted(MODELS) if "all" in models else list(models)
+    unknown = sorted(set(names) - set(MODELS))
+    if unknown:
+        raise ConfigError(f"unknown model(s) {unknown}; expected some of {sorted(MODELS)} or 'all'")
+    catalog = load_catalog(world_dir)
+    with console.status("reading logs"):
+        data, report = load_interactions(log_paths, catalog.n_tracks)
+    console.print(f"{report.describe()}; {len(data):,} interactions")
+    for name in names:
+        console.print(f"trained {train_model(name, catalog, data, out, seed=seed, report=report).describe()}")
+
+
+@main.command("seminar")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/seminar"), show_default=True)
+@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=70_000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+def seminar(world_dir: Path, out: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int) -> None:
+    """Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table."""
+    from botify.seminar import SeminarOptions, run_seminar
+
+    out.mkdir(parents=True, exist_ok=True)
+    run_seminar(SeminarOptions(world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes,
+                               seed=seed, concurrency=concurrency), console)
 
 
 @main.group(cls=LabGroup)

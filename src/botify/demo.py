@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.ab.table import render_rich
+from botify.day import http_day
 from botify.experiments import load_experiments
-from botify.service.process import ServiceProcess
-from botify.sim.agents.remote import RemoteAgent
-from botify.sim.run import summarize_day
 from botify.sim.world import load_sim_world
 from botify.world.catalog import CATALOG_DIR
 from botify.world.config import WorldConfig
@@ -48,23 +44,9 @@ def run_demo(options: DemoOptions, console: Console) -> Analysis:
     console.print(f"[1/4] world: {options.world_dir}")
     plan = load_experiments(options.experiment)
     log_dir = options.out / "logs"
-    shutil.rmtree(log_dir, ignore_errors=True)
-    world = load_sim_world(options.world_dir)
-    with console.status("[2/4] starting the service"):
-        service = ServiceProcess(options.world_dir, config=options.experiment, log_dir=log_dir,
-                                 workers=options.workers).start()
-    try:
-        console.print(f"[2/4] service up at {service.url} (logs in {log_dir})")
-        agent = RemoteAgent(world, service.url, concurrency=options.concurrency)
-        with Progress(TextColumn("[3/4] simulating over HTTP"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as bar:
-            task = bar.add_task("sessions", total=options.episodes)
-            results = agent.play(range(options.episodes), seed=options.seed,
-                                 progress=lambda n: bar.advance(task, n))
-        console.print(f"[3/4] {summarize_day(0, results).describe()}")
-    finally:
-        with console.status("[4/4] stopping the service (graceful: the log is flushed)"):
-            service.stop()
+    http_day(load_sim_world(options.world_dir), options.world_dir, config=options.experiment, log_dir=log_dir,
+             episodes=range(options.episodes), seed=options.seed, console=console, label="[2-3/4]",
+             concurrency=options.concurrency, workers=options.workers)
     analysis = analyze_logs([log_dir], plan.routing.name)
     arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
     console.print(render_rich(analysis.rows, title=f"{plan.routing.name} ({arms})"))

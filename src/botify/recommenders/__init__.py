@@ -6,9 +6,9 @@ from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
 from botify.recommenders.registry import RECOMMENDERS, build_recommender
 
 __all__ = [
-    "RECOMMENDERS",
     "ContextualRecommender",
     "IndexedRecommender",
+    "RECOMMENDERS",
     "RandomRecommender",
     "Recommender",
     "Requests",

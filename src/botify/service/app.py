@@ -1,14 +1,22 @@
 """The Botify HTTP service: the reference API as a lean ASGI app.
 
 ``GET /`` liveness, ``GET /track/{track}`` public metadata, ``POST /next/{user}`` the next track,
-``POST /last/{user}`` the end of a session, ``GET /openapi.json`` the schema. A raw ASGI app with orjson
+``POST /last/{user}`` the end of a session, ``GET /openapi.json`` the schema. ``POST /admin/reload``
+(only with an admin token) and ``SIGHUP`` reload the recommenders' artifacts (newest versions) in a worker
+thread and swap them in atomically; a corrupt or mismatched artifact is refused and the previous ones keep
+serving. A raw ASGI app with orjson
 keeps the per-request path short (see ``benchmarks/bench_service.py``); every client mistake is a 4xx with a
 ``{"detail": ...}`` body that says what is wrong, never a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hmac
 import math
+import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from botify.errors import LabError
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.registry import build_recommender
@@ -92,20 +101,43 @@ class BotifyApp:
 
     def __init__(self, catalog: Catalog, plan: ExperimentPlan, *, log_dir: str | Path | None = None,
                  log_filename: str = "data.json", log_max_bytes: int = 64 << 20,
-                 store: StateStore | None = None) -> None:
+                 store: StateStore | None = None, artifacts: str | Path | None = None,
+                 admin_token: str | None = None) -> None:
         self.catalog = catalog
         self.plan = plan
         self.routing = plan.routing
-        self.recommenders: list[Recommender] = [
-            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed)
-            for arm in self.routing.arms
-        ]
+        self.artifacts = artifacts
+        self.admin_token = admin_token
+        self.recommenders = self._build_recommenders()
+        self.reloads = 0
         self.store = store or InMemoryStore()
         self.log = EventLog(log_dir, filename=log_filename, max_bytes=log_max_bytes) if log_dir else None
         self._n_tracks = catalog.n_tracks
         self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
         self._alive = orjson.dumps({"status": "alive", "message": "Botify service is up and recommending"})
         self._labels = [[arm.label for arm in e.arms] for e in plan.experiments]
+
+    def _build_recommenders(self) -> list[Recommender]:
+        return [build_recommender(arm.recommender, self.catalog, arm.params, random_state=self.plan.seed,
+                                  artifacts=self.artifacts) for arm in self.routing.arms]
+
+    async def reload(self) -> list[dict[str, Any]]:
+        """Rebuild every recommender (newest artifacts) off the event loop, then swap them in at once.
+
+        Raises ``LabError`` (and keeps the current recommenders) if any artifact is missing or invalid.
+        """
+        fresh = await asyncio.get_running_loop().run_in_executor(None, self._build_recommenders)
+        self.recommenders = fresh
+        self.reloads += 1
+        return [recommender.get_config() for recommender in fresh]
+
+    async def _reload_on_signal(self) -> None:
+        try:
+            configs = await self.reload()
+        except LabError as error:
+            print(f"reload refused, still serving the previous artifacts: {error}", file=sys.stderr)
+        else:
+            print(f"reloaded: {configs}", file=sys.stderr)
 
     def experiments_of(self, user: int) -> dict[str, str]:
         """``{experiment name: arm label}`` of a user for every active experiment."""
@@ -123,6 +155,9 @@ class BotifyApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    asyncio.get_running_loop().add_signal_handler(
+                        signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_on_signal()))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.log is not None:
@@ -154,6 +189,8 @@ class BotifyApp:
             if parts[0] == "next":
                 return 200, self._next(user, track, listened, started)
             return 200, self._last(user, track, listened, started)
+        if path == "/admin/reload" and self.admin_token is not None:
+            return await self._admin_reload(scope, method)
         if method not in ("GET", "HEAD") and (path == "/" or (len(parts) == 2 and parts[0] == "track")
                                              or path == "/openapi.json"):
             raise HTTPError(405, f"use GET for {path}", [(b"allow", b"GET")])
@@ -166,6 +203,20 @@ class BotifyApp:
         if path == "/openapi.json":
             return 200, self._schema
         raise HTTPError(404, f"no route {method} {path}; see /openapi.json")
+
+    async def _admin_reload(self, scope: Scope, method: str) -> tuple[int, bytes]:
+        if method != "POST":
+            raise HTTPError(405, "use POST for /admin/reload", [(b"allow", b"POST")])
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        expected = f"Bearer {self.admin_token}".encode()
+        if not hmac.compare_digest(given, expected):
+            raise HTTPError(401, "admin calls need the header `Authorization: Bearer <admin token>`",
+                            [(b"www-authenticate", b"Bearer")])
+        try:
+            configs = await self.reload()
+        except LabError as error:
+            raise HTTPError(409, f"reload refused, still serving the previous artifacts: {error}") from None
+        return 200, orjson.dumps({"reloaded": configs})
 
     def _check_track(self, track: int) -> None:
         if track >= self._n_tracks:

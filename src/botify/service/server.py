@@ -33,6 +33,8 @@ class ServeOptions:
     workers: int = 1
     log_dir: Path | None = Path("log")
     log_max_bytes: int = 64 << 20
+    artifacts: Path | None = None
+    admin_token: str | None = None
 
 
 def _plan(config: Path | None) -> ExperimentPlan:
@@ -50,6 +52,8 @@ def app_from_env() -> BotifyApp:
         log_dir=log_dir,
         log_filename="data.json" if workers == 1 else f"data-{os.getpid()}.json",
         log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
+        artifacts=os.environ.get("BOTIFY_ARTIFACTS") or None,
+        admin_token=os.environ.get("BOTIFY_ADMIN_TOKEN") or None,
     )
 
 
@@ -59,7 +63,8 @@ def serve(options: ServeOptions) -> None:
               "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
     if options.workers == 1:
         app = BotifyApp(load_catalog(options.world_dir), _plan(options.config), log_dir=options.log_dir,
-                        log_max_bytes=options.log_max_bytes)
+                        log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
+                        admin_token=options.admin_token)
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return
     print("note: with several workers and the in-process state store, each worker keeps its own per-user "
@@ -70,6 +75,8 @@ def serve(options: ServeOptions) -> None:
         "BOTIFY_LOG_DIR": str(options.log_dir or ""),
         "BOTIFY_WORKERS": str(options.workers),
         "BOTIFY_LOG_MAX_BYTES": str(options.log_max_bytes),
+        "BOTIFY_ARTIFACTS": str(options.artifacts or ""),
+        "BOTIFY_ADMIN_TOKEN": options.admin_token or "",
     })
     _plan(options.config)  # fail fast on a bad file, before forking workers
     uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,

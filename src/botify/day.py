@@ -1,0 +1,40 @@
+"""One simulated day over real HTTP: start the service, play episodes with the remote agent, stop gracefully."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from botify.service.process import ServiceProcess
+from botify.sim.agents.remote import RemoteAgent
+from botify.sim.engine import SessionResults
+from botify.sim.run import summarize_day
+from botify.sim.world import SimWorld
+
+__all__ = ["http_day"]
+
+
+def http_day(world: SimWorld, world_dir: Path, *, config: Path, log_dir: Path, episodes: range, seed: int,
+             console: Console, label: str, concurrency: int = 16, workers: int = 1,
+             artifacts: Path | None = None) -> SessionResults:
+    """Serve ``config`` on a free port (fresh ``log_dir``), simulate ``episodes`` over HTTP, stop with SIGTERM."""
+    shutil.rmtree(log_dir, ignore_errors=True)
+    extra = ["--artifacts", str(artifacts)] if artifacts is not None else []
+    with console.status(f"{label}: starting the service"):
+        service = ServiceProcess(world_dir, config=config, log_dir=log_dir, workers=workers,
+                                 extra_args=extra).start()
+    try:
+        console.print(f"{label}: service up at {service.url} (logs in {log_dir})")
+        agent = RemoteAgent(world, service.url, concurrency=concurrency)
+        with Progress(TextColumn(f"{label}: simulating over HTTP"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("sessions", total=len(episodes))
+            results = agent.play(episodes, seed=seed, progress=lambda n: bar.advance(task, n))
+        console.print(f"{label}: {summarize_day(0, results).describe()}")
+    finally:
+        with console.status(f"{label}: stopping the service (graceful: the log is flushed)"):
+            service.stop()
+    return results

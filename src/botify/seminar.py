@@ -1,0 +1,81 @@
+"""``botify seminar``: the course's seminar table, reproduced from scratch over real HTTP.
+
+World → collection day (exploration mix: Random, StickyArtist, TopPop) → train TopPop, ALS, DSSM, Contextual,
+diverse Contextual from its logs → a 7-way A/B day against a Random control → the treatment × metric table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.table import render_rich
+from botify.day import http_day
+from botify.experiments import load_experiments
+from botify.sim.world import load_sim_world
+from botify.train.dataset import load_interactions
+from botify.train.pipeline import train_model
+from botify.world.catalog import CATALOG_DIR, load_catalog
+from botify.world.config import WorldConfig
+from botify.world.generate import write_world
+
+__all__ = ["SEMINAR_MODELS", "SeminarOptions", "run_seminar"]
+
+DATA = Path(__file__).parent / "data"
+SEMINAR_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
+
+
+@dataclass(frozen=True)
+class SeminarOptions:
+    """Parameters of the recipe."""
+
+    world_dir: Path = Path("worlds/default")
+    out: Path = Path("runs/seminar")
+    collect_episodes: int = 200_000
+    episodes: int = 70_000
+    seed: int = 31337
+    concurrency: int = 16
+    models: tuple[str, ...] = SEMINAR_MODELS
+
+
+def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
+    """Run every step and write ``out/report.md``."""
+    started = time.perf_counter()
+    if not (options.world_dir / CATALOG_DIR).is_dir():
+        with console.status(f"generating the default world in {options.world_dir}"):
+            write_world(options.world_dir, WorldConfig(), seed=0)
+    world = load_sim_world(options.world_dir)
+    catalog = load_catalog(options.world_dir)
+    collect_logs = options.out / "collect" / "logs"
+    http_day(world, options.world_dir, config=DATA / "exploration.yml", log_dir=collect_logs,
+             episodes=range(options.collect_episodes), seed=options.seed, console=console,
+             label="[1/4] collection day", concurrency=options.concurrency)
+    with console.status("[2/4] reading the collection logs"):
+        data, report = load_interactions([collect_logs], catalog.n_tracks)
+    console.print(f"[2/4] {report.describe()}; {len(data):,} interactions")
+    artifacts = options.out / "artifacts"
+    for name in options.models:
+        result = train_model(name, catalog, data, artifacts, seed=options.seed, report=report)
+        console.print(f"[2/4] trained {result.describe()}")
+    plan_path = DATA / "seminar.yml"
+    plan = load_experiments(plan_path)
+    day_logs = options.out / "experiment" / "logs"
+    start = options.collect_episodes
+    http_day(world, options.world_dir, config=plan_path, log_dir=day_logs,
+             episodes=range(start, start + options.episodes), seed=options.seed, console=console,
+             label="[3/4] experiment day", concurrency=options.concurrency, artifacts=artifacts)
+    analysis = analyze_logs([day_logs], plan.routing.name)
+    arms = ", ".join(f"{a.label}={a.recommender}" + (f"({a.params['artifact']})" if "artifact" in a.params else "")
+                     for a in plan.routing.arms)
+    console.print(render_rich(analysis.rows, title=f"{plan.routing.name}: {arms}"))
+    report_path = options.out / "report.md"
+    report_path.write_text(
+        analysis.markdown(f"Botify seminar: {arms}")
+        + f"\nCollection day {options.collect_episodes:,} episodes, experiment day {options.episodes:,} episodes, "
+          f"seed {options.seed}; artifacts in {artifacts}; {time.perf_counter() - started:.0f} s end to end.\n")
+    console.print(f"[4/4] report written to {report_path} ({time.perf_counter() - started:.0f} s end to end)")
+    return analysis
