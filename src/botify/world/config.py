@@ -54,7 +54,7 @@ class WorldConfig:
     """Log-normal sigma of a track's popularity around its artist's."""
     interests_per_user: int = 3
     """Interest tracks per user; a session starts near one of them."""
-    interest_popularity_power: float = 0.1
+    interest_popularity_power: float = 0.0
     """Users pick interests with probability proportional to popularity to this power (0 = uniform)."""
     home_scene_share: float = 0.75
     """Probability that an interest comes from the user's home scene (else from anywhere): coherent taste."""
