@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|service ...]`` (or ``make bench``).
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|train ...]`` (or ``make bench``).
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -13,13 +13,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
+import bench_train  # noqa: E402
 import bench_world  # noqa: E402
 from botify.world.config import WorldConfig  # noqa: E402
 from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "service"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "train"}
     if "world" in chosen:
         print("== world generation ==")
         bench_world.run()
@@ -31,6 +32,9 @@ def main() -> None:
         if "service" in chosen:
             print("== service ==")
             bench_service.run(Path(world_dir))
+        if "train" in chosen:
+            print("== training ==")
+            bench_train.run(Path(world_dir))
 
 
 if __name__ == "__main__":

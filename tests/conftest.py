@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import botify
+from botify.experiments import load_experiments
+from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
 from botify.world.config import WorldConfig
 from botify.world.generate import write_world
@@ -23,3 +26,14 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def sim_world(world_dir: Path) -> SimWorld:
     return load_sim_world(world_dir)
+
+
+@pytest.fixture(scope="session")
+def collection_logs(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small collection day (the exploration experiment, in-process) written as a service log."""
+    plan = load_experiments(Path(botify.__file__).parent / "data" / "exploration.yml")
+    log = InProcessLog(plan)
+    InProcessAgent(sim_world, plan, log=log).play(range(8000), seed=11)
+    directory = tmp_path_factory.mktemp("collect")
+    log.write(directory)
+    return directory

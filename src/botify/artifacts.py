@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +89,15 @@ def save_artifact(root: str | Path, name: str, kind: str, arrays: dict[str, npt.
     full = {"name": name, "version": version, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "n_tracks": catalog.n_tracks, "catalog": catalog_fingerprint(catalog), **manifest}
     (path / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    try:
+        artifact = load_artifact(root, f"{name}/{version}", catalog)
+    except ArtifactError:
+        shutil.rmtree(path)
+        raise
     latest = base / "LATEST.tmp"
     latest.write_text(version + "\n")
     os.replace(latest, base / "LATEST")
-    return load_artifact(root, f"{name}/{version}", catalog)
+    return artifact
 
 
 def _jsonable(value: Any) -> Any:

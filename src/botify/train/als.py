@@ -42,10 +42,10 @@ class ALS(OfflineModel):
         matrix = sp.csr_matrix((data.time, (rows.reshape(-1), data.track)),
                                shape=(len(self.users_), self.catalog.n_tracks), dtype=np.float32)
         matrix.sum_duplicates()
-        model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                                        iterations=self.iterations, random_state=self.random_state,
-                                        num_threads=self.threads)
-        with threadpool_limits(1, "blas"):
+        with threadpool_limits(1, "blas"):  # implicit warns (and slows down) with a threaded BLAS
+            model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
+                                            alpha=self.alpha, iterations=self.iterations,
+                                            random_state=self.random_state, num_threads=self.threads)
             model.fit(matrix, show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)

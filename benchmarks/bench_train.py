@@ -1,0 +1,76 @@
+"""Training at default scale: DSSM on one collection day, top-100 export, replica memory with artifacts.
+
+Baselines from the same run: ALS on the same data, and the memory of a replica serving the calibration
+experiment (no artifacts).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from botify.experiments import load_experiments
+from botify.seminar import DATA, SEMINAR_MODELS
+from botify.service.process import ServiceProcess
+from botify.sim.agents import InProcessAgent, InProcessLog
+from botify.sim.world import load_sim_world
+from botify.train.dataset import load_interactions
+from botify.train.pipeline import train_model
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _replica_rss(world_dir: Path, config: Path, artifacts: Path | None, log_dir: Path) -> float:
+    extra = ["--artifacts", str(artifacts)] if artifacts else []
+    with ServiceProcess(world_dir, config=config, log_dir=log_dir, extra_args=extra) as service:
+        assert service.process is not None
+        return _rss_mib(service.process.pid)
+
+
+def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
+    from botify.train.als import ALS
+    from botify.train.dssm import DSSM
+
+    console = Console()
+    world = load_sim_world(world_dir)
+    catalog = world.catalog
+    with tempfile.TemporaryDirectory() as raw:
+        tmp = Path(raw)
+        plan = load_experiments(DATA / "exploration.yml")
+        log = InProcessLog(plan)
+        InProcessAgent(world, plan, log=log).play(range(collect_episodes), seed=1)
+        log.write(tmp / "logs")
+        data, _ = load_interactions([tmp / "logs"], catalog.n_tracks)
+        positives = int((data.time > 0.8).sum())
+
+        start = time.perf_counter()
+        dssm = DSSM(catalog, item_id=False, show_progress=False).fit(data)
+        dssm_seconds = time.perf_counter() - start
+        epochs = len(dssm.history_)
+        start = time.perf_counter()
+        dssm.export(100)
+        export_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        ALS(catalog).fit(data)
+        als_seconds = time.perf_counter() - start
+        print(f"collection day: {collect_episodes:,} episodes, {len(data):,} interactions, {positives:,} positives")
+        print(f"DSSM fit: {dssm_seconds:.1f} s for {epochs} epochs = "
+              f"{positives * epochs / dssm_seconds:,.0f} positive interactions/s (goal: <= 300 s)")
+        print(f"ALS fit on the same data: {als_seconds:.1f} s (DSSM / ALS = {dssm_seconds / als_seconds:.1f}x)")
+        print(f"top-100 export for {len(dssm.users_):,} users (faiss flat): {export_seconds:.2f} s (goal: <= 30 s)")
+
+        for name in SEMINAR_MODELS:
+            train_model(name, catalog, data, tmp / "artifacts", show_progress=False)
+        bare = _replica_rss(world_dir, DATA / "calibration.yml", None, tmp / "log-bare")
+        loaded = _replica_rss(world_dir, DATA / "seminar.yml", tmp / "artifacts", tmp / "log-full")
+        print(f"service replica RSS: {loaded:.0f} MiB with every seminar artifact loaded, {bare:.0f} MiB without "
+              f"({loaded / bare:.2f}x) (goal: <= 1024 MiB)")
+    console.print()

@@ -1,0 +1,75 @@
+"""Models trained on a small world's collection day learn something real (not random)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botify.artifacts import load_artifact
+from botify.errors import ConfigError
+from botify.train.base import NotFittedError
+from botify.train.dataset import Interactions, load_interactions, time_split
+from botify.train.dssm import DSSM
+from botify.train.metrics import ranking_metrics
+from botify.train.pipeline import train_model
+from botify.train.toppop import TopPopModel
+from botify.world.catalog import Catalog, load_catalog
+
+
+@pytest.fixture(scope="module")
+def catalog(world_dir: Path) -> Catalog:
+    return load_catalog(world_dir)
+
+
+@pytest.fixture(scope="module")
+def data(collection_logs: Path, catalog: Catalog) -> Interactions:
+    return load_interactions([collection_logs], catalog.n_tracks)[0]
+
+
+def recall(model: object, test: Interactions) -> float:
+    positive = test.positives()
+    users = np.unique(positive.user)
+    return ranking_metrics(model.recommend(users, 100), users, positive.user, positive.track).recall  # type: ignore[attr-defined]
+
+
+class TestOfflineModels:
+    def test_dssm_beats_chance_and_toppop(self, catalog: Catalog, data: Interactions) -> None:
+        train, test = time_split(data, 0.2)
+        dssm = DSSM(catalog, epochs=8, dim=32, show_progress=False).fit(train)
+        chance = 100 / catalog.n_tracks
+        assert recall(dssm, test) > 5 * chance
+        assert recall(dssm, test) > 2 * recall(TopPopModel(catalog).fit(train), test)
+
+    def test_triplet_variant_trains_too(self, catalog: Catalog, data: Interactions) -> None:
+        train, test = time_split(data, 0.2)
+        dssm = DSSM(catalog, loss="triplet", epochs=5, dim=32, show_progress=False).fit(train)
+        assert recall(dssm, test) > 3 * 100 / catalog.n_tracks
+
+    def test_recommend_before_fit(self, catalog: Catalog) -> None:
+        with pytest.raises(NotFittedError, match="DSSM isn't fitted, call method `fit` first."):
+            DSSM(catalog).recommend([1], 10)
+
+    def test_bad_parameters(self, catalog: Catalog) -> None:
+        with pytest.raises(ConfigError, match=r"`loss` must be one of \['softmax', 'triplet'\]"):
+            DSSM(catalog, loss="hinge")  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("name", ["toppop", "als", "contextual", "contextual-diverse"])
+    def test_pipeline_saves_an_artifact_with_metrics(self, name: str, catalog: Catalog, data: Interactions,
+                                                     tmp_path: Path) -> None:
+        result = train_model(name, catalog, data, tmp_path, show_progress=False)
+        artifact = load_artifact(tmp_path, name, catalog)
+        assert artifact.manifest["metrics"][name]["recall@100"] == result.metrics.recall
+        assert artifact.manifest["data_window"]["interactions"] == len(data)
+        if name in ("als", "contextual-diverse"):
+            assert result.metrics.recall > 3 * result.toppop.recall
+
+    def test_contextual_lists_hold_same_artist_tracks(self, catalog: Catalog, data: Interactions,
+                                                      tmp_path: Path) -> None:
+        train_model("contextual", catalog, data, tmp_path, show_progress=False)
+        lists = np.asarray(load_artifact(tmp_path, "contextual", catalog).arrays["lists"])
+        rows = np.flatnonzero(lists[:, 0] >= 0)
+        same = catalog.artist_id[lists[rows, :5]] == catalog.artist_id[rows][:, None]
+        chance = 1 / catalog.n_artists
+        assert same.mean() > 20 * chance
