@@ -65,6 +65,13 @@ class IndexedRecommender(_ListRecommender):
         self.lengths = _row_lengths(np.asarray(self.items))
         self._row_of = {int(u): i for i, u in enumerate(self.users.tolist())}
 
+    def list_of(self, user: int) -> npt.NDArray[np.int32]:
+        """The user's list, nearest first (empty for unknown users)."""
+        row = self._row_of.get(user)
+        if row is None:
+            return np.zeros(0, dtype=np.int32)
+        return np.asarray(self.items[row, : self.lengths[row]])
+
     def _rows(self, users: IntArray) -> IntArray:
         rows = np.searchsorted(self.users, users)
         found = (rows < len(self.users)) & (self.users[np.minimum(rows, len(self.users) - 1)] == users)

@@ -2,6 +2,6 @@
 
 from botify.service.app import BotifyApp, HTTPError
 from botify.service.eventlog import EventLog
-from botify.service.state import InMemoryStore, StateStore
+from botify.state import InMemoryStore, StateStore
 
 __all__ = ["BotifyApp", "EventLog", "HTTPError", "InMemoryStore", "StateStore"]

@@ -30,7 +30,7 @@ from botify.recommenders.base import Recommender
 from botify.recommenders.registry import build_recommender
 from botify.service.eventlog import EventLog, event_line
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
-from botify.service.state import InMemoryStore, StateStore
+from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["BotifyApp", "HTTPError"]
@@ -108,9 +108,9 @@ class BotifyApp:
         self.routing = plan.routing
         self.artifacts = artifacts
         self.admin_token = admin_token
+        self.store = store or InMemoryStore()
         self.recommenders = self._build_recommenders()
         self.reloads = 0
-        self.store = store or InMemoryStore()
         self.log = EventLog(log_dir, filename=log_filename, max_bytes=log_max_bytes) if log_dir else None
         self._n_tracks = catalog.n_tracks
         self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
@@ -119,7 +119,7 @@ class BotifyApp:
 
     def _build_recommenders(self) -> list[Recommender]:
         return [build_recommender(arm.recommender, self.catalog, arm.params, random_state=self.plan.seed,
-                                  artifacts=self.artifacts) for arm in self.routing.arms]
+                                  artifacts=self.artifacts, store=self.store) for arm in self.routing.arms]
 
     async def reload(self) -> list[dict[str, Any]]:
         """Rebuild every recommender (newest artifacts) off the event loop, then swap them in at once.

@@ -99,17 +99,26 @@ class BatchedEngine:
         and is advanced in place.
         """
         starts = episode_starts(self.world, seed, np.arange(episodes.start, episodes.stop, episodes.step))
+        wave = session_numbers(starts.user)
         numbers = session_numbers(starts.user, sessions_played)
         parts = []
-        for begin in range(0, len(starts.episode), batch_size):
-            rows = slice(begin, begin + batch_size)
-            parts.append(
-                self._run_batch(
-                    policy, seed, starts.episode[rows], starts.user[rows], starts.interest[rows],
-                    starts.first_track[rows], numbers[rows], progress, recorder,
+        # One user's sessions never overlap (as over HTTP): wave k holds every user's k-th session of the run.
+        for k in range(int(wave.max()) + 1 if len(wave) else 0):
+            in_wave = np.flatnonzero(wave == k)
+            for begin in range(0, len(in_wave), batch_size):
+                rows = in_wave[begin : begin + batch_size]
+                parts.append(
+                    self._run_batch(
+                        policy, seed, starts.episode[rows], starts.user[rows], starts.interest[rows],
+                        starts.first_track[rows], numbers[rows], progress, recorder,
+                    )
                 )
-            )
-        return SessionResults(*(np.concatenate(columns) for columns in zip(*parts, strict=True)))
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
+        columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        order = np.argsort(columns[0], kind="stable")
+        return SessionResults(*(c[order] for c in columns))
 
     def _run_batch(
         self,

@@ -46,7 +46,7 @@ class WorldConfig:
     """Mean number of tracks per artist; sizes are log-normal (long-tailed)."""
     artist_size_sigma: float = 1.0
     """Log-normal sigma of artist sizes."""
-    genre_zipf: float = 0.8
+    genre_zipf: float = 0.0
     """Zipf exponent of genre shares: a few big genres, many niche ones."""
     artist_popularity_sigma: float = 1.5
     """Log-normal sigma of artist popularity (long tail of plays)."""

@@ -15,6 +15,7 @@ from botify.service.eventlog import event_line
 from botify.sim.agents.base import Progress
 from botify.sim.engine import BatchedEngine, SessionResults
 from botify.sim.world import SimWorld
+from botify.state import InMemoryStore
 from botify.world.catalog import Catalog
 
 __all__ = ["ExperimentPolicy", "InProcessAgent", "InProcessLog"]
@@ -27,8 +28,10 @@ class ExperimentPolicy:
                  artifacts: str | Path | None = None) -> None:
         self.plan = plan
         experiment = plan.routing
+        self.store = InMemoryStore()
         self.recommenders: list[Recommender] = [
-            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed, artifacts=artifacts)
+            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed, artifacts=artifacts,
+                              store=self.store)
             for arm in experiment.arms
         ]
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
