@@ -13,8 +13,18 @@ from botify.sim.agents.remote import RemoteAgent
 from botify.sim.engine import SessionResults
 from botify.sim.run import summarize_day
 from botify.sim.world import SimWorld
+from botify.world.catalog import CATALOG_DIR
+from botify.world.config import WorldConfig
+from botify.world.generate import write_world
 
-__all__ = ["http_day"]
+__all__ = ["ensure_world", "http_day"]
+
+
+def ensure_world(world_dir: Path, console: Console) -> None:
+    """Generate the default world (seed 0) in ``world_dir`` unless a catalog is already there."""
+    if not (world_dir / CATALOG_DIR).is_dir():
+        with console.status(f"generating the default world in {world_dir}"):
+            write_world(world_dir, WorldConfig(), seed=0)
 
 
 def http_day(world: SimWorld, world_dir: Path, *, config: Path, log_dir: Path, episodes: range, seed: int,

@@ -10,12 +10,9 @@ from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.ab.table import render_rich
-from botify.day import http_day
+from botify.day import ensure_world, http_day
 from botify.experiments import load_experiments
 from botify.sim.world import load_sim_world
-from botify.world.catalog import CATALOG_DIR
-from botify.world.config import WorldConfig
-from botify.world.generate import write_world
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -38,9 +35,7 @@ class DemoOptions:
 def run_demo(options: DemoOptions, console: Console) -> Analysis:
     """Run the whole loop and write ``out/report.md``; return the analysis."""
     started = time.perf_counter()
-    if not (options.world_dir / CATALOG_DIR).is_dir():
-        with console.status(f"[1/4] generating the default world in {options.world_dir}"):
-            write_world(options.world_dir, WorldConfig(), seed=0)
+    ensure_world(options.world_dir, console)
     console.print(f"[1/4] world: {options.world_dir}")
     plan = load_experiments(options.experiment)
     log_dir = options.out / "logs"

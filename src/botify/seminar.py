@@ -14,14 +14,12 @@ from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.ab.table import render_rich
-from botify.day import http_day
+from botify.day import ensure_world, http_day
 from botify.experiments import load_experiments
 from botify.sim.world import load_sim_world
 from botify.train.dataset import load_interactions
 from botify.train.pipeline import train_model
-from botify.world.catalog import CATALOG_DIR, load_catalog
-from botify.world.config import WorldConfig
-from botify.world.generate import write_world
+from botify.world.catalog import load_catalog
 
 __all__ = ["SEMINAR_MODELS", "SeminarOptions", "run_seminar"]
 
@@ -45,9 +43,7 @@ class SeminarOptions:
 def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
     """Run every step and write ``out/report.md``."""
     started = time.perf_counter()
-    if not (options.world_dir / CATALOG_DIR).is_dir():
-        with console.status(f"generating the default world in {options.world_dir}"):
-            write_world(options.world_dir, WorldConfig(), seed=0)
+    ensure_world(options.world_dir, console)
     world = load_sim_world(options.world_dir)
     catalog = load_catalog(options.world_dir)
     collect_logs = options.out / "collect" / "logs"
