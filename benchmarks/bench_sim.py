@@ -42,7 +42,7 @@ def run(world_dir: Path) -> dict[str, float]:
 
     world = load_sim_world(world_dir)
     batched(world, 10_000)  # warm-up
-    loop_steps, loop_seconds = per_step_loop(world, 3_000)
+    loop_steps, loop_seconds = per_step_loop(world, 20_000)
     batch_steps, batch_seconds = batched(world, 1_000_000)
     loop_rate, batch_rate = loop_steps / loop_seconds, batch_steps / batch_seconds
     print(f"per-step Gymnasium loop : {loop_steps:>9,} steps in {loop_seconds:6.2f} s = {loop_rate:>12,.0f} steps/s")

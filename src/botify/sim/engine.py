@@ -89,7 +89,7 @@ class BatchedEngine:
         seed: int,
         episodes: range,
         sessions_played: npt.NDArray[np.int64] | None = None,
-        batch_size: int = 65_536,
+        batch_size: int = 4096,
         progress: Callable[[int], None] | None = None,
         recorder: EventRecorder | None = None,
     ) -> SessionResults:
@@ -140,6 +140,7 @@ class BatchedEngine:
         out_truncated = np.zeros(n, dtype=np.bool_)
 
         row = np.arange(n)
+        vectors = world.embeddings[interest]
         bias, sharpness = truth.consume_bias[user], truth.consume_sharpness[user]
         gamma = truth.artist_discount_gamma[user]
         budget = truth.session_budget[user].astype(np.int64)
@@ -162,9 +163,9 @@ class BatchedEngine:
                 played = _widen(played, capacity)
                 played_artist = _widen(played_artist, capacity)
             artist = world.artist_id[track]
-            already = (played == track[:, None]).any(axis=1)
-            artist_count = (played_artist == artist[:, None]).sum(axis=1)
-            score = taste_scores(world.embeddings, track, interest[row])
+            already = (played[:, : step + 1] == track[:, None]).any(axis=1)
+            artist_count = (played_artist[:, : step + 1] == artist[:, None]).sum(axis=1)
+            score = taste_scores(world.embeddings, track, vectors)
             time = listen_time(score, bias, sharpness, gamma, artist_count, already)
             budget -= budget_decrement(budget_uniform(seed, episode[row], step), time)
             played[:, step + 1] = track
@@ -185,6 +186,7 @@ class BatchedEngine:
                     progress(int(done.sum()))
                 keep = ~done
                 row, bias, sharpness, gamma, budget = row[keep], bias[keep], sharpness[keep], gamma[keep], budget[keep]
+                vectors = vectors[keep]
                 played, played_artist, total_time = played[keep], played_artist[keep], total_time[keep]
                 last_track, last_time = track[keep], time[keep]
             else:

@@ -102,7 +102,7 @@ class SessionEnv(gym.Env[Observation, int]):
             raise RuntimeError("Cannot call `step` before `reset`.")
         truth, track = self.world.truth, int(action)
         artist = int(self.world.artist_id[track])
-        score = taste_scores(self.world.embeddings, np.array([track]), np.array([self._interest]))
+        score = taste_scores(self.world.embeddings, np.array([track]), self.world.embeddings[[self._interest]])
         time = float(
             listen_time(
                 score,

@@ -20,11 +20,12 @@ __all__ = ["budget_decrement", "listen_time", "taste_scores"]
 FloatArray = npt.NDArray[np.float64]
 
 
-def taste_scores(
-    embeddings: FloatArray, tracks: npt.NDArray[np.int64], interests: npt.NDArray[np.int64]
-) -> FloatArray:
-    """Inner products ``e_track · e_interest`` row by row, in float64 with a batch-size-independent summation."""
-    scores: FloatArray = np.multiply(embeddings[tracks], embeddings[interests]).sum(axis=1)
+def taste_scores(embeddings: FloatArray, tracks: npt.NDArray[np.int64], session_vectors: FloatArray) -> FloatArray:
+    """Inner products ``e_track · v`` row by row (``v`` = the session's interest embedding), in float64.
+
+    ``einsum`` sums each row on its own, so a row's score does not depend on the batch it came in.
+    """
+    scores: FloatArray = np.einsum("ij,ij->i", embeddings.take(tracks, axis=0), session_vectors)
     return scores
 
 

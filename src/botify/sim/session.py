@@ -74,7 +74,7 @@ class SessionPlayer:
         if not 0 <= track < self.world.n_tracks:
             raise ConfigError(f"`track` must be in [0, {self.world.n_tracks}), got {track}")
         artist = int(self.world.artist_id[track])
-        score = taste_scores(self.world.embeddings, np.array([track]), np.array([self.interest]))
+        score = taste_scores(self.world.embeddings, np.array([track]), self.world.embeddings[[self.interest]])
         time = float(
             listen_time(score, self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
                         track in self.played)[0]
