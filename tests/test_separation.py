@@ -28,7 +28,8 @@ def imported_modules(path: Path) -> set[str]:
 
 def service_side_files() -> list[Path]:
     files = [p for package in SERVICE_SIDE if (SOURCE / package).is_dir() for p in (SOURCE / package).rglob("*.py")]
-    return files + [SOURCE / "experiments.py", SOURCE / "world" / "catalog.py"]
+    shared = ["experiments.py", "artifacts.py", "state.py", "errors.py", "world/catalog.py", "world/seeding.py"]
+    return files + [SOURCE / name for name in shared]
 
 
 class TestSeparation:
