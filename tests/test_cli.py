@@ -95,3 +95,12 @@ class TestEndToEnd:
         log.write_text("garbage\n")
         code, output = run("ab", "analyze", str(log), "--experiment", "X")
         assert code == 2 and "no log line carries experiment 'X'" in output and "malformed lines: 1" in output
+
+    def test_report_experiment_end_to_end(self, world_dir: Path, tmp_path: Path) -> None:
+        out = tmp_path / "report"
+        code, output = run("report", "--world", str(world_dir), "--out", str(out), "--collect-episodes", "3000",
+                           "--episodes", "600")
+        assert code == 0, output
+        text = (out / "report.md").read_text()
+        assert "REPORT" in text and "| T1 | mean_time_per_session |" in text
+        assert (out / "artifacts" / "dssm" / "LATEST").exists() and (out / "artifacts" / "contextual").is_dir()

@@ -262,6 +262,23 @@ def seminar(world_dir: Path, out: Path, collect_episodes: int, episodes: int, se
                                seed=seed, concurrency=concurrency), console)
 
 
+@main.command("report")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/report"), show_default=True)
+@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+def report(world_dir: Path, out: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int) -> None:
+    """The report's experiment: collection day -> DSSM + Contextual -> A/B day, DSSM (C) vs custom (T1)."""
+    from botify.seminar import DATA, REPORT_MODELS, SeminarOptions, run_seminar
+
+    out.mkdir(parents=True, exist_ok=True)
+    run_seminar(SeminarOptions(world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes,
+                               seed=seed, concurrency=concurrency, models=REPORT_MODELS,
+                               plan=DATA / "report.yml"), console)
+
+
 @main.group(cls=LabGroup)
 def ab() -> None:
     """Analyse A/B experiments from the service's logs."""

@@ -21,10 +21,11 @@ from botify.train.dataset import load_interactions
 from botify.train.pipeline import train_model
 from botify.world.catalog import load_catalog
 
-__all__ = ["SEMINAR_MODELS", "SeminarOptions", "run_seminar"]
+__all__ = ["REPORT_MODELS", "SEMINAR_MODELS", "SeminarOptions", "run_seminar"]
 
 DATA = Path(__file__).parent / "data"
 SEMINAR_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
+REPORT_MODELS = ("dssm", "contextual")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SeminarOptions:
     seed: int = 31337
     concurrency: int = 16
     models: tuple[str, ...] = SEMINAR_MODELS
+    plan: Path = DATA / "seminar.yml"
 
 
 def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
@@ -57,7 +59,7 @@ def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
     for name in options.models:
         result = train_model(name, catalog, data, artifacts, seed=options.seed, report=report)
         console.print(f"[2/4] trained {result.describe()}")
-    plan_path = DATA / "seminar.yml"
+    plan_path = options.plan
     plan = load_experiments(plan_path)
     day_logs = options.out / "experiment" / "logs"
     start = options.collect_episodes
@@ -67,10 +69,11 @@ def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
     analysis = analyze_logs([day_logs], plan.routing.name)
     arms = ", ".join(f"{a.label}={a.recommender}" + (f"({a.params['artifact']})" if "artifact" in a.params else "")
                      for a in plan.routing.arms)
+    title = "Botify seminar" if options.plan.name == "seminar.yml" else f"Botify: {plan.routing.name}"
     console.print(render_rich(analysis.rows, title=f"{plan.routing.name}: {arms}"))
     report_path = options.out / "report.md"
     report_path.write_text(
-        analysis.markdown(f"Botify seminar: {arms}")
+        analysis.markdown(f"{title}: {arms}")
         + f"\nCollection day {options.collect_episodes:,} episodes, experiment day {options.episodes:,} episodes, "
           f"seed {options.seed}; artifacts in {artifacts}; {time.perf_counter() - started:.0f} s end to end.\n")
     console.print(f"[4/4] report written to {report_path} ({time.perf_counter() - started:.0f} s end to end)")
