@@ -246,37 +246,31 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
         console.print(f"trained {train_model(name, catalog, data, out, seed=seed, report=report).describe()}")
 
 
-@main.command("seminar")
-@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/seminar"), show_default=True)
-@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True)
-@click.option("--episodes", type=click.IntRange(min=1), default=70_000, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-def seminar(world_dir: Path, out: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int) -> None:
-    """Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table."""
-    from botify.seminar import SeminarOptions, run_seminar
+def _recipe(name: str, *, episodes: int, models: str, plan: str, help: str) -> None:
+    """Register a recipe command: collection day -> train ``models`` -> A/B day of ``plan`` -> table."""
 
-    out.mkdir(parents=True, exist_ok=True)
-    run_seminar(SeminarOptions(world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes,
-                               seed=seed, concurrency=concurrency), console)
+    @main.command(name, help=help)
+    @click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD,
+                  show_default=True)
+    @click.option("--out", type=click.Path(path_type=Path), default=Path("runs") / name, show_default=True)
+    @click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True)
+    @click.option("--episodes", type=click.IntRange(min=1), default=episodes, show_default=True)
+    @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+    @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+    def command(world_dir: Path, out: Path, collect_episodes: int, episodes: int, seed: int,
+                concurrency: int) -> None:
+        import botify.seminar as recipes
+
+        out.mkdir(parents=True, exist_ok=True)
+        recipes.run_seminar(recipes.SeminarOptions(
+            world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,
+            concurrency=concurrency, models=getattr(recipes, models), plan=recipes.DATA / plan), console)
 
 
-@main.command("report")
-@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/report"), show_default=True)
-@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True)
-@click.option("--episodes", type=click.IntRange(min=1), default=20_000, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-def report(world_dir: Path, out: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int) -> None:
-    """The report's experiment: collection day -> DSSM + Contextual -> A/B day, DSSM (C) vs custom (T1)."""
-    from botify.seminar import DATA, REPORT_MODELS, SeminarOptions, run_seminar
-
-    out.mkdir(parents=True, exist_ok=True)
-    run_seminar(SeminarOptions(world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes,
-                               seed=seed, concurrency=concurrency, models=REPORT_MODELS,
-                               plan=DATA / "report.yml"), console)
+_recipe("seminar", episodes=70_000, models="SEMINAR_MODELS", plan="seminar.yml",
+        help="Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table.")
+_recipe("report", episodes=20_000, models="REPORT_MODELS", plan="report.yml",
+        help="The report's experiment: collection day -> DSSM + Contextual -> A/B day, DSSM (C) vs custom (T1).")
 
 
 @main.group(cls=LabGroup)
