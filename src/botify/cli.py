@@ -293,6 +293,7 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(analysis.read.describe())
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
+    console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(analysis.markdown())

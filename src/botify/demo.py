@@ -46,6 +46,7 @@ def run_demo(options: DemoOptions, console: Console) -> Analysis:
     arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
     console.print(render_rich(analysis.rows, title=f"{plan.routing.name} ({arms})"))
     console.print(analysis.read.describe())
+    console.print(analysis.srm.describe())
     report = options.out / "report.md"
     report.write_text(analysis.markdown(f"Botify demo: {plan.routing.name} ({arms})") +
                       f"\n{options.episodes} episodes, seed {options.seed}, concurrency {options.concurrency}, "

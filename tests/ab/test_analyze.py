@@ -81,6 +81,7 @@ class TestAnalyze:
     def test_markdown_report(self, logs: Path) -> None:
         text = analyze_logs([logs], "EXP").markdown()
         assert "malformed lines: 2" in text and "| T1 | mean_time_per_session |" in text
+        assert "SRM check: users per arm [2, 2]" in text and "Holm p" in text
 
     def test_errors(self, logs: Path, tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="no log line carries experiment 'NOPE'"):

@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from botify.ab.logs import LogReadReport, arm_index, read_events
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
+from botify.ab.multiple import SRMResult, sample_ratio_mismatch
 from botify.ab.sessions import Sessions, sessionize
 from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.errors import ConfigError
@@ -25,6 +28,7 @@ class Analysis:
     sessions: Sessions
     metrics: UserMetrics
     rows: list[Comparison]
+    srm: SRMResult
 
     def markdown(self, title: str | None = None) -> str:
         """A Markdown report: what was read, users per arm, the table."""
@@ -35,7 +39,8 @@ class Analysis:
             f"- experiment `{self.experiment}`, control `{self.control}`\n"
             f"- {self.read.describe()}\n"
             f"- sessions: {len(self.sessions):,} (unfinished, left out: {self.sessions.unfinished:,})\n"
-            f"- users per arm: {users}\n\n" + render_markdown(self.rows)
+            f"- users per arm: {users}\n"
+            f"- {self.srm.describe()}\n\n" + render_markdown(self.rows)
         )
 
 
@@ -54,4 +59,5 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     if not (metrics.arm == control_index).any():
         raise ConfigError(f"no user of experiment {experiment!r} is in the control arm {control!r}")
     rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
-    return Analysis(experiment, control, read, sessions, metrics, rows)
+    users_per_arm = np.bincount(metrics.arm, minlength=max(int(metrics.arm.max()) + 1, 2))
+    return Analysis(experiment, control, read, sessions, metrics, rows, sample_ratio_mismatch(users_per_arm))

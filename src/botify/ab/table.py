@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.table import Table
 
 from botify.ab.metrics import REPORT_METRICS, UserMetrics
+from botify.ab.multiple import holm
 from botify.ab.stats import welch_ttest
 from botify.experiments import arm_name
 
@@ -29,6 +30,8 @@ class Comparison:
     significant: bool
     control_users: int
     treatment_users: int
+    pvalue_holm: float = float("nan")
+    significant_holm: bool = False
 
 
 def compare_arms(
@@ -63,10 +66,13 @@ def compare_arms(
                     treatment_users=int(in_treatment.sum()),
                 )
             )
-    return rows
+    adjusted = holm([row.pvalue for row in rows])
+    return [replace(row, pvalue_holm=float(p), significant_holm=bool(p < alpha)) for row, p in zip(rows, adjusted,
+                                                                                                  strict=True)]
 
 
-_HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant")
+_HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
+           "Holm p", "significant (Holm)")
 
 
 def render_rich(rows: list[Comparison], title: str = "A/B") -> Table:
@@ -98,4 +104,6 @@ def _cells(row: Comparison) -> list[str]:
         f"{row.control_mean:.4g}",
         f"{row.treatment_mean:.4g}",
         "yes" if row.significant else "no",
+        f"{row.pvalue_holm:.3g}",
+        "yes" if row.significant_holm else "no",
     ]
