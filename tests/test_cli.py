@@ -104,3 +104,12 @@ class TestEndToEnd:
         text = (out / "report.md").read_text()
         assert "REPORT" in text and "| T1 | mean_time_per_session |" in text
         assert (out / "artifacts" / "dssm" / "LATEST").exists() and (out / "artifacts" / "contextual").is_dir()
+
+    def test_power_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
+        out = tmp_path / "demo"
+        assert run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
+        code, output = run("ab", "power", str(out / "logs"), "--experiment", "CALIBRATION", "--effect", "0.1")
+        assert code == 0, output
+        assert "minimum detectable effect" in output and "users per arm" in output
+        code, output = run("ab", "power", str(out / "logs"), "--experiment", "CALIBRATION", "--metric", "nope")
+        assert code == 2 and "`--metric` must be one of" in output

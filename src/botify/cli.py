@@ -278,6 +278,32 @@ def ab() -> None:
     """Analyse A/B experiments from the service's logs."""
 
 
+@ab.command("power")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment whose control arm gives the variance.")
+@click.option("--metric", default="mean_time_per_session", show_default=True)
+@click.option("--effect", type=float, default=0.05, show_default=True, help="Relative effect to detect (0.05 = 5%).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
+def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float, alpha: float, power: float) -> None:
+    """How many users a test needs, and the smallest effect the logged sample can detect."""
+    import numpy as np
+
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.metrics import REPORT_METRICS
+    from botify.ab.power import PowerPlan, minimum_detectable_effect, required_users
+
+    if metric not in REPORT_METRICS:
+        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    analysis = analyze_logs(logs, experiment)
+    values = analysis.metrics.metric(metric)[analysis.metrics.arm == 0]
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+    users = int(len(values))
+    plan = PowerPlan(metric, mean, sd, users, minimum_detectable_effect(sd, mean, users, alpha=alpha, power=power),
+                     effect, required_users(sd, mean, effect, alpha=alpha, power=power))
+    console.print(plan.describe())
+
+
 @ab.command("analyze")
 @click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--experiment", required=True, help="Experiment name, as in the log lines.")
