@@ -113,3 +113,12 @@ class TestEndToEnd:
         assert "minimum detectable effect" in output and "users per arm" in output
         code, output = run("ab", "power", str(out / "logs"), "--experiment", "CALIBRATION", "--metric", "nope")
         assert code == 2 and "`--metric` must be one of" in output
+
+    def test_aa_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
+        out = tmp_path / "demo"
+        assert run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
+        code, output = run("ab", "aa", str(out / "logs"), "--experiment", "CALIBRATION", "--arm", "T1", "--runs", "50")
+        assert code == 0, output
+        assert "random splits of" in output and "false positive rate" in output
+        code, output = run("ab", "aa", str(out / "logs"), "--experiment", "CALIBRATION", "--arm", "X")
+        assert code == 2 and "`--arm` must be an arm label" in output

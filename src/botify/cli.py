@@ -278,6 +278,32 @@ def ab() -> None:
     """Analyse A/B experiments from the service's logs."""
 
 
+@ab.command("aa")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment whose arm's users are re-split.")
+@click.option("--arm", default="C", show_default=True, help="The arm whose users form the A/A population.")
+@click.option("--metric", default="mean_time_per_session", show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def ab_aa(logs: tuple[Path, ...], experiment: str, arm: str, metric: str, runs: int, seed: int) -> None:
+    """Re-split one arm's users by random salts and report the false positive rate of the Welch test."""
+    from botify.ab.aa import aa_false_positive_rate
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.logs import arm_index
+    from botify.ab.metrics import REPORT_METRICS
+
+    if metric not in REPORT_METRICS:
+        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    try:
+        index = arm_index(arm)
+    except ValueError as error:
+        raise ConfigError(f"`--arm` must be an arm label like 'C' or 'T1', got {arm!r}") from error
+    metrics = analyze_logs(logs, experiment).metrics
+    rows = metrics.arm == index
+    console.print(aa_false_positive_rate(metrics.user[rows], metrics.metric(metric)[rows], runs=runs,
+                                         seed=seed).describe())
+
+
 @ab.command("power")
 @click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--experiment", required=True, help="Experiment whose control arm gives the variance.")
