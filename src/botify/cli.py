@@ -336,7 +336,11 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
 @click.option("--control", default="C", show_default=True, help="Control arm label.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report here.")
-def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None) -> None:
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also give percentile-bootstrap intervals with this many resamples (0 = off).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
+def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
+               resamples: int, seed: int) -> None:
     """Read every replica's logs (rotated files included) and print the treatment x metric table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
@@ -346,9 +350,26 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
+    extra = ""
+    if resamples:
+        from botify.ab.bootstrap import bootstrap_relative_effect
+        from botify.ab.logs import arm_index
+
+        m = analysis.metrics
+        lines = [f"Percentile bootstrap ({resamples} resamples, seed {seed}), effect % of control:", "",
+                 "| treatment | metric | effect % | lower % | upper % |", "|---|---|---|---|---|"]
+        for row in analysis.rows:
+            values = m.metric(row.metric)
+            boot = bootstrap_relative_effect(values[m.arm == arm_index(row.treatment)],
+                                             values[m.arm == arm_index(row.control)], resamples=resamples,
+                                             alpha=alpha, seed=seed)
+            lines.append(f"| {row.treatment} | {row.metric} | {boot.effect:+.2f} | {boot.lower:+.2f} | "
+                         f"{boot.upper:+.2f} |")
+        extra = "\n" + "\n".join(lines) + "\n"
+        console.print(extra)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(analysis.markdown())
+        out.write_text(analysis.markdown() + extra)
         console.print(f"report written to {out}")
 
 
