@@ -339,8 +339,9 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also give percentile-bootstrap intervals with this many resamples (0 = off).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--ratio", is_flag=True, help="Also compare time per session pooled over sessions (delta method).")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
-               resamples: int, seed: int) -> None:
+               resamples: int, seed: int, ratio: bool) -> None:
     """Read every replica's logs (rotated files included) and print the treatment x metric table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
@@ -367,6 +368,23 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
                          f"{boot.upper:+.2f} |")
         extra = "\n" + "\n".join(lines) + "\n"
         console.print(extra)
+    if ratio:
+        from botify.ab.logs import arm_index
+        from botify.ab.ratio import delta_ratio_test
+
+        m = analysis.metrics
+        lines = ["Time per session pooled over sessions (delta method, normal interval), effect % of control:", "",
+                 "| treatment | control ratio | treatment ratio | effect % | lower % | upper % | p |",
+                 "|---|---|---|---|---|---|---|"]
+        base = m.arm == arm_index(control)
+        for treatment in sorted({r.treatment for r in analysis.rows}):
+            rows = m.arm == arm_index(treatment)
+            result = delta_ratio_test(m.time[rows], m.sessions[rows], m.time[base], m.sessions[base], alpha=alpha)
+            lines.append(f"| {treatment} | {result.control:.4g} | {result.treatment:.4g} | {result.effect:+.2f} | "
+                         f"{result.lower:+.2f} | {result.upper:+.2f} | {result.pvalue:.3g} |")
+        ratio_text = "\n" + "\n".join(lines) + "\n"
+        console.print(ratio_text)
+        extra += ratio_text
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(analysis.markdown() + extra)

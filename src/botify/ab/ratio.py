@@ -1,0 +1,58 @@
+"""Ratio metrics pooled over sessions, compared by the delta method (users are the independent units)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from botify.errors import ConfigError
+
+__all__ = ["RatioResult", "delta_ratio_test", "ratio_with_variance"]
+
+
+@dataclass(frozen=True)
+class RatioResult:
+    """Difference of two pooled ratios with a normal interval, effect in % of the control ratio."""
+
+    control: float
+    treatment: float
+    effect: float
+    lower: float
+    upper: float
+    pvalue: float
+
+
+def ratio_with_variance(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> tuple[float, float]:
+    r"""Pooled ratio :math:`R = \sum x / \sum y` over users and the delta-method variance of :math:`R`.
+
+    Notes
+    -----
+    With per-user totals :math:`(x_i, y_i)`, :math:`n` users, means :math:`\bar x, \bar y`, sample variances
+    :math:`s_x^2, s_y^2` and covariance :math:`s_{xy}`:
+    :math:`\mathrm{Var}(R) \approx (s_x^2 - 2 R s_{xy} + R^2 s_y^2) / (n \bar y^2)` (Deng, Knoblich & Lu,
+    "Applying the delta method in metric analytics", KDD 2018).
+    """
+    x = np.asarray(numerator, dtype=np.float64)
+    y = np.asarray(denominator, dtype=np.float64)
+    if x.shape != y.shape or len(x) < 2:
+        raise ConfigError("numerator and denominator need one value per user and at least two users")
+    ratio = float(x.sum() / y.sum())
+    covariance = np.cov(x, y, ddof=1)
+    variance = (covariance[0, 0] - 2 * ratio * covariance[0, 1] + ratio**2 * covariance[1, 1]) / (
+        len(x) * y.mean() ** 2)
+    return ratio, float(variance)
+
+
+def delta_ratio_test(numerator_t: npt.ArrayLike, denominator_t: npt.ArrayLike, numerator_c: npt.ArrayLike,
+                     denominator_c: npt.ArrayLike, *, alpha: float = 0.05) -> RatioResult:
+    """Treatment vs control pooled ratios: ``(R_t - R_c) / R_c`` in %, with a two-sided normal interval."""
+    r_t, v_t = ratio_with_variance(numerator_t, denominator_t)
+    r_c, v_c = ratio_with_variance(numerator_c, denominator_c)
+    difference, se = r_t - r_c, float(np.sqrt(v_t + v_c))
+    half = float(stats.norm.ppf(1 - alpha / 2)) * se
+    pvalue = float(2 * stats.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
+    return RatioResult(r_c, r_t, 100 * difference / r_c, 100 * (difference - half) / r_c,
+                       100 * (difference + half) / r_c, pvalue)
