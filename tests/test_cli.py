@@ -83,13 +83,15 @@ class TestEndToEnd:
         sticky = next(line for line in report.splitlines() if line.startswith("| T1 | mean_time_per_session |"))
         assert sticky.rstrip(" |").endswith("yes")
         code, output = run("ab", "analyze", str(out / "logs"), "--experiment", "CALIBRATION",
-                           "--out", str(tmp_path / "again.md"), "--bootstrap", "200", "--ratio")
+                           "--out", str(tmp_path / "again.md"), "--bootstrap", "200", "--ratio",
+                           "--pre", str(out / "logs"))
         assert code == 0 and "malformed lines: 0" in output
         def table(text: str) -> list[str]:
             return [line for line in text.splitlines() if line.startswith("| T")]
 
         again = (tmp_path / "again.md").read_text()
         assert "Percentile bootstrap (200 resamples, seed 0)" in again and "delta method" in again
+        assert "CUPED with the same metric" in again
         assert table(again.split("Percentile bootstrap")[0]) == table(report)
 
     def test_analyze_needs_an_experiment_in_the_logs(self, tmp_path: Path) -> None:

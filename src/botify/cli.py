@@ -340,8 +340,10 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="Also give percentile-bootstrap intervals with this many resamples (0 = off).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
 @click.option("--ratio", is_flag=True, help="Also compare time per session pooled over sessions (delta method).")
+@click.option("--pre", "pre_logs", multiple=True, type=click.Path(path_type=Path),
+              help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
-               resamples: int, seed: int, ratio: bool) -> None:
+               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...]) -> None:
     """Read every replica's logs (rotated files included) and print the treatment x metric table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
@@ -385,6 +387,32 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         ratio_text = "\n" + "\n".join(lines) + "\n"
         console.print(ratio_text)
         extra += ratio_text
+    if pre_logs:
+        import numpy as np
+
+        from botify.ab.analyze import pre_period_metric
+        from botify.ab.cuped import cuped
+        from botify.ab.logs import arm_index
+        from botify.ab.stats import welch_ttest
+
+        m = analysis.metrics
+        lines = ["CUPED with the same metric from the pre-period logs, effect % of control:", "",
+                 "| treatment | metric | effect % | lower % | upper % | variance reduction | users with history |",
+                 "|---|---|---|---|---|---|---|"]
+        base = m.arm == arm_index(control)
+        for name in ("mean_time_per_session", "mean_tracks_per_session"):
+            arms = np.where(base, -1, m.arm)  # control first: its variance reduction is reported
+            adjusted = cuped(m.metric(name), pre_period_metric(pre_logs, m.user, name), arms)
+            mean = float(m.metric(name)[base].mean())
+            for treatment in sorted({r.treatment for r in analysis.rows}):
+                rows = m.arm == arm_index(treatment)
+                test = welch_ttest(adjusted.adjusted[rows], adjusted.adjusted[base], alpha=alpha)
+                lines.append(f"| {treatment} | {name} | {100 * test.estimate / mean:+.2f} | "
+                             f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
+                             f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
+        cuped_text = "\n" + "\n".join(lines) + "\n"
+        console.print(cuped_text)
+        extra += cuped_text
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(analysis.markdown() + extra)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from botify.ab.logs import LogReadReport, arm_index, read_events
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
@@ -15,7 +16,7 @@ from botify.ab.sessions import Sessions, sessionize
 from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.errors import ConfigError
 
-__all__ = ["Analysis", "analyze_logs"]
+__all__ = ["Analysis", "analyze_logs", "pre_period_metric"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,14 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
     users_per_arm = np.bincount(metrics.arm, minlength=max(int(metrics.arm.max()) + 1, 2))
     return Analysis(experiment, control, read, sessions, metrics, rows, sample_ratio_mismatch(users_per_arm))
+
+
+def pre_period_metric(paths: Iterable[str | Path], users: npt.NDArray[np.int64], metric: str) -> npt.NDArray[
+        np.float64]:
+    """A user-level metric from earlier logs (every line, any experiment), aligned to ``users`` (NaN if absent)."""
+    events, _ = read_events(paths)
+    sessions = sessionize(events)
+    pre = user_metrics(sessions.user, np.zeros(len(sessions), np.int64), sessions.time, sessions.tracks,
+                       sessions.latency_ms)
+    lookup = dict(zip(pre.user.tolist(), pre.metric(metric).tolist(), strict=True))
+    return np.array([lookup.get(u, np.nan) for u in users.tolist()], dtype=np.float64)
