@@ -353,66 +353,18 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
-    extra = ""
+    from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
+
+    sections = []
     if resamples:
-        from botify.ab.bootstrap import bootstrap_relative_effect
-        from botify.ab.logs import arm_index
-
-        m = analysis.metrics
-        lines = [f"Percentile bootstrap ({resamples} resamples, seed {seed}), effect % of control:", "",
-                 "| treatment | metric | effect % | lower % | upper % |", "|---|---|---|---|---|"]
-        for row in analysis.rows:
-            values = m.metric(row.metric)
-            boot = bootstrap_relative_effect(values[m.arm == arm_index(row.treatment)],
-                                             values[m.arm == arm_index(row.control)], resamples=resamples,
-                                             alpha=alpha, seed=seed)
-            lines.append(f"| {row.treatment} | {row.metric} | {boot.effect:+.2f} | {boot.lower:+.2f} | "
-                         f"{boot.upper:+.2f} |")
-        extra = "\n" + "\n".join(lines) + "\n"
-        console.print(extra)
+        sections.append(bootstrap_section(analysis, resamples, alpha=alpha, seed=seed))
     if ratio:
-        from botify.ab.logs import arm_index
-        from botify.ab.ratio import delta_ratio_test
-
-        m = analysis.metrics
-        lines = ["Time per session pooled over sessions (delta method, normal interval), effect % of control:", "",
-                 "| treatment | control ratio | treatment ratio | effect % | lower % | upper % | p |",
-                 "|---|---|---|---|---|---|---|"]
-        base = m.arm == arm_index(control)
-        for treatment in sorted({r.treatment for r in analysis.rows}):
-            rows = m.arm == arm_index(treatment)
-            result = delta_ratio_test(m.time[rows], m.sessions[rows], m.time[base], m.sessions[base], alpha=alpha)
-            lines.append(f"| {treatment} | {result.control:.4g} | {result.treatment:.4g} | {result.effect:+.2f} | "
-                         f"{result.lower:+.2f} | {result.upper:+.2f} | {result.pvalue:.3g} |")
-        ratio_text = "\n" + "\n".join(lines) + "\n"
-        console.print(ratio_text)
-        extra += ratio_text
+        sections.append(ratio_section(analysis, alpha=alpha))
     if pre_logs:
-        import numpy as np
-
-        from botify.ab.analyze import pre_period_metric
-        from botify.ab.cuped import cuped
-        from botify.ab.logs import arm_index
-        from botify.ab.stats import welch_ttest
-
-        m = analysis.metrics
-        lines = ["CUPED with the same metric from the pre-period logs, effect % of control:", "",
-                 "| treatment | metric | effect % | lower % | upper % | variance reduction | users with history |",
-                 "|---|---|---|---|---|---|---|"]
-        base = m.arm == arm_index(control)
-        for name in ("mean_time_per_session", "mean_tracks_per_session"):
-            arms = np.where(base, -1, m.arm)  # control first: its variance reduction is reported
-            adjusted = cuped(m.metric(name), pre_period_metric(pre_logs, m.user, name), arms)
-            mean = float(m.metric(name)[base].mean())
-            for treatment in sorted({r.treatment for r in analysis.rows}):
-                rows = m.arm == arm_index(treatment)
-                test = welch_ttest(adjusted.adjusted[rows], adjusted.adjusted[base], alpha=alpha)
-                lines.append(f"| {treatment} | {name} | {100 * test.estimate / mean:+.2f} | "
-                             f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
-                             f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
-        cuped_text = "\n" + "\n".join(lines) + "\n"
-        console.print(cuped_text)
-        extra += cuped_text
+        sections.append(cuped_section(analysis, pre_logs, alpha=alpha))
+    extra = "".join("\n" + section for section in sections)
+    if extra:
+        console.print(extra)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(analysis.markdown() + extra)

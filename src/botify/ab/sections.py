@@ -1,0 +1,71 @@
+"""Optional report sections beside the reference table: bootstrap, delta-method ratio, CUPED (Markdown)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from botify.ab.analyze import Analysis, pre_period_metric
+from botify.ab.bootstrap import bootstrap_relative_effect
+from botify.ab.cuped import cuped
+from botify.ab.logs import arm_index
+from botify.ab.ratio import delta_ratio_test
+from botify.ab.stats import welch_ttest
+
+__all__ = ["bootstrap_section", "cuped_section", "ratio_section"]
+
+
+def _treatments(analysis: Analysis) -> list[str]:
+    return sorted({row.treatment for row in analysis.rows}, key=arm_index)
+
+
+def bootstrap_section(analysis: Analysis, resamples: int, *, alpha: float = 0.05, seed: int = 0) -> str:
+    """Percentile-bootstrap interval of every row's relative effect."""
+    m = analysis.metrics
+    lines = [f"Percentile bootstrap ({resamples} resamples, seed {seed}), effect % of control:", "",
+             "| treatment | metric | effect % | lower % | upper % |", "|---|---|---|---|---|"]
+    for row in analysis.rows:
+        values = m.metric(row.metric)
+        boot = bootstrap_relative_effect(values[m.arm == arm_index(row.treatment)],
+                                         values[m.arm == arm_index(row.control)], resamples=resamples,
+                                         alpha=alpha, seed=seed)
+        lines.append(f"| {row.treatment} | {row.metric} | {boot.effect:+.2f} | {boot.lower:+.2f} | {boot.upper:+.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def ratio_section(analysis: Analysis, *, alpha: float = 0.05) -> str:
+    """Time per session pooled over each arm's sessions, compared by the delta method."""
+    m = analysis.metrics
+    base = m.arm == arm_index(analysis.control)
+    lines = ["Time per session pooled over sessions (delta method, normal interval), effect % of control:", "",
+             "| treatment | control ratio | treatment ratio | effect % | lower % | upper % | p |",
+             "|---|---|---|---|---|---|---|"]
+    for treatment in _treatments(analysis):
+        rows = m.arm == arm_index(treatment)
+        result = delta_ratio_test(m.time[rows], m.sessions[rows], m.time[base], m.sessions[base], alpha=alpha)
+        lines.append(f"| {treatment} | {result.control:.4g} | {result.treatment:.4g} | {result.effect:+.2f} | "
+                     f"{result.lower:+.2f} | {result.upper:+.2f} | {result.pvalue:.3g} |")
+    return "\n".join(lines) + "\n"
+
+
+def cuped_section(analysis: Analysis, pre_logs: Iterable[str | Path], *, alpha: float = 0.05) -> str:
+    """Welch comparisons of CUPED-adjusted per-user means, the covariate taken from earlier logs."""
+    m = analysis.metrics
+    pre_logs = list(pre_logs)
+    base = m.arm == arm_index(analysis.control)
+    lines = ["CUPED with the same metric from the pre-period logs, effect % of control:", "",
+             "| treatment | metric | effect % | lower % | upper % | variance reduction | users with history |",
+             "|---|---|---|---|---|---|---|"]
+    for name in ("mean_time_per_session", "mean_tracks_per_session"):
+        arms = np.where(base, -1, m.arm)  # control first: its variance reduction is reported
+        adjusted = cuped(m.metric(name), pre_period_metric(pre_logs, m.user, name), arms)
+        mean = float(m.metric(name)[base].mean())
+        for treatment in _treatments(analysis):
+            rows = m.arm == arm_index(treatment)
+            test = welch_ttest(adjusted.adjusted[rows], adjusted.adjusted[base], alpha=alpha)
+            lines.append(f"| {treatment} | {name} | {100 * test.estimate / mean:+.2f} | "
+                         f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
+                         f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
+    return "\n".join(lines) + "\n"
