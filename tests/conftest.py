@@ -37,3 +37,11 @@ def collection_logs(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactor
     directory = tmp_path_factory.mktemp("collect")
     log.write(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def default_world(tmp_path_factory: pytest.TempPathFactory) -> SimWorld:
+    """The default world (50,000 tracks, 10,000 users, seed 0)."""
+    path = tmp_path_factory.mktemp("default-world")
+    write_world(path, WorldConfig(), seed=0)
+    return load_sim_world(path)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from botify.ab import compare_arms, user_metrics
 from botify.cli import default_plan
 from botify.sim.agents import InProcessAgent
-from botify.sim.world import load_sim_world
-from botify.world.config import WorldConfig
-from botify.world.generate import write_world
+from botify.sim.world import SimWorld
 
 
 @pytest.fixture(scope="module")
-def calibration_rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, dict[str, tuple[float, bool]]]:
-    world_dir: Path = tmp_path_factory.mktemp("default-world")
-    write_world(world_dir, WorldConfig(), seed=0)
-    world = load_sim_world(world_dir)
+def calibration_rows(default_world: SimWorld) -> tuple[float, dict[str, tuple[float, bool]]]:
+    world = default_world
     plan = default_plan()
     results = InProcessAgent(world, plan).play(range(60_000), seed=2024)
     metrics = user_metrics(results.user, plan.routing.assign_many(results.user), results.time, results.tracks)

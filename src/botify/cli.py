@@ -304,6 +304,22 @@ def ab_aa(logs: tuple[Path, ...], experiment: str, arm: str, metric: str, runs: 
                                          seed=seed).describe())
 
 
+@ab.command("coverage")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=400, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=10), default=1000, show_default=True, help="Episodes per run.")
+@click.option("--truth-episodes", type=click.IntRange(min=1000), default=2_000_000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def ab_coverage(world_dir: Path, runs: int, episodes: int, truth_episodes: int, seed: int) -> None:
+    """How often 95 % Welch intervals of small runs cover a large run's effect (Random vs StickyArtist)."""
+    from botify.coverage import interval_coverage
+    from botify.sim.world import load_sim_world
+
+    result = interval_coverage(load_sim_world(world_dir), ("random", "sticky_artist"), runs=runs,
+                               episodes=episodes, truth_episodes=truth_episodes, seed=seed)
+    console.print(result.describe())
+
+
 @ab.command("power")
 @click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--experiment", required=True, help="Experiment whose control arm gives the variance.")
