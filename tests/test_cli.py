@@ -126,3 +126,24 @@ class TestEndToEnd:
         assert "random splits of" in output and "false positive rate" in output
         code, output = run("ab", "aa", str(out / "logs"), "--experiment", "CALIBRATION", "--arm", "X")
         assert code == 2 and "`--arm` must be an arm label" in output
+
+    def test_example_notebook_runs(self, world_dir: Path, tmp_path: Path) -> None:
+        import json
+
+        root = Path(__file__).parent.parent
+        assert run("demo", "--world", str(world_dir), "--out", str(tmp_path / "runs" / "demo"),
+                   "--episodes", "600")[0] == 0
+        notebook = json.loads((root / "examples" / "ab_analysis.ipynb").read_text())
+        (tmp_path / "examples").mkdir()
+        namespace: dict[str, object] = {}
+        import os
+
+        cwd = os.getcwd()
+        os.chdir(tmp_path / "examples")
+        try:
+            for cell in notebook["cells"]:
+                if cell["cell_type"] == "code":
+                    exec("".join(cell["source"]), namespace)  # noqa: S102 - our own example notebook
+        finally:
+            os.chdir(cwd)
+        assert len(namespace["frames"].table) == 10  # type: ignore[attr-defined]

@@ -90,3 +90,17 @@ class TestAnalyze:
             analyze_logs([tmp_path / "missing"], "EXP")
         with pytest.raises(ConfigError, match="`control` must be an arm label"):
             analyze_logs([logs], "EXP", control="X")
+
+
+class TestDataFrames:
+    def test_analyze_returns_frames(self, logs: Path) -> None:
+        from botify.ab import analyze
+
+        frames = analyze(logs, "EXP")
+        assert set(frames.table["metric"]) == {"time", "sessions", "mean_request_latency",
+                                              "mean_tracks_per_session", "mean_time_per_session"}
+        row = frames.table.set_index(["treatment", "metric"]).loc[("T1", "mean_time_per_session")]
+        assert row["control_mean"] == 1.375
+        assert len(frames.users) == 4 and set(frames.users["arm"]) == {"C", "T1"}
+        assert frames.users.set_index("user").loc[1, "mean_time_per_session"] == 1.5
+        assert len(frames.sessions) == 6 and frames.read.malformed == 2

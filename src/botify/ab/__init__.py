@@ -1,6 +1,7 @@
 """A/B analysis: read logs, sessionize, user metrics, Welch statistics and the treatment × metric table."""
 
 from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.frames import AnalysisFrames, analyze
 from botify.ab.logs import EventColumns, LogReadReport, read_events
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, holm, sample_ratio_mismatch
@@ -10,6 +11,7 @@ from botify.ab.table import Comparison, compare_arms, render_markdown, render_ri
 
 __all__ = [
     "Analysis",
+    "AnalysisFrames",
     "Comparison",
     "EventColumns",
     "LogReadReport",
@@ -18,6 +20,7 @@ __all__ = [
     "Sessions",
     "TTestResult",
     "UserMetrics",
+    "analyze",
     "analyze_logs",
     "compare_arms",
     "holm",

@@ -1,0 +1,49 @@
+"""Notebook-friendly results: the analysis as pandas DataFrames.
+
+``botify.ab.analyze(logs, experiment)`` returns ``AnalysisFrames``: the treatment × metric ``table``, the
+per-user ``users`` metrics and the ``sessions``, plus the SRM check and what was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from botify.ab.analyze import analyze_logs
+from botify.ab.logs import LogReadReport
+from botify.ab.metrics import REPORT_METRICS
+from botify.ab.multiple import SRMResult
+from botify.experiments import arm_name
+
+__all__ = ["AnalysisFrames", "analyze"]
+
+
+@dataclass(frozen=True)
+class AnalysisFrames:
+    """DataFrames of one analysis."""
+
+    table: pd.DataFrame
+    users: pd.DataFrame
+    sessions: pd.DataFrame
+    srm: SRMResult
+    read: LogReadReport
+
+
+def analyze(logs: Iterable[str | Path] | str | Path, experiment: str, *, control: str = "C",
+            alpha: float = 0.05) -> AnalysisFrames:
+    """Run ``analyze_logs`` and return its results as DataFrames (one row per comparison, user, session)."""
+    paths = [logs] if isinstance(logs, str | Path) else list(logs)
+    result = analyze_logs(paths, experiment, control=control, alpha=alpha)
+    m = result.metrics
+    users = pd.DataFrame({"user": m.user, "arm": [arm_name(int(a)) for a in m.arm], "sessions": m.sessions,
+                          "time": m.time, "tracks": m.tracks, "latency": m.latency})
+    for name in REPORT_METRICS:
+        users[name] = m.metric(name)
+    s = result.sessions
+    sessions = pd.DataFrame({"user": s.user, "arm": [arm_name(int(a)) for a in s.arm], "tracks": s.tracks,
+                             "time": s.time, "latency_ms": s.latency_ms})
+    table = pd.DataFrame([asdict(row) for row in result.rows])
+    return AnalysisFrames(table, users, sessions, result.srm, result.read)
