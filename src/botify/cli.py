@@ -352,6 +352,8 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
 @click.option("--control", default="C", show_default=True, help="Control arm label.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report here.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Write a self-contained HTML report here.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also give percentile-bootstrap intervals with this many resamples (0 = off).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
@@ -359,7 +361,7 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
 @click.option("--pre", "pre_logs", multiple=True, type=click.Path(path_type=Path),
               help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
-               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...]) -> None:
+               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None) -> None:
     """Read every replica's logs (rotated files included) and print the treatment x metric table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
@@ -385,6 +387,13 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(analysis.markdown() + extra)
         console.print(f"report written to {out}")
+    if html_path is not None:
+        from botify.ab.html import render_html
+
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_html(analysis, f"{experiment}: treatments vs {control}",
+                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}))
+        console.print(f"HTML report written to {html_path}")
 
 
 if __name__ == "__main__":

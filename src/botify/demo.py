@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.html import render_html
 from botify.ab.table import render_rich
 from botify.day import ensure_world, http_day
 from botify.experiments import load_experiments
@@ -51,5 +52,9 @@ def run_demo(options: DemoOptions, console: Console) -> Analysis:
     report.write_text(analysis.markdown(f"Botify demo: {plan.routing.name} ({arms})") +
                       f"\n{options.episodes} episodes, seed {options.seed}, concurrency {options.concurrency}, "
                       f"world {options.world_dir}; {time.perf_counter() - started:.0f} s end to end.\n")
-    console.print(f"[4/4] report written to {report} ({time.perf_counter() - started:.0f} s end to end)")
+    (options.out / "report.html").write_text(render_html(analysis, f"Botify demo: {plan.routing.name}", {
+        "arms": arms, "episodes": options.episodes, "seed": options.seed, "concurrency": options.concurrency,
+        "world": options.world_dir, "world seed": 0}))
+    console.print(f"[4/4] report written to {report} and report.html ({time.perf_counter() - started:.0f} s end "
+                  "to end)")
     return analysis

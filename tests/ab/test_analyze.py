@@ -104,3 +104,35 @@ class TestDataFrames:
         assert len(frames.users) == 4 and set(frames.users["arm"]) == {"C", "T1"}
         assert frames.users.set_index("user").loc[1, "mean_time_per_session"] == 1.5
         assert len(frames.sessions) == 6 and frames.read.malformed == 2
+
+
+class TestHtml:
+    def test_report_is_well_formed_and_holds_the_numbers(self, logs: Path) -> None:
+        from html.parser import HTMLParser
+
+        from botify.ab.html import render_html
+
+        analysis = analyze_logs([logs], "EXP")
+        page = render_html(analysis, "EXP report", {"seed": 7})
+
+        class Checker(HTMLParser):
+            def __init__(self) -> None:
+                super().__init__()
+                self.open: list[str] = []
+                self.svgs = 0
+
+            def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+                if tag not in ("meta", "line", "circle", "rect"):
+                    self.open.append(tag)
+                self.svgs += tag == "svg"
+
+            def handle_endtag(self, tag: str) -> None:
+                if tag not in ("line", "circle", "rect"):
+                    assert self.open.pop() == tag
+
+        checker = Checker()
+        checker.feed(page)
+        assert checker.open == [] and checker.svgs >= 3
+        row = next(r for r in analysis.rows if r.metric == "mean_time_per_session")
+        assert f"{row.effect:+.2f}" in page and f"{row.lower:+.2f}" in page and "SRM check" in page
+        assert "seed: 7" in page and "http" not in page.replace("<!doctype html><html>", "")
