@@ -30,7 +30,7 @@ import numpy.typing as npt
 from botify.errors import LabError
 from botify.world.catalog import Catalog
 
-__all__ = ["KINDS", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "save_artifact"]
+__all__ = ["KINDS", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "rows_of", "save_artifact"]
 
 KINDS: dict[str, tuple[str, ...]] = {
     "indexed": ("users", "items"),
@@ -42,6 +42,14 @@ _VERSION = re.compile(r"^v\d{4,}$")
 
 class ArtifactError(LabError):
     """An artifact is missing, corrupt, or does not fit the catalog."""
+
+
+def rows_of(sorted_ids: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Row of each id in a sorted id array (an ``indexed`` artifact's ``users``), ``-1`` where it is absent."""
+    rows = np.searchsorted(sorted_ids, ids)
+    found = (rows < len(sorted_ids)) & (sorted_ids[np.minimum(rows, len(sorted_ids) - 1)] == ids)
+    out: npt.NDArray[np.int64] = np.where(found, rows, -1).astype(np.int64)
+    return out
 
 
 def catalog_fingerprint(catalog: Catalog) -> str:

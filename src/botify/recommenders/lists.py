@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from botify.artifacts import Artifact
+from botify.artifacts import Artifact, rows_of
 from botify.errors import ConfigError
 from botify.recommenders.base import IntArray, Recommender, Requests
 from botify.world.catalog import Catalog
@@ -72,13 +72,8 @@ class IndexedRecommender(_ListRecommender):
             return np.zeros(0, dtype=np.int32)
         return np.asarray(self.items[row, : self.lengths[row]])
 
-    def _rows(self, users: IntArray) -> IntArray:
-        rows = np.searchsorted(self.users, users)
-        found = (rows < len(self.users)) & (self.users[np.minimum(rows, len(self.users) - 1)] == users)
-        return np.where(found, rows, -1).astype(np.int64)
-
     def _recommend(self, requests: Requests) -> IntArray:
-        return self._pick(self.items, self._rows(requests.user), self.lengths, requests)
+        return self._pick(self.items, rows_of(self.users, requests.user), self.lengths, requests)
 
     def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
         row = self._row_of.get(user)

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import Interactions
-from botify.train.neighbours import top_k_inner_product
+from botify.train.neighbours import indexed_arrays, top_k_for_users
 from botify.world.catalog import Catalog
 
 __all__ = ["ALS"]
@@ -51,14 +51,8 @@ class ALS(OfflineModel):
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 
     def _recommend(self, users: IntArray, k: int) -> IntArray:
-        rows = np.searchsorted(self.users_, users)
-        known = (rows < len(self.users_)) & (self.users_[np.minimum(rows, len(self.users_) - 1)] == users)
-        out = np.full((len(users), k), -1, dtype=np.int64)
-        if known.any():
-            out[known] = top_k_inner_product(self.item_factors, self.user_factors[rows[known]], k,
-                                             threads=self.threads)
-        return out
+        return top_k_for_users(self.users_, self.user_factors, self.item_factors, users, k, threads=self.threads)
 
     def export(self, k: int = 100) -> dict[str, npt.NDArray[Any]]:
-        """Arrays of an ``indexed`` artifact."""
-        return {"users": self.users_.astype(np.int64), "items": self._recommend(self.users_, k).astype(np.int32)}
+        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
+        return indexed_arrays(self.users_, self.user_factors, self.item_factors, k, threads=self.threads)

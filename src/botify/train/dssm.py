@@ -25,7 +25,7 @@ from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
 from botify.train.metrics import ranking_metrics
-from botify.train.neighbours import top_k_inner_product
+from botify.train.neighbours import indexed_arrays, top_k_for_users
 from botify.world.catalog import Catalog
 
 __all__ = ["DSSM"]
@@ -197,15 +197,8 @@ class DSSM(OfflineModel):
         self.user_vectors = np.concatenate(vectors) if vectors else np.zeros((0, self.dim), np.float32)
 
     def _recommend(self, users: IntArray, k: int) -> IntArray:
-        rows = np.searchsorted(self.users_, users)
-        known = (rows < len(self.users_)) & (self.users_[np.minimum(rows, len(self.users_) - 1)] == users)
-        out = np.full((len(users), k), -1, dtype=np.int64)
-        if known.any():
-            out[known] = top_k_inner_product(self.item_vectors, self.user_vectors[rows[known]], k,
-                                             threads=self.threads)
-        return out
+        return top_k_for_users(self.users_, self.user_vectors, self.item_vectors, users, k, threads=self.threads)
 
     def export(self, k: int = 100) -> dict[str, npt.NDArray[Any]]:
         """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
-        return {"users": self.users_.astype(np.int64),
-                "items": self._recommend(self.users_, k).astype(np.int32)}
+        return indexed_arrays(self.users_, self.user_vectors, self.item_vectors, k, threads=self.threads)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faiss
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["top_k_inner_product"]
+from botify.artifacts import rows_of
+
+__all__ = ["indexed_arrays", "top_k_for_users", "top_k_inner_product"]
 
 
 def top_k_inner_product(items: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, *,
@@ -32,3 +36,22 @@ def top_k_inner_product(items: npt.NDArray[np.float32], queries: npt.NDArray[np.
     out = np.full((len(queries), k), -1, dtype=np.int32)
     out[:, : found.shape[1]] = found
     return out
+
+
+def top_k_for_users(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray[np.float32],
+                    item_vectors: npt.NDArray[np.float32], users: npt.NDArray[np.int64], k: int, *,
+                    threads: int = 2) -> npt.NDArray[np.int64]:
+    """Top-``k`` items per user by inner product; rows of users not in ``known_users`` (sorted) are ``-1``."""
+    rows = rows_of(known_users, users)
+    known = rows >= 0
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    if known.any():
+        out[known] = top_k_inner_product(item_vectors, user_vectors[rows[known]], k, threads=threads)
+    return out
+
+
+def indexed_arrays(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray[np.float32],
+                   item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2) -> dict[str, npt.NDArray[Any]]:
+    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
+    items = top_k_for_users(known_users, user_vectors, item_vectors, known_users, k, threads=threads)
+    return {"users": known_users.astype(np.int64), "items": items.astype(np.int32)}
