@@ -10,6 +10,7 @@ import botify
 from botify.experiments import load_experiments
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
+from botify.world.catalog import Catalog, load_catalog
 from botify.world.config import WorldConfig
 from botify.world.generate import write_world
 
@@ -21,6 +22,12 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("world")
     write_world(path, SMALL, seed=7)
     return path
+
+
+@pytest.fixture(scope="session")
+def catalog(world_dir: Path) -> Catalog:
+    """The small world's public catalog."""
+    return load_catalog(world_dir)
 
 
 @pytest.fixture(scope="session")

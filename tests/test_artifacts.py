@@ -13,11 +13,6 @@ from botify.world.config import WorldConfig
 from botify.world.generate import write_world
 
 
-@pytest.fixture(scope="module")
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
-
-
 def indexed(catalog: Catalog) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
     return {"users": np.array([3, 5, 9], dtype=np.int64),
             "items": np.array([[1, 2, -1], [4, 5, 6], [7, -1, -1]], dtype=np.int32)}

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from botify.errors import ConfigError
 from botify.recommenders import Requests, build_recommender
-from botify.world.catalog import Catalog, load_catalog
-
-
-@pytest.fixture(scope="module")
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
+from botify.world.catalog import Catalog
 
 
 def requests(n: int, catalog: Catalog) -> Requests:

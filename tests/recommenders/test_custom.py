@@ -11,12 +11,7 @@ from botify.artifacts import save_artifact
 from botify.recommenders import build_recommender
 from botify.recommenders.custom import CustomRecommender, SessionMemory
 from botify.state import InMemoryStore
-from botify.world.catalog import Catalog, load_catalog
-
-
-@pytest.fixture(scope="module")
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
+from botify.world.catalog import Catalog
 
 
 @pytest.fixture(scope="module")

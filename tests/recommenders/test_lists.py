@@ -9,12 +9,7 @@ import pytest
 
 from botify.artifacts import save_artifact
 from botify.recommenders import Requests, build_recommender
-from botify.world.catalog import Catalog, load_catalog
-
-
-@pytest.fixture(scope="module")
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
+from botify.world.catalog import Catalog
 
 
 @pytest.fixture(scope="module")

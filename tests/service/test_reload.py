@@ -14,7 +14,7 @@ from botify.artifacts import ArtifactError, save_artifact
 from botify.errors import ConfigError
 from botify.experiments import ExperimentPlan
 from botify.service.app import BotifyApp
-from botify.world.catalog import Catalog, load_catalog
+from botify.world.catalog import Catalog
 
 PLAN = ExperimentPlan.from_dict({"seed": 1, "experiments": [
     {"name": "E", "arms": [{"recommender": "indexed", "params": {"artifact": "lists"}}]}]})
@@ -32,11 +32,6 @@ def call(app: BotifyApp, method: str, path: str, **kwargs: Any) -> httpx.Respons
 def save_lists(root: Path, catalog: Catalog, track: int) -> None:
     save_artifact(root, "lists", "indexed", {"users": np.arange(10, dtype=np.int64),
                                               "items": np.full((10, 3), track, dtype=np.int32)}, catalog)
-
-
-@pytest.fixture()
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
 
 
 def next_track(app: BotifyApp, user: int = 3) -> int:

@@ -15,12 +15,7 @@ from botify.train.dssm import DSSM
 from botify.train.metrics import ranking_metrics
 from botify.train.pipeline import train_model
 from botify.train.toppop import TopPopModel
-from botify.world.catalog import Catalog, load_catalog
-
-
-@pytest.fixture(scope="module")
-def catalog(world_dir: Path) -> Catalog:
-    return load_catalog(world_dir)
+from botify.world.catalog import Catalog
 
 
 @pytest.fixture(scope="module")
