@@ -30,13 +30,16 @@ import numpy.typing as npt
 from botify.errors import LabError
 from botify.world.catalog import Catalog
 
-__all__ = ["KINDS", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "rows_of", "save_artifact"]
+__all__ = ["KINDS", "OPTIONAL", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "rows_of",
+           "save_artifact"]
 
 KINDS: dict[str, tuple[str, ...]] = {
     "indexed": ("users", "items"),
     "item_lists": ("lists",),
     "popularity": ("popularity",),
 }
+# Arrays a kind may carry besides its required ones (e.g. DSSM's vectors, for session-aware re-ranking).
+OPTIONAL: dict[str, tuple[str, ...]] = {"indexed": ("user_vectors", "item_vectors")}
 _VERSION = re.compile(r"^v\d{4,}$")
 
 
@@ -84,8 +87,9 @@ class Artifact:
 def save_artifact(root: str | Path, name: str, kind: str, arrays: dict[str, npt.NDArray[Any]], catalog: Catalog,
                   **manifest: Any) -> Artifact:
     """Write a new version of ``name`` and point ``LATEST`` at it (atomically)."""
-    if kind not in KINDS or set(arrays) != set(KINDS[kind]):
-        raise ArtifactError(f"kind {kind!r} needs arrays {KINDS.get(kind)}, got {sorted(arrays)}")
+    if kind not in KINDS or not set(KINDS[kind]) <= set(arrays) <= set(KINDS[kind] + OPTIONAL.get(kind, ())):
+        raise ArtifactError(f"kind {kind!r} needs arrays {KINDS.get(kind)} (optional: {OPTIONAL.get(kind, ())}), "
+                            f"got {sorted(arrays)}")
     base = Path(root) / name
     base.mkdir(parents=True, exist_ok=True)
     existing = [int(p.name[1:]) for p in base.iterdir() if p.is_dir() and _VERSION.match(p.name)]
@@ -154,6 +158,12 @@ def load_artifact(root: str | Path, ref: str, catalog: Catalog, *, mmap: bool = 
             arrays[key] = np.load(path / f"{key}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
         except (OSError, ValueError) as error:
             raise ArtifactError(f"artifact {name}/{version}: corrupt or missing {key}.npy ({error})") from error
+    for key in OPTIONAL.get(kind, ()):
+        if (path / f"{key}.npy").exists():
+            try:
+                arrays[key] = np.load(path / f"{key}.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+            except (OSError, ValueError) as error:
+                raise ArtifactError(f"artifact {name}/{version}: corrupt {key}.npy ({error})") from error
     problem = _check_arrays(kind, arrays, catalog.n_tracks)
     if problem:
         raise ArtifactError(f"artifact {name}/{version}: {problem}")
@@ -170,6 +180,15 @@ def _check_arrays(kind: str, arrays: dict[str, npt.NDArray[Any]], n_tracks: int)
             return "users.npy must be sorted unique int64 ids"
         if items.dtype != np.int32 or items.ndim != 2 or items.shape[0] != len(users) or not tracks_ok(items):
             return f"items.npy must be int32 (users x k) with track ids in [-1, {n_tracks}), got {items.shape}"
+        if ("item_vectors" in arrays) != ("user_vectors" in arrays):
+            return "item_vectors.npy and user_vectors.npy come together"
+        if "item_vectors" in arrays:
+            item_vectors, user_vectors = arrays["item_vectors"], arrays["user_vectors"]
+            if (item_vectors.dtype != np.float32 or item_vectors.ndim != 2 or item_vectors.shape[0] != n_tracks
+                    or user_vectors.dtype != np.float32 or user_vectors.shape != (len(users), item_vectors.shape[1])
+                    or not np.isfinite(item_vectors).all() or not np.isfinite(user_vectors).all()):
+                return (f"item_vectors.npy must be finite float32 ({n_tracks} x d) and user_vectors.npy "
+                        f"({len(users)} x d), got {item_vectors.shape}, {user_vectors.shape}")
     elif kind == "item_lists":
         lists = arrays["lists"]
         if lists.dtype != np.int32 or lists.ndim != 2 or lists.shape[0] != n_tracks or not tracks_ok(lists):

@@ -21,6 +21,9 @@ class TestAnalyze:
         by_user = {int(u): (float(t), float(s)) for u, t, s in zip(m.user, m.mean_time_per_session, m.sessions,
                                                                   strict=True)}
         assert by_user == {1: (1.5, 2.0), 2: (1.25, 1.0), 3: (1.6, 1.0), 4: (2.0, 2.0)}
+        s = analysis.sessions
+        ends = sorted((int(a), int(e), float(t)) for a, e, t in zip(s.arm, s.end, s.time, strict=True))
+        assert ends == [(0, 3, 2.0), (0, 9, 1.25), (0, 11, 1.0), (1, 3, 2.5), (1, 6, 1.6), (1, 21, 1.5)]
 
     def test_welch_row_by_hand(self, logs: Path) -> None:
         row = next(r for r in analyze_logs([logs], "EXP").rows if r.metric == "mean_time_per_session")
@@ -101,3 +104,11 @@ class TestHtml:
         row = next(r for r in analysis.rows if r.metric == "mean_time_per_session")
         assert f"{row.effect:+.2f}" in page and f"{row.lower:+.2f}" in page and "SRM check" in page
         assert "seed: 7" in page and "http" not in page.replace("<!doctype html><html>", "")
+
+    def test_day_plot_ends_at_each_arms_mean_session_time(self, logs: Path) -> None:
+        from botify.ab.html import render_html
+
+        page = render_html(analyze_logs([logs], "EXP"), "EXP report")
+        # Sessions by end time: C 2.0, 1.25, 1.0 -> running mean ends at 1.42; T1 2.5, 1.6, 1.5 -> 1.87.
+        assert "session time accumulated over the day" in page
+        assert ">C 1.42</text>" in page and ">T1 1.87</text>" in page

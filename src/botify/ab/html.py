@@ -1,4 +1,4 @@
-"""A self-contained HTML report: the table, a forest plot per metric, session-time distributions, SRM, metadata.
+"""A self-contained HTML report: table, forest plots, session-time distributions, the day per arm, SRM, metadata.
 
 Everything is inline (SVG and CSS), so the file opens offline.
 """
@@ -9,6 +9,7 @@ import html
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from botify.ab.analyze import Analysis
 from botify.ab.table import Comparison
@@ -68,6 +69,49 @@ def _histograms(analysis: Analysis) -> str:
     return "".join(parts)
 
 
+_PALETTE = ("#555555", "#0a7a2f", "#4a6fa5", "#b3261e", "#c77c02", "#7b3fa0", "#1b8a8a", "#a0522d")
+
+
+def _over_the_day(analysis: Analysis, points: int = 200) -> str:
+    """Running mean session time per arm against the time of day its sessions ended (the day's drift, if any)."""
+    s = analysis.sessions
+    if len(s) < 2:
+        return ""
+    start, stop = int(s.end.min()), int(s.end.max())
+    span = max(stop - start, 1)
+    order = np.argsort(s.end, kind="stable")
+    lines, low, high = [], np.inf, -np.inf
+    for arm in sorted(set(int(a) for a in s.arm)):
+        chosen = order[s.arm[order] == arm]
+        running = np.cumsum(s.time[chosen]) / np.arange(1, len(chosen) + 1)
+        keep = np.unique(np.linspace(min(len(chosen) - 1, 9), len(chosen) - 1, points).astype(np.int64))
+        keep = keep[keep >= 0]
+        lines.append((arm, (s.end[chosen][keep] - start) / span, running[keep]))
+        if len(keep):
+            low, high = min(low, float(running[keep].min())), max(high, float(running[keep].max()))
+    if not np.isfinite(low):
+        return ""
+    width, height, left, top, bottom = 620, 260, 50, 24, 30
+    scale = (high - low) or 1.0
+
+    def y(value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return top + (high - value) / scale * (height - top - bottom)
+
+    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="session time accumulated over the day">',
+             f'<text x="{left}" y="16" font-size="13">running mean session time per arm over the day '
+             f'({span / 60000:.1f} min)</text>',
+             f'<text x="4" y="{top + 10}" font-size="11">{high:.3g}</text>',
+             f'<text x="4" y="{height - bottom}" font-size="11">{low:.3g}</text>']
+    for i, (arm, x, values) in enumerate(lines):
+        colour = _PALETTE[i % len(_PALETTE)]
+        xs = left + x * (width - left - 80)
+        path = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, y(values), strict=True))
+        parts += [f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>',
+                  f'<text x="{width - 70}" y="{top + 14 * (i + 1)}" font-size="12" fill="{colour}">'
+                  f'{arm_name(arm)} {values[-1]:.3g}</text>']
+    return "".join(parts) + "</svg>"
+
+
 def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None) -> str:
     """The whole report as one HTML string."""
     header = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
@@ -89,4 +133,5 @@ def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None 
             f"<p>{html.escape(analysis.read.describe())}</p>"
             f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in header)}</tr></thead><tbody>{''.join(body)}"
             f"</tbody></table><h2>Effects</h2>{''.join(_forest(analysis.rows, m) for m in metrics)}"
-            f"<h2>Session time per arm</h2>{_histograms(analysis)}<h2>Run</h2><ul>{meta}</ul></body></html>\n")
+            f"<h2>Session time per arm</h2>{_histograms(analysis)}"
+            f"<h2>Over the day</h2>{_over_the_day(analysis)}<h2>Run</h2><ul>{meta}</ul></body></html>\n")

@@ -1,8 +1,9 @@
 """Cut log lines into sessions (SPEC section 5).
 
 Per (user, arm), lines sorted by timestamp (reading order breaks ties) are cut after each ``last`` line; a
-session's ``tracks`` is its line count, ``time`` the sum of ``time`` and ``latency`` the sum of latencies in
-ms. Lines after a user's final ``last`` form an unfinished session, which is counted and left out.
+session's ``tracks`` is its line count, ``time`` the sum of ``time``, ``latency`` the sum of latencies in
+ms and ``end`` its last line's timestamp. Lines after a user's final ``last`` form an unfinished session, which
+is counted and left out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Sessions:
     tracks: npt.NDArray[np.int64]
     time: npt.NDArray[np.float64]
     latency_ms: npt.NDArray[np.float64]
+    end: npt.NDArray[np.int64]
     unfinished: int
 
     def __len__(self) -> int:
@@ -62,8 +64,11 @@ def sessionize(events: EventColumns) -> Sessions:
     latency = np.bincount(session_id, weights=events.latency[order], minlength=count) * 1000.0
     first_line = np.r_[0, np.flatnonzero(np.diff(session_id)) + 1] if n else np.zeros(0, np.int64)
     user, arm = events.user[order], events.arm[order]
+    last_line = np.r_[first_line[1:] - 1, n - 1] if n else np.zeros(0, np.int64)
+    end = events.timestamp[order][last_line]
     return Sessions(
         user=user[first_line][finished], arm=arm[first_line][finished], tracks=tracks[finished].astype(np.int64),
         time=time[finished].astype(np.float64), latency_ms=latency[finished].astype(np.float64),
+        end=end[finished].astype(np.int64),
         unfinished=int((~finished).sum()),
     )

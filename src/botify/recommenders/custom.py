@@ -48,12 +48,12 @@ class SessionMemory:
     last_from_dssm: bool = False
     played: list[int] = field(default_factory=list)
     artists: dict[int, int] = field(default_factory=dict)
-    recent_artist: dict[int, int] = field(default_factory=dict)
+    listened: dict[int, float] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         """Compact JSON (never pickle)."""
         return orjson.dumps([self.session, self.position, self.dropped, self.last_from_dssm, self.played,
-                             list(self.artists.items()), list(self.recent_artist.items())])
+                             list(self.artists.items()), list(self.listened.items())])
 
     @classmethod
     def decode(cls, raw: bytes) -> SessionMemory:
@@ -104,7 +104,7 @@ class CustomRecommender(Recommender):
         artist = self._artist_of[track]
         memory.played.append(track)
         memory.artists[artist] = memory.artists.get(artist, 0) + 1
-        memory.recent_artist[artist] = step
+        memory.listened[artist] = memory.listened.get(artist, 0.0) + time
         below = time < self.threshold
         if memory.last_from_dssm and below:
             memory.dropped = True
@@ -132,7 +132,7 @@ class CustomRecommender(Recommender):
 
     def _fallback(self, user: int, track: int, time: float, session: int, step: int, memory: SessionMemory) -> int:
         if self._draw_uniform(user, session, step, _CHOICE_STREAM) < self.probability:
-            favourite = max(memory.artists, key=lambda a: (memory.artists[a], memory.recent_artist.get(a, -1)))
+            favourite = max(memory.artists, key=lambda a: (memory.artists[a], memory.listened[a]))
             start, end = self._artist_offsets[favourite], self._artist_offsets[favourite + 1]
             played = set(memory.played)
             unplayed = [t for t in self._artist_tracks[start:end] if t not in played]

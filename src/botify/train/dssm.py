@@ -199,6 +199,7 @@ class DSSM(OfflineModel):
     def _recommend(self, users: IntArray, k: int) -> IntArray:
         return top_k_for_users(self.users_, self.user_vectors, self.item_vectors, users, k, threads=self.threads)
 
-    def export(self, k: int = 100) -> dict[str, npt.NDArray[Any]]:
-        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
-        return indexed_arrays(self.users_, self.user_vectors, self.item_vectors, k, threads=self.threads)
+    def export(self, k: int = 100, *, vectors: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first, and the towers' vectors."""
+        return indexed_arrays(self.users_, self.user_vectors, self.item_vectors, k, threads=self.threads,
+                              vectors=vectors)

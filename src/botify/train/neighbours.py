@@ -51,7 +51,12 @@ def top_k_for_users(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArra
 
 
 def indexed_arrays(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray[np.float32],
-                   item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2) -> dict[str, npt.NDArray[Any]]:
-    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first."""
+                   item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2,
+                   vectors: bool = False) -> dict[str, npt.NDArray[Any]]:
+    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first (and the vectors)."""
     items = top_k_for_users(known_users, user_vectors, item_vectors, known_users, k, threads=threads)
-    return {"users": known_users.astype(np.int64), "items": items.astype(np.int32)}
+    arrays: dict[str, npt.NDArray[Any]] = {"users": known_users.astype(np.int64), "items": items.astype(np.int32)}
+    if vectors:
+        arrays |= {"user_vectors": np.ascontiguousarray(user_vectors, dtype=np.float32),
+                   "item_vectors": np.ascontiguousarray(item_vectors, dtype=np.float32)}
+    return arrays
