@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|train ...]`` (or ``make bench``).
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|train|ab ...]`` (or ``make bench``).
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_ab  # noqa: E402
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
@@ -20,7 +21,13 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "train"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "train", "ab"}
+    if "ab" in chosen:
+        print("== A/B analysis ==")
+        with tempfile.TemporaryDirectory() as work:
+            bench_ab.run(Path(work))
+        if chosen == {"ab"}:
+            return
     if "world" in chosen:
         print("== world generation ==")
         bench_world.run()

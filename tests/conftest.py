@@ -17,6 +17,12 @@ from botify.world.generate import write_world
 SMALL = WorldConfig(n_tracks=3000, n_users=400)
 
 
+@pytest.fixture(autouse=True)
+def log_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the analysis' Parquet copies of logs out of the home directory."""
+    monkeypatch.setenv("BOTIFY_CACHE", str(tmp_path_factory.getbasetemp() / "botify-cache"))
+
+
 @pytest.fixture(scope="session")
 def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("world")

@@ -360,13 +360,16 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
 @click.option("--ratio", is_flag=True, help="Also compare time per session pooled over sessions (delta method).")
 @click.option("--pre", "pre_logs", multiple=True, type=click.Path(path_type=Path),
               help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
+@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", show_default=True,
+              help="duckdb: validated Parquet copies cached in $BOTIFY_CACHE (~/.cache/botify); python: no cache.")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
-               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None) -> None:
+               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
+               engine: str) -> None:
     """Read every replica's logs (rotated files included) and print the treatment x metric table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
 
-    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha)
+    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine)
     console.print(analysis.read.describe())
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))

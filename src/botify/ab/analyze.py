@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.logs import LogReadReport, arm_index, read_events
+from botify.ab.columnar import read_events_with
+from botify.ab.logs import LogReadReport, arm_index
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, sample_ratio_mismatch
 from botify.ab.sessions import Sessions, sessionize
@@ -45,14 +46,14 @@ class Analysis:
         )
 
 
-def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C",
-                 alpha: float = 0.05) -> Analysis:
-    """Read, sessionize and compare every treatment with ``control``."""
+def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C", alpha: float = 0.05,
+                 engine: str = "duckdb", cache_dir: str | Path | None = None) -> Analysis:
+    """Read (``engine``: see ``read_events_with``), sessionize and compare every treatment with ``control``."""
     try:
         control_index = arm_index(control)
     except ValueError as error:
         raise ConfigError(f"`control` must be an arm label like 'C' or 'T1', got {control!r}") from error
-    events, read = read_events(paths, experiment)
+    events, read = read_events_with(engine, paths, experiment, cache_dir=cache_dir)
     if len(events.user) == 0:
         raise ConfigError(f"no log line carries experiment {experiment!r} ({read.describe()})")
     sessions = sessionize(events)
@@ -64,10 +65,10 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     return Analysis(experiment, control, read, sessions, metrics, rows, sample_ratio_mismatch(users_per_arm))
 
 
-def pre_period_metric(paths: Iterable[str | Path], users: npt.NDArray[np.int64], metric: str) -> npt.NDArray[
-        np.float64]:
+def pre_period_metric(paths: Iterable[str | Path], users: npt.NDArray[np.int64], metric: str, *,
+                      engine: str = "duckdb") -> npt.NDArray[np.float64]:
     """A user-level metric from earlier logs (every line, any experiment), aligned to ``users`` (NaN if absent)."""
-    events, _ = read_events(paths)
+    events, _ = read_events_with(engine, paths)
     sessions = sessionize(events)
     pre = user_metrics(sessions.user, np.zeros(len(sessions), np.int64), sessions.time, sessions.tracks,
                        sessions.latency_ms)

@@ -1,0 +1,115 @@
+"""A/B analysis at scale: 10,000,000 log lines in several replica files, read + sessionized + compared.
+
+The columnar path (DuckDB → cached Parquet → numpy sessionizing and Welch) is timed cold (conversion included)
+and warm (cached copies), with its peak memory, each in its own process. The baseline from the same run is a
+straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a 1,000,000-line subset;
+the ratio is events per second.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.progress import track
+
+LINES, SUBSET, REPLICAS = 10_000_000, 1_000_000, 4
+
+
+def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
+    """Synthetic sessions (users split 50/50 by parity) spread over ``replicas`` files, like nginx would."""
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    handles = [(out / f"replica{r}" / "data.json") for r in range(replicas)]
+    for path in handles:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    files = [path.open("w") for path in handles]
+    written, stamp, chunk = 0, 1_700_000_000_000, 100_000
+    with_progress = track(range(0, lines, chunk), description=f"writing {lines:,} log lines")
+    for _ in with_progress:
+        users = rng.integers(0, 200_000, chunk // 7 + 1)
+        lengths = rng.geometric(1 / 7, len(users))
+        for user, length in zip(users.tolist(), lengths.tolist(), strict=True):
+            if written >= lines:
+                break
+            arm = "C" if user % 2 == 0 else "T1"
+            times = np.round(rng.random(length), 2).tolist()
+            target = files[user % replicas]
+            for step, listened in enumerate(times):
+                last = step == length - 1
+                stamp += 1
+                target.write(
+                    f'{{"message":"{"last" if last else "next"}","timestamp":{stamp},"user":{user},'
+                    f'"track":{(user * 31 + step) % 50_000},"time":{listened},"latency":0.0003,'
+                    f'"recommendation":{"null" if last else (user + step) % 50_000},'
+                    f'"experiments":{{"BENCH":"{arm}"}}}}\n')
+                written += 1
+    for handle in files:
+        handle.close()
+
+
+def _columnar(logs: str, cache: str) -> dict[str, float]:
+    from botify.ab.analyze import analyze_logs
+
+    started = time.perf_counter()
+    analysis = analyze_logs([logs], "BENCH", cache_dir=cache)
+    elapsed = time.perf_counter() - started
+    row = next(r for r in analysis.rows if r.metric == "mean_time_per_session")
+    return {"seconds": elapsed, "lines": analysis.read.lines, "effect": row.effect,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _pandas(logs: str, limit: int) -> dict[str, float]:
+    import pandas as pd
+    from scipy import stats
+
+    started = time.perf_counter()
+    frames, remaining = [], limit
+    for path in sorted(Path(logs).rglob("data.json")):
+        frame = pd.read_json(path, lines=True, nrows=remaining // REPLICAS)
+        frames.append(frame)
+    events = pd.concat(frames, ignore_index=True)
+    events["arm"] = events["experiments"].map(lambda e: e["BENCH"])
+    events = events.sort_values(["arm", "user", "timestamp"], kind="stable")
+    starts = events.groupby(["arm", "user"]).cumcount().eq(0) | events["message"].shift().eq("last")
+    events["session"] = starts.cumsum()
+    sessions = events.groupby(["arm", "user", "session"]).agg(time=("time", "sum"), last=("message", "last"))
+    sessions = sessions[sessions["last"] == "last"]
+    users = sessions.groupby(["arm", "user"])["time"].mean().reset_index()
+    control, treatment = (users.loc[users["arm"] == a, "time"].to_numpy() for a in ("C", "T1"))
+    stats.ttest_ind(treatment, control, equal_var=False)
+    effect = 100 * (treatment.mean() - control.mean()) / control.mean()
+    return {"seconds": time.perf_counter() - started, "lines": float(len(events)), "effect": float(effect),
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _in_process(kind: str, *args: str) -> dict[str, float]:
+    """Run one measurement in a fresh interpreter so peak memory is its own."""
+    code = f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_ab; " \
+           f"print(json.dumps(bench_ab._{kind}(*{list(args)!r})))"
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def run(work: Path, lines: int = LINES, subset: int = SUBSET) -> None:
+    logs, cache = work / "logs", work / "cache"
+    if not (logs / "replica0" / "data.json").exists():
+        write_logs(logs, lines, REPLICAS)
+    cold = _in_process("columnar", str(logs), str(cache))
+    warm = _in_process("columnar", str(logs), str(cache))
+    baseline = _in_process("pandas", str(logs), str(subset))
+    print(f"{'path':<34} {'lines':>12} {'seconds':>8} {'events/s':>12} {'peak MiB':>9} {'vs pandas':>9}")
+    base_rate = baseline["lines"] / baseline["seconds"]
+    for name, result in (("pandas groupby (1M subset)", baseline), ("duckdb, cold (Parquet conversion)", cold),
+                         ("duckdb, warm (cached Parquet)", warm)):
+        rate = result["lines"] / result["seconds"]
+        print(f"{name:<34} {int(result['lines']):>12,} {result['seconds']:>8.1f} {rate:>12,.0f} "
+              f"{result['peak_mib']:>9,.0f} {rate / base_rate:>8.1f}x")
+    print(f"goal: 10M lines <= 20 s and <= 4 GiB (warm: {warm['seconds']:.1f} s, {warm['peak_mib']:,.0f} MiB); "
+          f"effect on mean_time_per_session: {warm['effect']:+.2f} %")

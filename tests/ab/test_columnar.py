@@ -1,0 +1,58 @@
+"""The DuckDB reader gives exactly what the plain reader gives, and caches its Parquet copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botify.ab.columnar import read_events_columnar
+from botify.ab.logs import read_events
+from botify.service.eventlog import event_line
+
+FIELDS = ("user", "track", "arm", "timestamp", "time", "latency", "recommendation", "is_last")
+
+
+def locations(samples: list[str]) -> list[str]:
+    return [sample.rsplit(": ", 1)[0].split(": ")[0] for sample in samples]
+
+
+class TestColumnar:
+    @pytest.mark.parametrize("experiment", [None, "EXP", "OTHER", "MISSING"])
+    def test_same_events_and_counts_as_the_plain_reader(self, logs: Path, tmp_path: Path,
+                                                        experiment: str | None) -> None:
+        plain, plain_report = read_events([logs], experiment)
+        fast, fast_report = read_events_columnar([logs], experiment, cache_dir=tmp_path / "cache")
+        for name in FIELDS:
+            assert np.array_equal(getattr(plain, name), getattr(fast, name)), name
+        assert (fast_report.lines, fast_report.malformed, fast_report.outside_experiment) == (
+            plain_report.lines, plain_report.malformed, plain_report.outside_experiment)
+        assert locations(fast_report.samples) == locations(plain_report.samples)
+
+    def test_every_kind_of_bad_line_is_reported_with_its_line_number(self, tmp_path: Path) -> None:
+        good = event_line("next", 1, 1, 2, 0.5, 0.001, 3, {"E": "T1"})
+        bad = [b'{"message": "next"', b"[1, 2]", b'{"message": "skip", "timestamp": 1}',
+               good.replace(b'"next"', b'"skip"'), good.replace(b'"user":1', b'"user":1.5'),
+               good.replace(b'"user":1', b'"user":true'), good.replace(b'"time":0.5', b'"time":"0.5"'),
+               good.replace(b'"recommendation":3', b'"recommendation":"3"'),
+               good.replace(b'{"E":"T1"}', b"[]"), good.replace(b'"T1"', b'"X"'), good.replace(b'"T1"', b"1")]
+        log = tmp_path / "logs" / "data.json"
+        log.parent.mkdir()
+        log.write_bytes(b"\n".join([good, b"", *bad, good]) + b"\n")
+        plain, plain_report = read_events([log], "E")
+        fast, fast_report = read_events_columnar([log], "E", cache_dir=tmp_path / "cache")
+        assert plain_report.malformed == fast_report.malformed == len(bad)
+        assert len(fast.user) == 2 and np.array_equal(plain.time, fast.time)
+        assert fast_report.samples[0].startswith(f"{log}:3: not JSON")
+
+    def test_parquet_copy_is_reused_until_the_file_changes(self, logs: Path, tmp_path: Path) -> None:
+        cache = tmp_path / "cache"
+        read_events_columnar([logs], "EXP", cache_dir=cache)
+        first = sorted(cache.iterdir())
+        read_events_columnar([logs], "EXP", cache_dir=cache)
+        assert sorted(cache.iterdir()) == first
+        with (logs / "r1" / "data.json").open("ab") as handle:
+            handle.write(event_line("last", 50, 3, 1, 0.5, 0.001, None, {"EXP": "T1"}) + b"\n")
+        events, _ = read_events_columnar([logs], "EXP", cache_dir=cache)
+        assert len(list(cache.iterdir())) == len(first) + 1 and 50 in events.timestamp
