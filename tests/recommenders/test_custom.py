@@ -57,6 +57,27 @@ class TestCustom:
             assert catalog.artist_id[choice] in (artist, catalog.artist_id[30])
             assert choice not in (first, 30)
 
+    def test_ties_between_artists_go_to_the_one_listened_to_longer(self, catalog: Catalog,
+                                                                   artifacts: Path) -> None:
+        rec = custom(catalog, artifacts, probability=1.0)
+        sizes = np.bincount(catalog.artist_id)
+        first = next(t for t in range(catalog.n_tracks)
+                     if catalog.artist_id[t] != catalog.artist_id[30] and sizes[catalog.artist_id[t]] >= 2)
+        rec.recommend(1, first, 1.0, 0, 0)
+        choice = rec.recommend(1, 30, 0.0, 0, 1)  # one track each; the first was listened to (1.0), 30 skipped
+        assert catalog.artist_id[choice] == catalog.artist_id[first] and choice != first
+
+    def test_p_splits_the_fallback_between_artist_and_contextual(self, catalog: Catalog, artifacts: Path) -> None:
+        rec = custom(catalog, artifacts, probability=0.3)
+        artist_branch = 0
+        sessions = 2000
+        for session in range(sessions):
+            rec.recommend(1, 5, 1.0, session, 0)
+            choice = rec.recommend(1, 30, 0.0, session, 1)  # below T: the fallback decides
+            artist_branch += choice not in (900, 901)
+        # Binomial(2000, 0.3): sd 20.5, so +-4 sd is +-82.
+        assert abs(artist_branch - 0.3 * sessions) < 82
+
     def test_unknown_users_use_the_fallback(self, catalog: Catalog, artifacts: Path) -> None:
         rec = custom(catalog, artifacts, probability=0.0)
         assert rec.recommend(777, 5, 1.0, 0, 0) in (900, 901)
@@ -77,7 +98,7 @@ class TestCustom:
         assert store.get_state(3) is None
 
     def test_memory_round_trip(self) -> None:
-        memory = SessionMemory(2, 4, True, False, [1, 2], {7: 2}, {7: 1})
+        memory = SessionMemory(2, 4, True, False, [1, 2], {7: 2}, {7: 1.5})
         assert SessionMemory.decode(memory.encode()) == memory
 
     def test_batch_equals_one_by_one(self, catalog: Catalog, artifacts: Path) -> None:

@@ -12,7 +12,8 @@ whether DSSM was dropped, and where the last recommendation came from.
 Choices where the report is silent (alternatives as parameters where cheap):
 
 * "Most-listened artist" counts tracks met in the session, the first track included; ties go to the artist
-  heard most recently. If that artist has no unplayed track left, the Contextual branch is used.
+  with the larger summed listened time (the report's "listened to most"), so a skipped track does not outrank
+  the user's own first track. If that artist has no unplayed track left, the Contextual branch is used.
 * After the drop, every step uses the fallback (``fallback_only_below_t=False``); with ``True`` the fallback is
   used only after a track below ``T`` and the other steps take the Contextual recommendation.
 * State is keyed by the user's session number: a new session starts clean even if ``/last`` never came.
@@ -58,9 +59,9 @@ class SessionMemory:
     @classmethod
     def decode(cls, raw: bytes) -> SessionMemory:
         """Inverse of ``encode``."""
-        session, position, dropped, last_from_dssm, played, artists, recent = orjson.loads(raw)
+        session, position, dropped, last_from_dssm, played, artists, listened = orjson.loads(raw)
         return cls(session, position, dropped, last_from_dssm, played, dict(map(tuple, artists)),
-                   dict(map(tuple, recent)))
+                   dict(map(tuple, listened)))
 
 
 class CustomRecommender(Recommender):

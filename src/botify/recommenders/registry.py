@@ -15,6 +15,7 @@ from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
 from botify.recommenders.custom import CustomRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
+from botify.recommenders.session import SessionRecommender
 from botify.state import StateStore
 from botify.world.catalog import Catalog
 
@@ -23,7 +24,7 @@ __all__ = ["RECOMMENDERS", "build_recommender"]
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (RandomRecommender, TopPopRecommender, StickyArtistRecommender, IndexedRecommender,
-                ContextualRecommender, CustomRecommender)
+                ContextualRecommender, CustomRecommender, SessionRecommender)
 }
 _ARTIFACT_PARAMS = ("artifact", "dssm", "contextual")
 
