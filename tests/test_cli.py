@@ -76,7 +76,7 @@ class TestCommands:
 class TestEndToEnd:
     def test_demo_then_analyze(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "demo"
-        code, output = run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "1500")
+        code, output = run("demo", "--calibration", "--world", str(world_dir), "--out", str(out), "--episodes", "1500")
         assert code == 0, output
         assert "simulating over HTTP" in output and "report written to" in output
         report = (out / "report.md").read_text()
@@ -100,18 +100,19 @@ class TestEndToEnd:
         code, output = run("ab", "analyze", str(log), "--experiment", "X")
         assert code == 2 and "no log line carries experiment 'X'" in output and "malformed lines: 1" in output
 
-    def test_report_experiment_end_to_end(self, world_dir: Path, tmp_path: Path) -> None:
+    def test_demo_runs_the_reports_experiment_end_to_end(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "report"
-        code, output = run("report", "--world", str(world_dir), "--out", str(out), "--collect-episodes", "3000",
+        code, output = run("demo", "--world", str(world_dir), "--out", str(out), "--collect-episodes", "3000",
                            "--episodes", "600")
         assert code == 0, output
         text = (out / "report.md").read_text()
         assert "REPORT" in text and "| T1 | mean_time_per_session |" in text
         assert (out / "artifacts" / "dssm" / "LATEST").exists() and (out / "artifacts" / "contextual").is_dir()
+        assert "custom" in (out / "report.html").read_text()
 
     def test_power_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "demo"
-        assert run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
+        assert run("demo", "--calibration", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
         code, output = run("ab", "power", str(out / "logs"), "--experiment", "CALIBRATION", "--effect", "0.1")
         assert code == 0, output
         assert "minimum detectable effect" in output and "users per arm" in output
@@ -120,7 +121,7 @@ class TestEndToEnd:
 
     def test_aa_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "demo"
-        assert run("demo", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
+        assert run("demo", "--calibration", "--world", str(world_dir), "--out", str(out), "--episodes", "900")[0] == 0
         code, output = run("ab", "aa", str(out / "logs"), "--experiment", "CALIBRATION", "--arm", "T1", "--runs", "50")
         assert code == 0, output
         assert "random splits of" in output and "false positive rate" in output
@@ -131,7 +132,7 @@ class TestEndToEnd:
         import json
 
         root = Path(__file__).parent.parent
-        assert run("demo", "--world", str(world_dir), "--out", str(tmp_path / "runs" / "demo"),
+        assert run("demo", "--calibration", "--world", str(world_dir), "--out", str(tmp_path / "runs" / "demo"),
                    "--episodes", "600")[0] == 0
         notebook = json.loads((root / "examples" / "ab_analysis.ipynb").read_text())
         (tmp_path / "examples").mkdir()

@@ -22,6 +22,7 @@ from botify.errors import ConfigError, LabError
 __all__ = ["main"]
 
 DEFAULT_WORLD = Path("worlds/default")
+DEMO_EPISODES = 30_000
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
@@ -206,18 +207,34 @@ def serve(config_path: Path | None, world_dir: Path, host: str, port: int, worke
 
 @main.command("demo")
 @click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
-@click.option("--episodes", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="Episodes of the collection day the models learn from.")
+@click.option("--episodes", type=click.IntRange(min=1), default=DEMO_EPISODES, show_default=True,
+              help="Episodes of the A/B day.")
 @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
-def demo(world_dir: Path, episodes: int, seed: int, concurrency: int, workers: int, out: Path) -> None:
-    """The main job: world, service over real HTTP, simulated day, logs, A/B table and report."""
-    from botify.demo import DemoOptions, run_demo
-
+@click.option("--calibration", is_flag=True,
+              help="Instead: the quick calibration day (Random vs StickyArtist vs TopPop), no training.")
+def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
+         out: Path, calibration: bool) -> None:
+    """The main job, the report's experiment: world -> collection day -> DSSM + Contextual -> A/B day over real
+    HTTP with DSSM (control) vs the report's custom recommender -> table, report.md and report.html.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    run_demo(DemoOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed, concurrency=concurrency,
-                         workers=workers), console)
+    if calibration:
+        from botify.demo import DemoOptions, run_demo
+
+        run_demo(DemoOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed, concurrency=concurrency,
+                             workers=workers), console)
+        return
+    import botify.seminar as recipes
+
+    recipes.run_seminar(recipes.SeminarOptions(
+        world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,
+        concurrency=concurrency, workers=workers, models=recipes.REPORT_MODELS, plan=recipes.DATA / "report.yml"),
+        console)
 
 
 @main.command("train")
@@ -269,8 +286,6 @@ def _recipe(name: str, *, episodes: int, models: str, plan: str, help: str) -> N
 
 _recipe("seminar", episodes=70_000, models="SEMINAR_MODELS", plan="seminar.yml",
         help="Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table.")
-_recipe("report", episodes=20_000, models="REPORT_MODELS", plan="report.yml",
-        help="The report's experiment: collection day -> DSSM + Contextual -> A/B day, DSSM (C) vs custom (T1).")
 
 
 @main.group(cls=LabGroup)

@@ -1,7 +1,9 @@
-"""``botify seminar``: the course's seminar table, reproduced from scratch over real HTTP.
+"""Recipes over real HTTP: the seminar table (``botify seminar``) and the report's experiment (``botify demo``).
 
-World → collection day (exploration mix: Random, StickyArtist, TopPop) → train TopPop, ALS, DSSM, Contextual,
-diverse Contextual from its logs → a 7-way A/B day against a Random control → the treatment × metric table.
+World → collection day (exploration mix: Random, StickyArtist, TopPop) → train models from its logs → an A/B
+day of an experiment file → the treatment × metric table, ``report.md`` and ``report.html``. The seminar trains
+TopPop, ALS, DSSM, Contextual and diverse Contextual for a 7-way day against Random; the report's experiment
+trains DSSM and Contextual for DSSM (control) vs the report's custom recommender.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.html import render_html
 from botify.ab.table import render_rich
 from botify.day import ensure_world, http_day
 from botify.experiments import load_experiments
@@ -38,6 +41,7 @@ class SeminarOptions:
     episodes: int = 70_000
     seed: int = 31337
     concurrency: int = 16
+    workers: int = 1
     models: tuple[str, ...] = SEMINAR_MODELS
     plan: Path = DATA / "seminar.yml"
 
@@ -65,7 +69,8 @@ def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
     start = options.collect_episodes
     http_day(world, options.world_dir, config=plan_path, log_dir=day_logs,
              episodes=range(start, start + options.episodes), seed=options.seed, console=console,
-             label="[3/4] experiment day", concurrency=options.concurrency, artifacts=artifacts)
+             label="[3/4] experiment day", concurrency=options.concurrency, workers=options.workers,
+             artifacts=artifacts)
     analysis = analyze_logs([day_logs], plan.routing.name)
     arms = ", ".join(f"{a.label}={a.recommender}" + (f"({a.params['artifact']})" if "artifact" in a.params else "")
                      for a in plan.routing.arms)
@@ -76,5 +81,12 @@ def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
         analysis.markdown(f"{title}: {arms}")
         + f"\nCollection day {options.collect_episodes:,} episodes, experiment day {options.episodes:,} episodes, "
           f"seed {options.seed}; artifacts in {artifacts}; {time.perf_counter() - started:.0f} s end to end.\n")
-    console.print(f"[4/4] report written to {report_path} ({time.perf_counter() - started:.0f} s end to end)")
+    (options.out / "report.html").write_text(render_html(analysis, f"{title}: {arms}", {
+        "world": options.world_dir, "world seed": world.truth.manifest.get("seed", "?"),
+        "collection episodes": options.collect_episodes, "experiment episodes": options.episodes,
+        "seed": options.seed, "concurrency": options.concurrency, "workers": options.workers,
+        "models": ", ".join(options.models), "experiment file": plan_path,
+        "arms": "; ".join(f"{a.label}={a.recommender} {a.params}" for a in plan.routing.arms)}))
+    console.print(f"[4/4] report written to {report_path} and report.html "
+                  f"({time.perf_counter() - started:.0f} s end to end)")
     return analysis

@@ -24,7 +24,7 @@ from torch import nn
 from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import Interactions
-from botify.train.neighbours import top_k_inner_product
+from botify.train.neighbours import cap_per_artist, top_k_inner_product
 from botify.world.catalog import Catalog
 
 __all__ = ["Contextual"]
@@ -195,22 +195,8 @@ class Contextual(OfflineModel):
             targets = self.target_tower(torch.arange(self.catalog.n_tracks)).numpy()
         candidates = top_k_inner_product(targets, contexts, (pool if per_artist else k) + 1, threads=self.threads)
         out = np.full((self.catalog.n_tracks, k), -1, dtype=np.int32)
-        artist = self.catalog.artist_id
-        for row, track in enumerate(self.seen_contexts.tolist()):
-            chosen: list[int] = []
-            used: dict[int, int] = {}
-            for candidate in candidates[row].tolist():
-                if candidate < 0 or candidate == track:
-                    continue
-                if per_artist is not None:
-                    a = int(artist[candidate])
-                    if used.get(a, 0) >= per_artist:
-                        continue
-                    used[a] = used.get(a, 0) + 1
-                chosen.append(candidate)
-                if len(chosen) == k:
-                    break
-            out[track, : len(chosen)] = chosen
+        out[self.seen_contexts] = cap_per_artist(candidates, self.catalog.artist_id, k, per_artist or k + 1,
+                                                 exclude=self.seen_contexts)
         return out
 
     def _recommend(self, users: IntArray, k: int) -> IntArray:

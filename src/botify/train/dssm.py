@@ -199,7 +199,11 @@ class DSSM(OfflineModel):
     def _recommend(self, users: IntArray, k: int) -> IntArray:
         return top_k_for_users(self.users_, self.user_vectors, self.item_vectors, users, k, threads=self.threads)
 
-    def export(self, k: int = 100, *, vectors: bool = True) -> dict[str, npt.NDArray[Any]]:
-        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first, and the towers' vectors."""
+    def export(self, k: int = 100, *, vectors: bool = True, per_artist: int | None = None) -> dict[
+            str, npt.NDArray[Any]]:
+        """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first, and the towers' vectors.
+
+        With ``per_artist``, a list keeps at most that many tracks of one artist (still nearest first).
+        """
         return indexed_arrays(self.users_, self.user_vectors, self.item_vectors, k, threads=self.threads,
-                              vectors=vectors)
+                              vectors=vectors, per_artist=per_artist, artist_of=self.catalog.artist_id)

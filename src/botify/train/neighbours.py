@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from botify.artifacts import rows_of
 
-__all__ = ["indexed_arrays", "top_k_for_users", "top_k_inner_product"]
+__all__ = ["cap_per_artist", "indexed_arrays", "top_k_for_users", "top_k_inner_product"]
 
 
 def top_k_inner_product(items: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, *,
@@ -50,11 +50,48 @@ def top_k_for_users(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArra
     return out
 
 
+def cap_per_artist(candidates: npt.NDArray[np.integer[Any]], artist_of: npt.NDArray[np.integer[Any]], k: int,
+                   per_artist: int, exclude: npt.NDArray[np.integer[Any]] | None = None) -> npt.NDArray[np.int32]:
+    """Keep each row's first ``k`` candidates with at most ``per_artist`` tracks of one artist (``-1`` pads).
+
+    Rows stay in their order (nearest first); ``-1`` candidates and the row's ``exclude`` track are skipped.
+    """
+    out = np.full((len(candidates), k), -1, dtype=np.int32)
+    artists = artist_of.tolist()
+    skipped = exclude.tolist() if exclude is not None else [-1] * len(candidates)
+    for row, (ranked, own) in enumerate(zip(candidates.tolist(), skipped, strict=True)):
+        chosen: list[int] = []
+        used: dict[int, int] = {}
+        for candidate in ranked:
+            if candidate < 0 or candidate == own:
+                continue
+            artist = artists[candidate]
+            if used.get(artist, 0) >= per_artist:
+                continue
+            used[artist] = used.get(artist, 0) + 1
+            chosen.append(candidate)
+            if len(chosen) == k:
+                break
+        out[row, : len(chosen)] = chosen
+    return out
+
+
 def indexed_arrays(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray[np.float32],
-                   item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2,
-                   vectors: bool = False) -> dict[str, npt.NDArray[Any]]:
-    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first (and the vectors)."""
-    items = top_k_for_users(known_users, user_vectors, item_vectors, known_users, k, threads=threads)
+                   item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2, vectors: bool = False,
+                   per_artist: int | None = None, artist_of: npt.NDArray[np.integer[Any]] | None = None,
+                   pool: int = 600) -> dict[str, npt.NDArray[Any]]:
+    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first (and the vectors).
+
+    With ``per_artist``, each list keeps at most that many tracks of one artist, taken from the nearest ``pool``.
+    """
+    items: npt.NDArray[Any]
+    if per_artist is None:
+        items = top_k_for_users(known_users, user_vectors, item_vectors, known_users, k, threads=threads)
+    else:
+        if artist_of is None:
+            raise ValueError("`per_artist` needs `artist_of`")
+        pooled = top_k_for_users(known_users, user_vectors, item_vectors, known_users, pool, threads=threads)
+        items = cap_per_artist(pooled, artist_of, k, per_artist)
     arrays: dict[str, npt.NDArray[Any]] = {"users": known_users.astype(np.int64), "items": items.astype(np.int32)}
     if vectors:
         arrays |= {"user_vectors": np.ascontiguousarray(user_vectors, dtype=np.float32),
