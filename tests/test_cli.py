@@ -100,8 +100,12 @@ class TestEndToEnd:
         code, output = run("ab", "analyze", str(log), "--experiment", "X")
         assert code == 2 and "no log line carries experiment 'X'" in output and "malformed lines: 1" in output
 
-    def test_demo_runs_the_reports_experiment_end_to_end(self, world_dir: Path, tmp_path: Path) -> None:
-        out = tmp_path / "report"
+    def test_demo_runs_the_reports_experiment_and_the_notebook_reads_it(self, world_dir: Path,
+                                                                          tmp_path: Path) -> None:
+        import json
+        import os
+
+        out = tmp_path / "runs" / "demo"
         code, output = run("demo", "--world", str(world_dir), "--out", str(out), "--collect-episodes", "3000",
                            "--episodes", "600")
         assert code == 0, output
@@ -109,6 +113,18 @@ class TestEndToEnd:
         assert "REPORT" in text and "| T1 | mean_time_per_session |" in text
         assert (out / "artifacts" / "dssm" / "LATEST").exists() and (out / "artifacts" / "contextual").is_dir()
         assert "custom" in (out / "report.html").read_text()
+        notebook = json.loads((Path(__file__).parent.parent / "examples" / "ab_analysis.ipynb").read_text())
+        (tmp_path / "examples").mkdir()
+        namespace: dict[str, object] = {}
+        cwd = os.getcwd()
+        os.chdir(tmp_path / "examples")
+        try:
+            for cell in notebook["cells"]:
+                if cell["cell_type"] == "code":
+                    exec("".join(cell["source"]), namespace)  # noqa: S102 - our own example notebook
+        finally:
+            os.chdir(cwd)
+        assert len(namespace["frames"].table) == 5  # type: ignore[attr-defined]  # 1 treatment x 5 metrics
 
     def test_power_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "demo"
@@ -128,23 +144,3 @@ class TestEndToEnd:
         code, output = run("ab", "aa", str(out / "logs"), "--experiment", "CALIBRATION", "--arm", "X")
         assert code == 2 and "`--arm` must be an arm label" in output
 
-    def test_example_notebook_runs(self, world_dir: Path, tmp_path: Path) -> None:
-        import json
-
-        root = Path(__file__).parent.parent
-        assert run("demo", "--calibration", "--world", str(world_dir), "--out", str(tmp_path / "runs" / "demo"),
-                   "--episodes", "600")[0] == 0
-        notebook = json.loads((root / "examples" / "ab_analysis.ipynb").read_text())
-        (tmp_path / "examples").mkdir()
-        namespace: dict[str, object] = {}
-        import os
-
-        cwd = os.getcwd()
-        os.chdir(tmp_path / "examples")
-        try:
-            for cell in notebook["cells"]:
-                if cell["cell_type"] == "code":
-                    exec("".join(cell["source"]), namespace)  # noqa: S102 - our own example notebook
-        finally:
-            os.chdir(cwd)
-        assert len(namespace["frames"].table) == 10  # type: ignore[attr-defined]

@@ -219,8 +219,9 @@ def serve(config_path: Path | None, world_dir: Path, host: str, port: int, worke
               help="Instead: the quick calibration day (Random vs StickyArtist vs TopPop), no training.")
 def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
          out: Path, calibration: bool) -> None:
-    """The main job, the report's experiment: world -> collection day -> DSSM + Contextual -> A/B day over real
-    HTTP with DSSM (control) vs the report's custom recommender -> table, report.md and report.html.
+    """The main job: the report's experiment, DSSM (control) vs the report's custom recommender over real HTTP.
+
+    World -> collection day -> DSSM + Contextual from its logs -> A/B day -> table, report.md and report.html.
     """
     out.mkdir(parents=True, exist_ok=True)
     if calibration:
@@ -286,6 +287,37 @@ def _recipe(name: str, *, episodes: int, models: str, plan: str, help: str) -> N
 
 _recipe("seminar", episodes=70_000, models="SEMINAR_MODELS", plan="seminar.yml",
         help="Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table.")
+
+
+@main.group(cls=LabGroup)
+def tune() -> None:
+    """Tune a recommender's parameters on the in-process simulator."""
+
+
+@tune.command("custom")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("runs/demo/artifacts"),
+              show_default=True, help="DSSM and Contextual; trained here first if missing.")
+@click.option("--trials", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--search-episodes", type=click.IntRange(min=100), default=40_000,
+              show_default=True)
+@click.option("--confirm-episodes", type=click.IntRange(min=100), default=100_000,
+              show_default=True)
+@click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="Collection day, if the models must be trained first.")
+def tune_custom(world_dir: Path, artifacts: Path, trials: int, seed: int, search_episodes: int,
+                confirm_episodes: int, collect_episodes: int) -> None:
+    """Search the custom recommender's T and P with Optuna, then confirm the best pair in a fresh A/B day."""
+    from botify.day import ensure_world
+    from botify.sim.world import load_sim_world
+    from botify.tune import TuneOptions, ensure_report_models, run_tune
+
+    ensure_world(world_dir, console)
+    world = load_sim_world(world_dir)
+    ensure_report_models(world, artifacts, collect_episodes=collect_episodes, seed=seed, console=console)
+    run_tune(world, TuneOptions(artifacts=artifacts, trials=trials, seed=seed, search_episodes=search_episodes,
+                                confirm_episodes=confirm_episodes), console)
 
 
 @main.group(cls=LabGroup)

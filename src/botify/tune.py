@@ -3,7 +3,8 @@
 Every trial plays the same search episodes with the custom recommender alone, so trials differ only by T and P
 (common random numbers), and scores the mean over users of ``mean_time_per_session``. The best pair is then
 confirmed in a fresh A/B day on other episodes and another simulator seed (disjoint from the search): control =
-the report's pair (T = 0.1, P = 0.3), T1 = the tuned pair, T2 = DSSM as the reference serves it.
+the tuned pair, T1 = the report's pair (T = 0.1, P = 0.3), T2 = DSSM as the reference serves it and T3 = our
+session recommender (``botify.recommenders.session``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from rich.table import Table
 
 from botify.ab.metrics import user_metrics
 from botify.ab.table import Comparison, compare_arms, render_rich
-from botify.experiments import ExperimentPlan
+from botify.experiments import ExperimentPlan, load_experiments
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 
-__all__ = ["REPORT_PAIR", "TuneOptions", "TuneResult", "run_tune"]
+__all__ = ["REPORT_PAIR", "TuneOptions", "TuneResult", "ensure_report_models", "run_tune"]
 
 REPORT_PAIR = (0.1, 0.3)
 _SEARCH_OFFSET, _CONFIRM_OFFSET = 10_000_000, 20_000_000
@@ -34,10 +35,10 @@ class TuneOptions:
     """What to search and how much to simulate."""
 
     artifacts: Path
-    trials: int = 40
-    seed: int = 0
-    search_episodes: int = 20_000
-    confirm_episodes: int = 60_000
+    trials: int
+    seed: int
+    search_episodes: int
+    confirm_episodes: int
     dssm: str = "dssm"
     contextual: str = "contextual"
     max_threshold: float = 0.5
@@ -50,6 +51,33 @@ class TuneResult:
     trials: list[tuple[int, float, float, float]]
     best: tuple[float, float]
     confirmation: list[Comparison]
+
+
+def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: int, seed: int,
+                         console: Console) -> None:
+    """Train DSSM and Contextual into ``artifacts`` unless there: collection day in-process, then the pipeline.
+
+    In-process logs hold the same lines as a day over HTTP (tested), so the models are the demo's.
+    """
+    from botify.seminar import DATA, REPORT_MODELS
+    from botify.sim.agents import InProcessLog
+    from botify.train.dataset import load_interactions
+    from botify.train.pipeline import train_model
+
+    missing = [name for name in REPORT_MODELS if not (artifacts / name / "LATEST").exists()]
+    if not missing:
+        return
+    console.print(f"{', '.join(missing)} not in {artifacts}: a collection day ({collect_episodes:,} episodes, "
+                  "in-process) and training")
+    plan = load_experiments(DATA / "exploration.yml")
+    log = InProcessLog(plan)
+    InProcessAgent(world, plan, log=log).play(range(collect_episodes), seed=seed)
+    logs = artifacts.parent / "collect" / "logs"
+    log.write(logs)
+    data, report = load_interactions([logs], world.n_tracks)
+    for name in missing:
+        result = train_model(name, world.catalog, data, artifacts, seed=seed, report=report)
+        console.print(f"trained {result.describe()}")
 
 
 def _custom(options: TuneOptions, threshold: float, probability: float) -> dict[str, Any]:
@@ -100,16 +128,18 @@ def run_tune(world: SimWorld, options: TuneOptions, console: Console) -> TuneRes
     best = (round(trials[0][1], 3), round(trials[0][2], 3))
     confirmation = _confirm(world, options, best)
     console.print(render_rich(confirmation, title=f"confirmation day ({options.confirm_episodes:,} episodes, seed "
-                                                  f"{options.seed + 1}): C = custom T=0.1 P=0.3, T1 = custom "
-                                                  f"T={best[0]} P={best[1]}, T2 = DSSM"))
+                                                  f"{options.seed + 1}): C = custom T={best[0]} P={best[1]} "
+                                                  "(tuned), T1 = custom T=0.1 P=0.3 (report), T2 = DSSM, "
+                                                  "T3 = session (ours)"))
     console.print(f"tuned in {time.perf_counter() - started:.0f} s")
     return TuneResult(trials, best, confirmation)
 
 
 def _confirm(world: SimWorld, options: TuneOptions, best: tuple[float, float]) -> list[Comparison]:
     plan = ExperimentPlan.from_dict({"seed": options.seed + 1, "experiments": [{"name": "CONFIRM", "arms": [
-        _custom(options, *REPORT_PAIR), _custom(options, *best),
-        {"recommender": "indexed", "params": {"artifact": options.dssm}}]}]})
+        _custom(options, *best), _custom(options, *REPORT_PAIR),
+        {"recommender": "indexed", "params": {"artifact": options.dssm}},
+        {"recommender": "session", "params": {"dssm": options.dssm}}]}]})
     episodes = range(_CONFIRM_OFFSET, _CONFIRM_OFFSET + options.confirm_episodes)
     result = InProcessAgent(world, plan, artifacts=options.artifacts).play(episodes, seed=options.seed + 1)
     metrics = user_metrics(result.user, plan.routing.assign_many(result.user), result.time, result.tracks)
