@@ -23,6 +23,16 @@ experiments:
     arms: [random, random]
 """
 DAYS = (range(0, 150), range(150, 300))
+STATEFUL = """seed: 3
+experiments:
+  - name: REPORT
+    arms:
+      - {recommender: indexed, params: {artifact: dssm}}
+      - {recommender: custom, params: {dssm: dssm, contextual: contextual, threshold: 0.1, probability: 0.3}}
+      - {recommender: session, params: {dssm: dssm}}
+"""
+
+
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +77,21 @@ class TestRemoteAgent:
                 np.testing.assert_array_equal(got.time, expected[day].time)
         http_log = comparable((tmp_path / "log" / "data.json").read_bytes().splitlines())
         assert http_log == expected_log
+
+    def test_stateful_recommenders_give_the_same_sessions_over_http(
+        self, sim_world: SimWorld, world_dir: Path, model_artifacts: Path, tmp_path: Path,
+    ) -> None:
+        config = tmp_path / "report.yml"
+        config.write_text(STATEFUL)
+        plan = load_experiments(config)
+        expected = InProcessAgent(sim_world, plan, artifacts=model_artifacts).play(range(300), seed=9)
+        with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "log",
+                            extra_args=["--artifacts", str(model_artifacts)]) as service:
+            got = RemoteAgent(sim_world, service.url, concurrency=16).play(range(300), seed=9)
+        assert set(plan.routing.assign_many(expected.user).tolist()) == {0, 1, 2}
+        np.testing.assert_array_equal(got.user, expected.user)
+        np.testing.assert_array_equal(got.tracks, expected.tracks)
+        np.testing.assert_array_equal(got.time, expected.time)
 
     def test_unreachable_service_is_a_clear_error(self, sim_world: SimWorld) -> None:
         url = f"http://127.0.0.1:{free_port()}"
