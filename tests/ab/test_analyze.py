@@ -112,3 +112,44 @@ class TestHtml:
         # Sessions by end time: C 2.0, 1.25, 1.0 -> running mean ends at 1.42; T1 2.5, 1.6, 1.5 -> 1.87.
         assert "session time accumulated over the day" in page
         assert ">C 1.42</text>" in page and ">T1 1.87</text>" in page
+
+
+class TestFastPaths:
+    @pytest.mark.parametrize("user_high", [50, 2**61])  # small ids: one radix-sorted key; huge: lexsort
+    def test_sessions_and_metrics_match_a_plain_implementation(self, user_high: int) -> None:
+        import numpy as np
+
+        from botify.ab.logs import EventColumns
+        from botify.ab.metrics import user_metrics
+        from botify.ab.sessions import sessionize
+
+        rng = np.random.default_rng(1)
+        n = 3000
+        user = rng.integers(0, 50, n) * (user_high // 50)
+        events = EventColumns(user=user, track=np.zeros(n, np.int64), arm=rng.integers(0, 3, n),
+                              timestamp=rng.integers(0, 40, n), time=rng.random(n), latency=np.zeros(n),
+                              recommendation=np.zeros(n, np.int64), is_last=rng.random(n) < 0.2)
+        sessions = sessionize(events)
+        order = np.lexsort((np.arange(n), events.timestamp, events.user, events.arm))  # the definition
+        expected: dict[tuple[int, int], list[float]] = {}
+        current, group = 0.0, None
+        for i in order.tolist():
+            if (events.arm[i], events.user[i]) != group:  # a new (arm, user): an unfinished session is dropped
+                current, group = 0.0, (events.arm[i], events.user[i])
+            current += events.time[i]
+            if events.is_last[i]:
+                expected.setdefault((int(events.arm[i]), int(events.user[i])), []).append(current)
+                current = 0.0
+        got: dict[tuple[int, int], list[float]] = {}
+        for a, u, t in zip(sessions.arm.tolist(), sessions.user.tolist(), sessions.time.tolist(), strict=True):
+            got.setdefault((a, u), []).append(t)
+        assert got.keys() == expected.keys()
+        for key, times in expected.items():
+            assert got[key] == pytest.approx(times)
+        shuffled = rng.permutation(len(sessions))
+        metrics = user_metrics(sessions.user[shuffled], sessions.arm[shuffled], sessions.time[shuffled],
+                               sessions.tracks[shuffled])
+        means = {(int(a), int(u)): float(t) for a, u, t in zip(metrics.arm, metrics.user,
+                                                               metrics.mean_time_per_session, strict=True)}
+        assert means == pytest.approx({key: float(np.mean(times)) for key, times in expected.items()})
+        assert list(zip(metrics.arm.tolist(), metrics.user.tolist())) == sorted(means)

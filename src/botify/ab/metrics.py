@@ -49,6 +49,22 @@ class UserMetrics:
         return value
 
 
+def _groups(arm: npt.NDArray[np.int64], user: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64],
+                                                                              npt.NDArray[np.int64]]:
+    """Distinct (arm, user) pairs sorted (2 x groups) and each row's group; one int64 key when ids fit."""
+    if len(user) and (int(user.max()) - int(user.min()) + 1) * (int(arm.max()) - int(arm.min()) + 1) < 2**62:
+        span = int(user.max()) - int(user.min()) + 1
+        key = (arm - arm.min()) * span + (user - user.min())
+        if len(key) < 2 or bool((key[1:] >= key[:-1]).all()):  # sessions come sorted by arm and user
+            starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+            inverse = np.cumsum(np.r_[0, (np.diff(key) != 0).astype(np.int64)])
+        else:
+            _, starts, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return np.stack([arm[starts], user[starts]]), inverse.reshape(-1).astype(np.int64)
+    unique, inverse = np.unique(np.stack([arm, user]), axis=1, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
 def user_metrics(
     user: npt.ArrayLike,
     arm: npt.ArrayLike,
@@ -60,9 +76,7 @@ def user_metrics(
     user = np.asarray(user, dtype=np.int64)
     arm = np.asarray(arm, dtype=np.int64)
     latency = np.zeros(len(user)) if latency_ms is None else np.asarray(latency_ms, dtype=np.float64)
-    keys = np.stack([arm, user])
-    unique, inverse = np.unique(keys, axis=1, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    unique, inverse = _groups(arm, user)
     groups = unique.shape[1]
 
     def total(values: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -42,13 +42,25 @@ def session_ids(events: EventColumns, *, by_arm: bool = True) -> tuple[npt.NDArr
     """
     n = len(events.user)
     arm = events.arm if by_arm else np.zeros(n, dtype=np.int64)
-    order = np.lexsort((np.arange(n), events.timestamp, events.user, arm))
+    order = _stable_order(arm, events.user, events.timestamp)
     user, arm_sorted, is_last = events.user[order], arm[order], events.is_last[order]
     if n == 0:
         return order, np.zeros(0, dtype=np.int64)
     new_group = np.r_[True, (user[1:] != user[:-1]) | (arm_sorted[1:] != arm_sorted[:-1])]
     starts = new_group | np.r_[False, is_last[:-1]]
     return order, np.cumsum(starts) - 1
+
+
+def _stable_order(arm: npt.NDArray[np.int64], user: npt.NDArray[np.int64],
+                  stamp: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Stable order by (arm, user, timestamp): one int64 key sorted by radix sort when the ranges fit, else lexsort."""
+    if len(arm) == 0:
+        return np.zeros(0, dtype=np.int64)
+    arm_span, user_span, stamp_span = (int(a.max()) - int(a.min()) + 1 for a in (arm, user, stamp))
+    if arm_span * user_span * stamp_span < 2**62:
+        key = ((arm - arm.min()) * user_span + (user - user.min())) * stamp_span + (stamp - stamp.min())
+        return np.argsort(key, kind="stable")
+    return np.lexsort((stamp, user, arm))  # lexsort is stable too: reading order breaks ties either way
 
 
 def sessionize(events: EventColumns) -> Sessions:
