@@ -152,4 +152,4 @@ class TestFastPaths:
         means = {(int(a), int(u)): float(t) for a, u, t in zip(metrics.arm, metrics.user,
                                                                metrics.mean_time_per_session, strict=True)}
         assert means == pytest.approx({key: float(np.mean(times)) for key, times in expected.items()})
-        assert list(zip(metrics.arm.tolist(), metrics.user.tolist())) == sorted(means)
+        assert list(zip(metrics.arm.tolist(), metrics.user.tolist(), strict=True)) == sorted(means)
