@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -13,6 +15,9 @@ from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
 from botify.world.catalog import Catalog, load_catalog
 from botify.world.config import WorldConfig
+
+if TYPE_CHECKING:
+    from botify.cluster.redis_server import RedisServer
 from botify.world.generate import write_world
 
 SMALL = WorldConfig(n_tracks=3000, n_users=400)
@@ -77,3 +82,17 @@ def model_artifacts(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactor
                   catalog)
     save_artifact(root, "contextual", "item_lists", {"lists": top_k_inner_product(items, items, 20)}, catalog)
     return root
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free port (Debian's package; `.ci/run` installs it)."""
+    import shutil
+
+    from botify.cluster.redis_server import RedisServer
+    from botify.service.process import free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs Debian's redis-server (.ci/run installs it)")
+    with RedisServer(free_port(), tmp_path_factory.mktemp("redis")) as server:
+        yield server

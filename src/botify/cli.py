@@ -189,8 +189,10 @@ def default_plan() -> Any:
               help="Where arms' artifacts (`params: {artifact: NAME}`) are loaded from.")
 @click.option("--admin-token", envvar="BOTIFY_ADMIN_TOKEN", default=None,
               help="Enables POST /admin/reload for callers sending this bearer token (env BOTIFY_ADMIN_TOKEN).")
+@click.option("--state", envvar="BOTIFY_STATE", default=None,
+              help="Shared per-user session state, e.g. redis://127.0.0.1:6379/0 (default: in-process).")
 def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
-          log_max_bytes: int, artifacts: Path, admin_token: str | None) -> None:
+          log_max_bytes: int, artifacts: Path, admin_token: str | None, state: str | None) -> None:
     """Run the recommendation service until SIGTERM/SIGINT."""
     from botify.experiments import load_experiments
     from botify.service.app import BotifyApp
@@ -199,10 +201,13 @@ def serve(config_path: Path | None, world_dir: Path, host: str, port: int, worke
     from botify.world.catalog import load_catalog
 
     plan = load_experiments(config_path) if config_path is not None else default_plan()
+    from botify.service.server import make_store
+
+    make_store(state)  # fail fast on a bad URL
     BotifyApp(load_catalog(world_dir), plan, artifacts=artifacts)  # fail fast on bad arms or artifacts
     run_server(ServeOptions(world_dir=world_dir, config=config_path, host=host, port=port, workers=workers,
                             log_dir=log_dir, log_max_bytes=log_max_bytes, artifacts=artifacts,
-                            admin_token=admin_token))
+                            admin_token=admin_token, state=state))
 
 
 @main.command("demo")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import uvicorn
 
+from botify.errors import ConfigError
 from botify.experiments import ExperimentPlan, load_experiments
 from botify.service.app import BotifyApp
+from botify.state import StateStore
 from botify.world.catalog import load_catalog
 
 __all__ = ["ServeOptions", "app_from_env", "serve"]
@@ -35,10 +37,22 @@ class ServeOptions:
     log_max_bytes: int = 64 << 20
     artifacts: Path | None = None
     admin_token: str | None = None
+    state: str | None = None
 
 
 def _plan(config: Path | None) -> ExperimentPlan:
     return load_experiments(config or _DEFAULT_PLAN)
+
+
+def make_store(url: str | None) -> StateStore | None:
+    """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``."""
+    if not url:
+        return None
+    if not url.startswith(("redis://", "unix://")):
+        raise ConfigError(f"`--state` must be a redis:// URL, got {url!r}")
+    from botify.redis_store import RedisStore
+
+    return RedisStore(url)
 
 
 def app_from_env() -> BotifyApp:
@@ -54,6 +68,7 @@ def app_from_env() -> BotifyApp:
         log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
         artifacts=os.environ.get("BOTIFY_ARTIFACTS") or None,
         admin_token=os.environ.get("BOTIFY_ADMIN_TOKEN") or None,
+        store=make_store(os.environ.get("BOTIFY_STATE")),
     )
 
 
@@ -64,11 +79,12 @@ def serve(options: ServeOptions) -> None:
     if options.workers == 1:
         app = BotifyApp(load_catalog(options.world_dir), _plan(options.config), log_dir=options.log_dir,
                         log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
-                        admin_token=options.admin_token)
+                        admin_token=options.admin_token, store=make_store(options.state))
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return
-    print("note: with several workers and the in-process state store, each worker keeps its own per-user "
-          "session counters; runs are reproducible with --workers 1 (or a shared store).", file=sys.stderr)
+    if not options.state:
+        print("note: with several workers and the in-process state store, each worker keeps its own per-user "
+              "session counters; runs are reproducible with --workers 1 or --state redis://...", file=sys.stderr)
     os.environ.update({
         "BOTIFY_WORLD": str(options.world_dir),
         "BOTIFY_CONFIG": str(options.config or ""),
@@ -77,6 +93,7 @@ def serve(options: ServeOptions) -> None:
         "BOTIFY_LOG_MAX_BYTES": str(options.log_max_bytes),
         "BOTIFY_ARTIFACTS": str(options.artifacts or ""),
         "BOTIFY_ADMIN_TOKEN": options.admin_token or "",
+        "BOTIFY_STATE": options.state or "",
     })
     _plan(options.config)  # fail fast on a bad file, before forking workers
     uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,

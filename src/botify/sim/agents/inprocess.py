@@ -15,7 +15,7 @@ from botify.service.eventlog import event_line
 from botify.sim.agents.base import Progress
 from botify.sim.engine import BatchedEngine, SessionResults
 from botify.sim.world import SimWorld
-from botify.state import InMemoryStore
+from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["ExperimentPolicy", "InProcessAgent", "InProcessLog"]
@@ -25,10 +25,10 @@ class ExperimentPolicy:
     """Route each request to the recommender of the user's arm in the plan's routing experiment."""
 
     def __init__(self, plan: ExperimentPlan, catalog: Catalog, n_users: int, *,
-                 artifacts: str | Path | None = None) -> None:
+                 artifacts: str | Path | None = None, store: StateStore | None = None) -> None:
         self.plan = plan
         experiment = plan.routing
-        self.store = InMemoryStore()
+        self.store = store or InMemoryStore()
         self.recommenders: list[Recommender] = [
             build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed, artifacts=artifacts,
                               store=self.store)
@@ -56,9 +56,10 @@ class InProcessAgent:
     """
 
     def __init__(self, world: SimWorld, plan: ExperimentPlan, *, max_session_length: int = 1000,
-                 log: InProcessLog | None = None, artifacts: str | Path | None = None) -> None:
+                 log: InProcessLog | None = None, artifacts: str | Path | None = None,
+                 store: StateStore | None = None) -> None:
         self.engine = BatchedEngine(world, max_session_length=max_session_length)
-        self.policy = ExperimentPolicy(plan, world.catalog, world.n_users, artifacts=artifacts)
+        self.policy = ExperimentPolicy(plan, world.catalog, world.n_users, artifacts=artifacts, store=store)
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
         self.log = log
 

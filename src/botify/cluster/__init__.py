@@ -1,0 +1,1 @@
+"""The production topology, natively: Redis, service replicas and nginx as local processes."""

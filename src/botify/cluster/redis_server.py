@@ -1,0 +1,80 @@
+"""A local ``redis-server`` process (Debian's package): started on a port, stopped, restarted.
+
+Persistence is off (the state is per-session and expires); the process is bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+from botify.errors import LabError
+
+__all__ = ["RedisServer"]
+
+
+class RedisServer:
+    """``with RedisServer(port, workdir) as server: ... server.url``; ``restart()`` for fault drills."""
+
+    def __init__(self, port: int, workdir: str | Path, *, binary: str = "redis-server") -> None:
+        found = shutil.which(binary)
+        if found is None:
+            raise LabError(f"{binary} not found: install Debian's redis-server (apt-get install -y redis-server)")
+        self.binary, self.port, self.workdir = found, port, Path(workdir)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        """Start and wait until it answers PING."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with (self.workdir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", str(self.workdir)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        with redis.Redis(port=self.port, socket_timeout=0.2, socket_connect_timeout=0.2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise LabError(f"redis-server exited with {self.process.returncode}; see "
+                                   f"{self.workdir}/redis.log")
+                try:
+                    client.ping()
+                    return self
+                except redis.RedisError:
+                    time.sleep(0.05)
+        self.stop()
+        raise LabError(f"redis-server did not answer on port {self.port} within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 5 s."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop, stay down ``down_for`` seconds, start again (every key is gone: persistence is off)."""
+        self.stop()
+        time.sleep(down_for)
+        self.start()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()

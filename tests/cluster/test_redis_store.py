@@ -1,0 +1,100 @@
+"""The Redis state store against a real redis-server: same answers as the in-process store, TTL, outages."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botify.cluster.redis_server import RedisServer
+from botify.experiments import ExperimentPlan
+from botify.redis_store import RedisStore
+from botify.sim.agents import InProcessAgent
+from botify.sim.world import SimWorld
+from botify.state import InMemoryStore
+
+REPORT = {"seed": 3, "experiments": [{"name": "REPORT", "arms": [
+    {"recommender": "custom", "params": {"dssm": "dssm", "contextual": "contextual"}},
+    {"recommender": "session", "params": {"dssm": "dssm"}}]}]}
+
+
+StoreFactory = Callable[..., RedisStore]
+
+
+@pytest.fixture()
+def open_store() -> Iterator[StoreFactory]:
+    """Stores on fresh key prefixes, closed after the test."""
+    opened: list[RedisStore] = []
+
+    def make(server: RedisServer, **options: float) -> RedisStore:
+        opened.append(RedisStore(server.url, prefix=f"test-{uuid.uuid4().hex[:8]}", **options))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+class TestRedisStore:
+    def test_counters_and_state_match_the_in_process_store(self, open_store: StoreFactory,
+                                                           redis_server: RedisServer) -> None:
+        shared, local = open_store(redis_server), InMemoryStore()
+        script = [("next", 1), ("next", 1), ("put", 1), ("get", 1), ("next", 2), ("end", 1), ("get", 1),
+                  ("next", 1), ("end", 1), ("end", 1), ("next", 1), ("get", 2)]
+        for action, user in script:
+            answers = []
+            for s in (shared, local):
+                if action == "next":
+                    answers.append(s.next_step(user))
+                elif action == "end":
+                    answers.append(s.end_session(user))
+                elif action == "put":
+                    s.put_state(user, b'{"x":1}')
+                    answers.append(None)
+                else:
+                    answers.append(s.get_state(user))
+            assert answers[0] == answers[1], (action, user, answers)
+
+    def test_next_step_fetches_the_state_in_the_same_round_trip(self, open_store: StoreFactory,
+                                                                redis_server: RedisServer) -> None:
+        s = open_store(redis_server)
+        s.next_step(7)
+        s.put_state(7, b"state")
+        before = s.round_trips
+        s.next_step(7)
+        assert s.get_state(7) == b"state" and s.round_trips == before + 1
+
+    def test_idle_state_expires(self, open_store: StoreFactory, redis_server: RedisServer) -> None:
+        s = open_store(redis_server, ttl=0.2)
+        s.put_state(3, b"x")
+        assert s.get_state(3) == b"x"
+        time.sleep(0.4)
+        assert s.get_state(3) is None
+
+    def test_custom_and_session_recommenders_play_identically_on_either_store(
+            self, open_store: StoreFactory, sim_world: SimWorld, model_artifacts: Path, redis_server: RedisServer) -> None:
+        plan = ExperimentPlan.from_dict(REPORT)
+        local = InProcessAgent(sim_world, plan, artifacts=model_artifacts).play(range(400), seed=2)
+        shared = InProcessAgent(sim_world, plan, artifacts=model_artifacts,
+                                store=open_store(redis_server)).play(range(400), seed=2)
+        np.testing.assert_array_equal(local.tracks, shared.tracks)
+        np.testing.assert_array_equal(local.time, shared.time)
+
+    def test_outage_degrades_then_recovers_without_restart(self, open_store: StoreFactory,
+                                                           tmp_path: Path) -> None:
+        from botify.service.process import free_port
+
+        with RedisServer(free_port(), tmp_path) as server:
+            s = open_store(server, timeout=0.1)
+            assert s.next_step(1) == (0, 0) and s.ping()
+            server.stop()
+            assert s.next_step(1) == (0, 0)  # in-process counters while down: the session starts anew
+            assert s.get_state(1) is None and not s.available and s.errors == 1
+            assert not s.ping() and s.errors == 2
+            server.start()
+            assert s.ping() and s.available
+            assert s.next_step(5) == (0, 0) and s.errors == 2  # answered by Redis again
