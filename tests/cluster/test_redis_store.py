@@ -76,7 +76,8 @@ class TestRedisStore:
         assert s.get_state(3) is None
 
     def test_custom_and_session_recommenders_play_identically_on_either_store(
-            self, open_store: StoreFactory, sim_world: SimWorld, model_artifacts: Path, redis_server: RedisServer) -> None:
+            self, open_store: StoreFactory, sim_world: SimWorld, model_artifacts: Path,
+            redis_server: RedisServer) -> None:
         plan = ExperimentPlan.from_dict(REPORT)
         local = InProcessAgent(sim_world, plan, artifacts=model_artifacts).play(range(400), seed=2)
         shared = InProcessAgent(sim_world, plan, artifacts=model_artifacts,
