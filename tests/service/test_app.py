@@ -77,7 +77,28 @@ class TestGoodRequests:
 
     def test_openapi_schema(self, app: BotifyApp) -> None:
         schema = call(app, "GET", "/openapi.json").json()
-        assert set(schema["paths"]) == {"/", "/track/{track}", "/next/{user}", "/last/{user}"}
+        assert set(schema["paths"]) == {"/", "/health", "/ready", "/metrics", "/track/{track}", "/next/{user}",
+                                        "/last/{user}"}
+
+    def test_health_ready_and_metrics(self, app: BotifyApp) -> None:
+        assert call(app, "GET", "/health").json()["status"] == "alive"
+        assert call(app, "GET", "/ready").json() == {"ready": True}
+        call(app, "POST", "/next/3", json={"track": 1, "time": 0.5})
+        call(app, "POST", "/next/3", json={"track": 1, "time": 7})
+        text = call(app, "GET", "/metrics").text
+        arm = app.routing.arms[app.routing.assign(3)].label
+        assert f'botify_requests_total{{endpoint="next",arm="{arm}",status="200"}} 1' in text
+        assert 'botify_requests_total{endpoint="next",arm="",status="422"} 1' in text  # refused before routing
+        assert f'botify_request_seconds_count{{endpoint="next",arm="{arm}"}} 1' in text
+        assert "botify_state_store_errors 0.0" in text and "botify_log_lost_events 0.0" in text
+
+    def test_not_ready_while_artifacts_load(self, app: BotifyApp) -> None:
+        app.loading = True
+        try:
+            response = call(app, "GET", "/ready")
+        finally:
+            app.loading = False
+        assert response.status_code == 503 and "artifacts are loading" in response.json()["reason"]
 
 
 class TestBadRequests:

@@ -1,7 +1,9 @@
 """The Botify HTTP service: the reference API as a lean ASGI app.
 
-``GET /`` liveness, ``GET /track/{track}`` public metadata, ``POST /next/{user}`` the next track,
-``POST /last/{user}`` the end of a session, ``GET /openapi.json`` the schema. ``POST /admin/reload``
+``GET /`` and ``GET /health`` liveness, ``GET /ready`` readiness (503 while artifacts reload or when the
+Redis state store is unreachable), ``GET /metrics`` Prometheus metrics, ``GET /track/{track}`` public
+metadata, ``POST /next/{user}`` the next track, ``POST /last/{user}`` the end of a session,
+``GET /openapi.json`` the schema. ``POST /admin/reload``
 (only with an admin token) and ``SIGHUP`` reload the recommenders' artifacts (newest versions) in a worker
 thread and swap them in atomically; a corrupt or mismatched artifact is refused and the previous ones keep
 serving. A raw ASGI app with orjson
@@ -29,6 +31,7 @@ from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.registry import build_recommender
 from botify.service.eventlog import EventLog, event_line
+from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
@@ -40,6 +43,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_METRICS_HEADERS = [(b"content-type", b"text/plain; version=0.0.4")]
+_GET_PATHS = ("/", "/health", "/ready", "/metrics", "/openapi.json")
+_ENDPOINTS = ("next", "last", "track", "root", "health", "ready", "metrics", "openapi.json", "admin")
 _MAX_ID = 2**63 - 1
 
 
@@ -116,6 +122,15 @@ class BotifyApp:
         self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
         self._alive = orjson.dumps({"status": "alive", "message": "Botify service is up and recommending"})
         self._labels = [[arm.label for arm in e.arms] for e in plan.experiments]
+        self.loading = False
+        self.metrics = ServiceMetrics()
+        self.metrics.gauge("botify_state_store_errors", "State-store calls that failed (Redis unreachable).",
+                           lambda: float(getattr(self.store, "errors", 0)))
+        self.metrics.gauge("botify_state_store_round_trips", "Round trips to the state store (Redis).",
+                           lambda: float(getattr(self.store, "round_trips", 0)))
+        self.metrics.gauge("botify_log_lost_events", "Events the log could not write (disk full, unwritable).",
+                           lambda: float(self.log.lost_events if self.log is not None else 0))
+        self.metrics.gauge("botify_artifact_reloads", "Successful artifact reloads.", lambda: float(self.reloads))
 
     def _build_recommenders(self) -> list[Recommender]:
         return [build_recommender(arm.recommender, self.catalog, arm.params, random_state=self.plan.seed,
@@ -126,7 +141,11 @@ class BotifyApp:
 
         Raises ``LabError`` (and keeps the current recommenders) if any artifact is missing or invalid.
         """
-        fresh = await asyncio.get_running_loop().run_in_executor(None, self._build_recommenders)
+        self.loading = True
+        try:
+            fresh = await asyncio.get_running_loop().run_in_executor(None, self._build_recommenders)
+        finally:
+            self.loading = False
         self.recommenders = fresh
         self.reloads += 1
         return [recommender.get_config() for recommender in fresh]
@@ -167,15 +186,25 @@ class BotifyApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        scope["botify.arm"] = ""
+        headers = _JSON_HEADERS
         try:
             status, body = await self._route(scope, receive, started)
-            headers = _JSON_HEADERS
+            if scope["path"] == "/metrics":
+                headers = _METRICS_HEADERS
         except HTTPError as error:
             status, body = error.status, orjson.dumps({"detail": error.detail})
             headers = _JSON_HEADERS + error.headers
+        except Exception as error:  # a bug, not the client's mistake: answer 500, count it, keep serving
+            print(f"internal error on {scope['method']} {scope['path']}: {error!r}", file=sys.stderr)
+            status, body = 500, orjson.dumps({"detail": "internal error"})
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+        path = scope["path"]
+        endpoint = path.strip("/").split("/", 1)[0] or "root"
+        self.metrics.observe(endpoint if endpoint in _ENDPOINTS else "other", scope["botify.arm"], status,
+                             time.perf_counter() - started)
 
     async def _route(self, scope: Scope, receive: Receive, started: float) -> tuple[int, bytes]:
         method, path = scope["method"], scope["path"]
@@ -186,16 +215,20 @@ class BotifyApp:
             user = _parse_id(parts[1], "user")
             track, listened = _parse_track_time(await self._read_body(scope, receive))
             self._check_track(track)
+            scope["botify.arm"] = self.routing.arms[self.routing.assign(user)].label
             if parts[0] == "next":
                 return 200, self._next(user, track, listened, started)
             return 200, self._last(user, track, listened, started)
         if path == "/admin/reload" and self.admin_token is not None:
             return await self._admin_reload(scope, method)
-        if method not in ("GET", "HEAD") and (path == "/" or (len(parts) == 2 and parts[0] == "track")
-                                             or path == "/openapi.json"):
+        if method not in ("GET", "HEAD") and (path in _GET_PATHS or (len(parts) == 2 and parts[0] == "track")):
             raise HTTPError(405, f"use GET for {path}", [(b"allow", b"GET")])
-        if path == "/":
+        if path in ("/", "/health"):
             return 200, self._alive
+        if path == "/ready":
+            return self._ready()
+        if path == "/metrics":
+            return 200, self.metrics.render()
         if len(parts) == 2 and parts[0] == "track":
             track = _parse_id(parts[1], "track")
             self._check_track(track)
@@ -217,6 +250,15 @@ class BotifyApp:
         except LabError as error:
             raise HTTPError(409, f"reload refused, still serving the previous artifacts: {error}") from None
         return 200, orjson.dumps({"reloaded": configs})
+
+    def _ready(self) -> tuple[int, bytes]:
+        if self.loading:
+            return 503, orjson.dumps({"ready": False, "reason": "artifacts are loading"})
+        ping = getattr(self.store, "ping", None)
+        if ping is not None and not ping():
+            return 503, orjson.dumps({"ready": False, "reason": "state store (Redis) unreachable: degraded, "
+                                                                "sessions start anew"})
+        return 200, orjson.dumps({"ready": True})
 
     def _check_track(self, track: int) -> None:
         if track >= self._n_tracks:

@@ -9,7 +9,6 @@ __all__ = ["MAX_BODY_BYTES", "openapi_schema"]
 MAX_BODY_BYTES = 4096
 
 
-
 def _json(ref: str, description: str) -> dict[str, Any]:
     schema = {"$ref": f"#/components/schemas/{ref}"}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -31,6 +30,13 @@ def openapi_schema(n_tracks: int) -> dict[str, Any]:
         "info": {"title": "Botify", "version": "1", "description": "Next-track recommendation service"},
         "paths": {
             "/": {"get": {"operationId": "alive", "responses": {"200": _json("Alive", "the service is up")}}},
+            "/health": {"get": {"operationId": "health", "responses": {"200": _json("Alive", "liveness")}}},
+            "/ready": {"get": {"operationId": "ready", "responses": {
+                "200": _json("Ready", "ready to serve"),
+                "503": _json("Ready", "not ready: artifacts loading or the state store unreachable")}}},
+            "/metrics": {"get": {"operationId": "metrics", "responses": {"200": {
+                "description": "Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/track/{track}": {"get": {"operationId": "track", "parameters": [track],
                                        "responses": {"200": _json("Track", "public metadata"), **errors}}},
             "/next/{user}": {"post": {"operationId": "next", "parameters": [user], "requestBody": body,
@@ -54,6 +60,8 @@ def openapi_schema(n_tracks: int) -> dict[str, Any]:
                           "properties": {"track": {"type": "integer"}, "artist": {"type": "string"},
                                          "title": {"type": "string"}, "genre": {"type": "string"},
                                          "popularity": {"type": "number"}}},
+                "Ready": {"type": "object", "required": ["ready"],
+                          "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}},
                 "Error": {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
             }
         },
