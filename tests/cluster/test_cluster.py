@@ -1,5 +1,6 @@
-"""The native cluster (Redis + 2 replicas + nginx) under faults: a replica killed, Redis restarted, a rolling
-restart; the run completes, every log line parses, the analysis runs.
+"""The native cluster (Redis + 2 replicas + nginx) under faults.
+
+A replica killed, Redis restarted, a rolling restart: the run completes, every log line parses, the analysis runs.
 """
 
 from __future__ import annotations
