@@ -106,3 +106,31 @@ class TestCluster:
         assert not isinstance(outcome[0], Exception), outcome  # retries=0: any failed request would raise
         events, read = read_events([cluster.replica_log_dir(i) for i in range(2)])
         assert read.malformed == 0 and len(events.user) > 1200
+
+
+class TestClusterCommands:
+    def test_up_collect_down(self, world_dir: Path, tmp_path: Path) -> None:
+        import subprocess
+        import sys
+
+        workdir, port = tmp_path / "cluster", free_port()
+
+        def botify(*args: str) -> str:
+            done = subprocess.run([sys.executable, "-m", "botify.cli", *args], capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done.stdout
+
+        assert "cluster up" in botify("cluster", "up", "--replicas", "2", "--port", str(port), "--dir",
+                                      str(workdir), "--catalog", str(world_dir))
+        try:
+            for user in range(6):
+                response = httpx.post(f"http://127.0.0.1:{port}/next/{user}", json={"track": 1, "time": 1.0})
+                assert response.status_code == 200
+        finally:
+            stopped = botify("cluster", "down", "--dir", str(workdir))
+        assert stopped.count("stopped") == 4 and not (workdir / "cluster.json").exists()
+        assert "copied 2 log file(s)" in botify("logs", "collect", "--dir", str(workdir), "--out",
+                                                str(tmp_path / "collected"))
+        events, read = read_events([tmp_path / "collected"])
+        assert len(events.user) == 6 and read.malformed == 0
