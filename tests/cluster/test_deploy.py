@@ -15,7 +15,7 @@ DEPLOY = Path(__file__).parent.parent.parent / "deploy"
 
 
 def directives(text: str) -> set[str]:
-    """nginx directives that matter for the topology, whitespace-normalised."""
+    """Nginx directives that matter for the topology, whitespace-normalised."""
     keep = ("keepalive", "proxy_next_upstream", "proxy_http_version", "proxy_set_header", "client_max_body_size",
             "proxy_connect_timeout", "proxy_read_timeout", "max_fails")
     lines = {re.sub(r"server \S+", "server UPSTREAM", " ".join(line.split())) for line in text.splitlines()}
