@@ -109,6 +109,7 @@ class TestBadRequests:
             ("POST", "/next/1", {"json": {"time": 0.3}}, 422, "missing field(s) ['track']"),
             ("POST", "/next/1", {"json": {"track": "7", "time": 0.3}}, 422, "`track` must be an integer, got '7'"),
             ("POST", "/next/1", {"json": {"track": True, "time": 0.3}}, 422, "`track` must be an integer"),
+            ("POST", "/next/1", {"json": {"track": 7.5, "time": 0.3}}, 422, "`track` must be an integer, got 7.5"),
             ("POST", "/next/1", {"json": {"track": 1, "time": "x"}}, 422, "`time` must be a number in [0, 1]"),
             ("POST", "/next/1", {"json": {"track": 1, "time": 1.01}}, 422, "`time` must be in [0, 1], got 1.01"),
             ("POST", "/next/1", {"json": {"track": 1, "time": -0.1}}, 422, "`time` must be in [0, 1]"),

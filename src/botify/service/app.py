@@ -83,6 +83,8 @@ def _parse_track_time(body: bytes) -> tuple[int, float]:
     if len(data) > 2:
         raise HTTPError(422, f"unexpected field(s) {sorted(set(data) - {'track', 'time'})}; allowed: track, time")
     track, listened = data["track"], data["time"]
+    if isinstance(track, float) and track.is_integer():  # JSON Schema counts 1054.0 as an integer
+        track = int(track)
     if not isinstance(track, int) or isinstance(track, bool):
         raise HTTPError(422, f"`track` must be an integer, got {track!r}")
     if track < 0:
