@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements.txt
 	$(BIN)/pip install -q -r requirements.txt -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job: world -> simulate the calibration experiment -> A/B table
+demo: $(STAMP)  ## the main job: the report's experiment (collection day, DSSM + Contextual, DSSM vs custom over HTTP)
 	$(BIN)/botify demo
 
 test: $(STAMP)  ## lint, type-check and run the tests
@@ -20,9 +20,9 @@ test: $(STAMP)  ## lint, type-check and run the tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-bench: $(STAMP)  ## benchmarks (the service one needs wrk and nginx: installed here when running as root)
-	@command -v wrk >/dev/null && command -v nginx >/dev/null || \
-	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk nginx >/dev/null; } || true
+bench: $(STAMP)  ## benchmarks (service and cluster ones need wrk, nginx, redis-server: installed here as root)
+	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v redis-server >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk nginx redis-server >/dev/null; } || true
 	$(BIN)/python benchmarks/run.py
 
 clean:
