@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|train|ab ...]`` (or ``make bench``).
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|cluster|train|ab ...]`` (``make bench``).
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_ab  # noqa: E402
+import bench_cluster  # noqa: E402
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
@@ -21,7 +22,7 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "train", "ab"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "cluster", "train", "ab"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -39,6 +40,9 @@ def main() -> None:
         if "service" in chosen:
             print("== service ==")
             bench_service.run(Path(world_dir))
+        if "cluster" in chosen:
+            print("== cluster under load ==")
+            bench_cluster.run(Path(world_dir))
         if "train" in chosen:
             print("== training ==")
             bench_train.run(Path(world_dir))

@@ -1,0 +1,125 @@
+"""The cluster (nginx + 2 replicas + Redis state) under sustained wrk load.
+
+Throughput, latency, errors, Redis round trips per request and CPU time per request of each process kind. On a
+2-core machine the CPU split says more than throughput: every process competes for the same cores. The
+baseline from the same run is one replica with in-process state, hit directly (no nginx, no Redis), so the
+ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
+the load window. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench_service import _LUA, wrk
+from botify.cluster.topology import Cluster, ClusterSpec
+from botify.service.process import ServiceProcess, free_port
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _TICK
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def _round_trips(ports: list[int]) -> tuple[float, float]:
+    """Summed state-store round trips and /next requests over the replicas' /metrics."""
+    trips = nexts = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        trips += float(re.search(r"^botify_state_store_round_trips (\S+)$", text, re.M).group(1))  # type: ignore
+        nexts += sum(float(m) for m in re.findall(r'^botify_requests_total\{endpoint="next",[^}]*\} (\S+)$', text,
+                                                  re.M))
+    return trips, nexts
+
+
+def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
+             replica_ports: list[int]) -> dict[str, float]:
+    before = {kind: _cpu_seconds(pids) for kind, pids in kinds.items()}
+    trips_before, nexts_before = _round_trips(replica_ports)
+    wrk_process = subprocess.Popen(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                                   stdout=subprocess.PIPE, text=True)
+    wrk_cpu = 0.0
+    while wrk_process.poll() is None:
+        wrk_cpu = max(wrk_cpu, _cpu_seconds([wrk_process.pid]))
+        try:
+            wrk_process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    output = wrk_process.stdout.read() if wrk_process.stdout else ""
+    after = {kind: _cpu_seconds(pids) for kind, pids in kinds.items()}
+    trips_after, nexts_after = _round_trips(replica_ports)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    total = float(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+
+    def percentile(name: str) -> float:
+        value, unit = re.search(rf"{name}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    result = {"rps": rate, "requests": total, "p50_ms": percentile("50"), "p99_ms": percentile("99"),
+              "errors": float(errors.group(1)) if errors else 0.0,
+              "socket_errors": float(sum(int(g) for g in sockets.groups())) if sockets else 0.0,
+              "round_trips_per_next": (trips_after - trips_before) / max(nexts_after - nexts_before, 1.0),
+              "cpu_us_wrk": wrk_cpu / total * 1e6}
+    for kind in kinds:
+        result[f"cpu_us_{kind}"] = (after[kind] - before[kind]) / total * 1e6
+    return result
+
+
+def run(world_dir: Path, seconds: int = 60) -> None:
+    if not all(shutil.which(tool) for tool in ("wrk", "nginx", "redis-server")):
+        print("skipped: needs wrk, nginx and redis-server (apt-get install -y wrk nginx redis-server)")
+        return
+    with tempfile.TemporaryDirectory() as raw:
+        tmp = Path(raw)
+        script = tmp / "next.lua"
+        script.write_text(_LUA)
+        with ServiceProcess(world_dir, log_dir=tmp / "single-log") as single:
+            assert single.process is not None
+            wrk(single.url, 16, script, seconds=2)  # warm-up
+            baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds,
+                                [single.port])
+        cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / "cluster", replicas=2, port=free_port()))
+        cluster.up()
+        try:
+            assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None
+            replicas = [p.pid for p in cluster.replicas if p is not None]
+            kinds = {"service": replicas, "nginx": [cluster.nginx.pid, *_children(cluster.nginx.pid)],
+                     "redis": [cluster.redis.process.pid]}
+            wrk(cluster.url, 16, script, seconds=2)
+            loaded = _measure(cluster.url, kinds, script, seconds, cluster.replica_ports)
+        finally:
+            cluster.down()
+    print(f"{'setup':<44}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/next':>9}"
+          f"{'service':>9}{'nginx':>7}{'redis':>7}{'wrk':>6}  (CPU µs per request)")
+    for name, row in (("1 replica, in-process state, direct (baseline)", baseline),
+                      ("nginx + 2 replicas + Redis state", loaded)):
+        print(f"{name:<44}{row['rps']:>9,.0f}{row['p50_ms']:>8.2f}{row['p99_ms']:>8.2f}"
+              f"{row['errors'] + row['socket_errors']:>7.0f}{row['round_trips_per_next']:>9.2f}"
+              f"{row['cpu_us_service']:>9.1f}{row.get('cpu_us_nginx', 0.0):>7.1f}{row.get('cpu_us_redis', 0.0):>7.1f}"
+              f"{row['cpu_us_wrk']:>6.1f}")
+    print(f"cluster / baseline throughput: {loaded['rps'] / baseline['rps']:.2f}x; service CPU per /next: "
+          f"{loaded['cpu_us_service']:.0f} µs with Redis vs {baseline['cpu_us_service']:.0f} µs in-process "
+          f"(goal <= 150 µs); Redis round trips per /next: {loaded['round_trips_per_next']:.2f} (goal <= 1); "
+          f"errors: {loaded['errors'] + loaded['socket_errors']:.0f} (goal 0)")
