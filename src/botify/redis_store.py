@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
-import redis
-
+from botify.resp import RedisConnection, RedisError
 from botify.state import InMemoryStore
 
 __all__ = ["RedisStore"]
@@ -41,10 +39,9 @@ class RedisStore:
 
     def __init__(self, url: str, *, ttl: float = 1800.0, timeout: float = 0.25, prefix: str = "botify") -> None:
         self.url, self.ttl, self.prefix = url, ttl, prefix
-        self.client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                                retry_on_timeout=False)
-        self._next = self.client.register_script(_NEXT)
-        self._end = self.client.register_script(_END)
+        self.client = RedisConnection(url, timeout=timeout)
+        self._next = self.client.script(_NEXT)
+        self._end = self.client.script(_END)
         self._fallback = InMemoryStore(ttl=ttl)
         self._fetched = threading.local()
         self.errors = 0
@@ -52,7 +49,7 @@ class RedisStore:
         self._down_since: float | None = None
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection."""
         self.client.close()
 
     def _keys(self, user: int) -> list[str]:
@@ -72,8 +69,8 @@ class RedisStore:
         """One round trip to Redis (readiness); updates ``available``."""
         try:
             self.round_trips += 1
-            self.client.ping()
-        except redis.RedisError:
+            self.client.call("PING")
+        except RedisError:
             self._failed()
             return False
         self._down_since = None
@@ -83,8 +80,8 @@ class RedisStore:
         """``(session, step)`` for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
         try:
             self.round_trips += 1
-            session, step, state = self._next(keys=self._keys(user))
-        except redis.RedisError:
+            session, step, state = self.client.evalsha(self._next, self._keys(user))
+        except RedisError:
             self._failed()
             self._fetched.value = (user, None)
             return self._fallback.next_step(user)
@@ -96,8 +93,8 @@ class RedisStore:
         """``(session, steps)`` of the ending session, then start the next one and drop its state."""
         try:
             self.round_trips += 1
-            session, steps = self._end(keys=self._keys(user))
-        except redis.RedisError:
+            session, steps = self.client.evalsha(self._end, self._keys(user))
+        except RedisError:
             self._failed()
             return self._fallback.end_session(user)
         self._down_since = None
@@ -112,8 +109,8 @@ class RedisStore:
             return state
         try:
             self.round_trips += 1
-            raw: bytes | None = self.client.get(self._keys(user)[1])
-        except redis.RedisError:
+            raw: bytes | None = self.client.call("GET", self._keys(user)[1])
+        except RedisError:
             self._failed()
             return None
         return raw
@@ -123,6 +120,6 @@ class RedisStore:
         self._fetched.value = None
         try:
             self.round_trips += 1
-            self.client.set(self._keys(user)[1], state, px=max(1, round(self.ttl * 1000)))
-        except redis.RedisError:
+            self.client.call("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
+        except RedisError:
             self._failed()

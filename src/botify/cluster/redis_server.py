@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import redis
-
 from botify.errors import LabError
+from botify.resp import RedisConnection, RedisError
 
 __all__ = ["RedisServer"]
 
@@ -41,16 +40,19 @@ class RedisServer:
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--dir", str(self.workdir)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, socket_timeout=0.2, socket_connect_timeout=0.2) as client:
+        client = RedisConnection(self.url, timeout=0.2)
+        try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise LabError(f"redis-server exited with {self.process.returncode}; see "
                                    f"{self.workdir}/redis.log")
                 try:
-                    client.ping()
+                    client.call("PING")
                     return self
-                except redis.RedisError:
+                except RedisError:
                     time.sleep(0.05)
+        finally:
+            client.close()
         self.stop()
         raise LabError(f"redis-server did not answer on port {self.port} within {timeout:.0f} s")
 

@@ -1,0 +1,119 @@
+"""A lean Redis connection: RESP requests over one socket, replies parsed by ``hiredis`` (Redis's own C parser).
+
+The state store calls Redis once per request on the service's hot path; a general client's per-call Python
+(connection pool, command objects, callbacks) cost several times the round trip itself. This keeps one
+connection, encodes the command in one ``bytes.join`` and reconnects after any error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+from typing import Any
+from urllib.parse import urlparse
+
+import hiredis
+
+from botify.errors import ConfigError
+
+__all__ = ["RedisConnection", "RedisError"]
+
+
+class RedisError(Exception):
+    """Redis unreachable, timed out, or answered with an error."""
+
+
+def _encode(args: tuple[bytes | str | int | float, ...]) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        raw = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts += [b"$%d\r\n" % len(raw), raw, b"\r\n"]
+    return b"".join(parts)
+
+
+class RedisConnection:
+    """``redis://HOST:PORT/DB`` or ``unix:///path.sock?db=N``; ``call`` sends one command and returns its reply."""
+
+    def __init__(self, url: str, *, timeout: float = 0.25) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme == "redis":
+            self._address: tuple[str, int] | str = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
+            self._family = socket.AF_INET
+            db = parsed.path.strip("/") or "0"
+        elif parsed.scheme == "unix":
+            self._address, self._family = parsed.path, socket.AF_UNIX
+            db = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p).get("db", "0")
+        else:
+            raise ConfigError(f"a Redis URL looks like redis://HOST:PORT/DB or unix:///path?db=N, got {url!r}")
+        if not db.isdigit():
+            raise ConfigError(f"the Redis database must be a number, got {db!r} in {url!r}")
+        self.db, self.timeout = int(db), timeout
+        self._socket: socket.socket | None = None
+        self._reader = hiredis.Reader()
+        self._lock = threading.Lock()
+        self._scripts: dict[str, bytes] = {}
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._address)
+            if self._family == socket.AF_INET:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            sock.close()
+            raise
+        self._socket, self._reader = sock, hiredis.Reader()
+        if self.db:
+            self._roundtrip(_encode(("SELECT", self.db)))
+        return sock
+
+    def _roundtrip(self, request: bytes) -> Any:
+        sock = self._socket
+        assert sock is not None
+        sock.sendall(request)
+        while True:
+            reply = self._reader.gets()
+            if reply is not False:
+                return reply
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("Redis closed the connection")
+            self._reader.feed(chunk)
+
+    def call(self, *args: bytes | str | int | float) -> Any:
+        """Send one command, return its reply; ``RedisError`` if Redis is down or answers an error."""
+        with self._lock:
+            try:
+                if self._socket is None:
+                    self._connect()
+                reply = self._roundtrip(_encode(args))
+            except (OSError, hiredis.ProtocolError) as error:
+                self.close()
+                raise RedisError(f"Redis at {self._address}: {error}") from error
+        if isinstance(reply, hiredis.ReplyError):
+            raise RedisError(str(reply))
+        return reply
+
+    def script(self, source: str) -> str:
+        """Register a Lua script; returns the name for ``evalsha``."""
+        sha = hashlib.sha1(source.encode()).hexdigest()
+        self._scripts[sha] = source.encode()
+        return sha
+
+    def evalsha(self, sha: str, keys: list[str]) -> Any:
+        """Run a registered script (loading it again if Redis restarted and forgot it)."""
+        try:
+            return self.call("EVALSHA", sha, len(keys), *keys)
+        except RedisError as error:
+            if "NOSCRIPT" not in str(error):
+                raise
+            self.call("SCRIPT", "LOAD", self._scripts[sha])
+            return self.call("EVALSHA", sha, len(keys), *keys)
+
+    def close(self) -> None:
+        """Drop the connection (the next call reconnects)."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
