@@ -20,7 +20,7 @@ import numpy.typing as npt
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed, counter_randint, counter_randint_one
 
-__all__ = ["Recommender", "Requests"]
+__all__ = ["Recommender", "Requests", "StatefulRecommender"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -100,3 +100,22 @@ class Recommender(ABC):
     @abstractmethod
     def _recommend(self, requests: Requests) -> IntArray:
         """Subclasses: the next track for every row."""
+
+
+class StatefulRecommender(Recommender):
+    """Base of recommenders that keep per-session state in a ``StateStore``.
+
+    A batch is answered row by row, in order, so each request sees the state its predecessors left.
+    """
+
+    stateful: ClassVar[bool] = True
+
+    def _recommend(self, requests: Requests) -> IntArray:
+        return np.fromiter(
+            (self._recommend_one(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in
+             zip(requests.user, requests.track, requests.time, requests.session, requests.step, strict=True)),
+            dtype=np.int64, count=len(requests))
+
+    @abstractmethod
+    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+        """Subclasses: the next track for one request, reading and writing the session's state."""

@@ -24,12 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import orjson
 
 from botify.artifacts import Artifact
 from botify.errors import ConfigError
-from botify.recommenders.base import IntArray, Recommender, Requests
+from botify.recommenders.base import StatefulRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
@@ -64,11 +63,10 @@ class SessionMemory:
                    dict(map(tuple, listened)))
 
 
-class CustomRecommender(Recommender):
+class CustomRecommender(StatefulRecommender):
     """The report's recommender (see the module docstring)."""
 
     name = "custom"
-    stateful = True
 
     def __init__(self, catalog: Catalog, *, dssm: Artifact, contextual: Artifact, threshold: float = 0.1,
                  probability: float = 0.3, fallback_only_below_t: bool = False, store: StateStore | None = None,
@@ -90,12 +88,6 @@ class CustomRecommender(Recommender):
         return {"dssm": self.dssm.artifact.ref, "contextual": self.contextual.artifact.ref,
                 "threshold": self.threshold, "probability": self.probability,
                 "fallback_only_below_t": self.fallback_only_below_t}
-
-    def _recommend(self, requests: Requests) -> IntArray:
-        return np.fromiter(
-            (self._recommend_one(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in
-             zip(requests.user, requests.track, requests.time, requests.session, requests.step, strict=True)),
-            dtype=np.int64, count=len(requests))
 
     def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
         raw = self.store.get_state(user)

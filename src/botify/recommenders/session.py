@@ -28,7 +28,7 @@ import orjson
 
 from botify.artifacts import Artifact, rows_of
 from botify.errors import ConfigError
-from botify.recommenders.base import IntArray, Recommender, Requests
+from botify.recommenders.base import StatefulRecommender
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
@@ -55,11 +55,10 @@ class SessionMemory:
         return cls(session, candidates, played, times)
 
 
-class SessionRecommender(Recommender):
+class SessionRecommender(StatefulRecommender):
     """DSSM candidates re-ranked by the session's listened tracks, with a penalty per artist repeat."""
 
     name = "session"
-    stateful = True
 
     def __init__(self, catalog: Catalog, *, dssm: Artifact, neighbours: int = 100, artist_penalty: float = 0.1,
                  store: StateStore | None = None, random_state: int | None = None) -> None:
@@ -78,12 +77,6 @@ class SessionRecommender(Recommender):
 
     def _params(self) -> dict[str, Any]:
         return {"dssm": self.dssm.ref, "neighbours": self.neighbours, "artist_penalty": self.artist_penalty}
-
-    def _recommend(self, requests: Requests) -> IntArray:
-        return np.fromiter(
-            (self._recommend_one(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in
-             zip(requests.user, requests.track, requests.time, requests.session, requests.step, strict=True)),
-            dtype=np.int64, count=len(requests))
 
     def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
         raw = self.store.get_state(user)
