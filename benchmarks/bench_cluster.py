@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench_service import _LUA, wrk
+from bench_service import _LUA, parse_wrk, wrk
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.service.process import ServiceProcess, free_port
 
@@ -58,27 +58,17 @@ def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
     trips_before, nexts_before = _round_trips(replica_ports)
     wrk_process = subprocess.Popen(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
                                    stdout=subprocess.PIPE, text=True)
-    wrk_cpu = 0.0
-    while wrk_process.poll() is None:
-        wrk_cpu = max(wrk_cpu, _cpu_seconds([wrk_process.pid]))
-        try:
-            wrk_process.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
+    _, _, usage = os.wait4(wrk_process.pid, 0)  # the load generator's own CPU time, exactly, at exit
+    wrk_process.returncode = 0
+    wrk_cpu = usage.ru_utime + usage.ru_stime
     output = wrk_process.stdout.read() if wrk_process.stdout else ""
     after = {kind: _cpu_seconds(pids) for kind, pids in kinds.items()}
     trips_after, nexts_after = _round_trips(replica_ports)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    parsed = parse_wrk(output)
     total = float(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-
-    def percentile(name: str) -> float:
-        value, unit = re.search(rf"{name}%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-    result = {"rps": rate, "requests": total, "p50_ms": percentile("50"), "p99_ms": percentile("99"),
-              "errors": float(errors.group(1)) if errors else 0.0,
+    result = {"rps": parsed["rps"], "requests": total, "p50_ms": parsed["p50_ms"], "p99_ms": parsed["p99_ms"],
+              "errors": parsed["non_2xx"],
               "socket_errors": float(sum(int(g) for g in sockets.groups())) if sockets else 0.0,
               "round_trips_per_next": (trips_after - trips_before) / max(nexts_after - nexts_before, 1.0),
               "cpu_us_wrk": wrk_cpu / total * 1e6}

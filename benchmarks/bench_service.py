@@ -54,6 +54,11 @@ def wrk(url: str, connections: int, script: Path, seconds: int = 5) -> dict[str,
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True, capture_output=True, text=True,
     ).stdout
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50/p99 in ms, non-2xx responses and whether there were socket errors, from wrk's report."""
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
