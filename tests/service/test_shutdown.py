@@ -50,3 +50,14 @@ class TestGracefulShutdown:
         assert answered[0] > 500
         assert len(lines) >= answered[0]
         assert all(line["message"] == "next" for line in lines)
+
+    def test_kill_9_loses_no_answered_request(self, world_dir: Path, tmp_path: Path) -> None:
+        import httpx
+
+        service = ServiceProcess(world_dir, log_dir=tmp_path / "log").start()
+        with httpx.Client(base_url=service.url) as client:
+            answered = [client.post(f"/next/{user}", json={"track": 1, "time": 0.5}).json()["track"]
+                        for user in range(300)]
+        service.stop(signal.SIGKILL)  # no shutdown hook runs: only what was written before each answer
+        lines = [orjson.loads(line) for line in (tmp_path / "log" / "data.json").read_bytes().splitlines()]
+        assert [line["recommendation"] for line in lines] == answered
