@@ -3,8 +3,9 @@
 Handlers call ``append(line)``; the service calls ``flush()`` before it sends the answer, so every answered
 request is in the file (the page cache) even if the process is killed right after; lines pending without a
 flush are written by one ``os.write`` scheduled right after the handler (``loop.call_soon``). A line is never
-split, and ``close()`` (graceful shutdown) writes whatever is pending. Files rotate like ``logging.handlers.RotatingFileHandler``:
-``data.json`` → ``data.json.1`` → ``data.json.2``...; rotation happens only between whole lines.
+split, and ``close()`` (graceful shutdown) writes whatever is pending. Files rotate like
+``logging.handlers.RotatingFileHandler``: ``data.json`` → ``data.json.1`` → ``data.json.2``...; rotation happens
+only between whole lines.
 A write error (disk full, directory removed) never fails a request: the lost lines are counted in
 ``lost_events``.
 """
