@@ -92,6 +92,15 @@ class TestGoodRequests:
         assert f'botify_request_seconds_count{{endpoint="next",arm="{arm}"}} 1' in text
         assert "botify_state_store_errors 0.0" in text and "botify_log_lost_events 0.0" in text
 
+    def test_disk_full_keeps_answering_and_counts_lost_events(self, world_dir: Path, tmp_path: Path) -> None:
+        log_dir = tmp_path / "full"
+        log_dir.mkdir()
+        (log_dir / "data.json").symlink_to("/dev/full")  # every write fails with ENOSPC, as on a full disk
+        full = BotifyApp(load_catalog(world_dir), PLAN, log_dir=log_dir)
+        for user in range(5):
+            assert call(full, "POST", f"/next/{user}", json={"track": 1, "time": 0.5}).status_code == 200
+        assert "botify_log_lost_events 5.0" in call(full, "GET", "/metrics").text
+
     def test_not_ready_while_artifacts_load(self, app: BotifyApp) -> None:
         app.loading = True
         try:
