@@ -4,7 +4,8 @@ Keys: ``botify:c:{user}`` is a hash with the session number ``s`` and the next s
 session numbers match the in-process store's); ``botify:s:{user}`` holds a stateful recommender's encoded state
 with a TTL (an idle session's state expires, as in ``InMemoryStore``). ``next_step`` advances the counters and
 fetches the state in one round trip (a Lua script); the recommender's ``get_state`` then reads that copy, and
-``put_state`` is a single ``SET ... EX``. Stateless arms cost one round trip per ``/next``.
+``put_state`` sends a ``SET ... PX`` without waiting for its reply (pipelined: the next call reads it). So
+every ``/next`` costs one round trip, stateful arms included.
 
 When Redis is unreachable the store keeps answering from in-process counters and treats sessions as new (no
 state), counts the errors, reports itself not ready, and uses Redis again as soon as it answers.
@@ -119,7 +120,6 @@ class RedisStore:
         """Store the state with the idle timeout; lost (and counted) while Redis is down."""
         self._fetched.value = None
         try:
-            self.round_trips += 1
-            self.client.call("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
+            self.client.send("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
         except RedisError:
             self._failed()

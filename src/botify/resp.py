@@ -53,6 +53,8 @@ class RedisConnection:
         self._reader = hiredis.Reader()
         self._lock = threading.Lock()
         self._scripts: dict[str, bytes] = {}
+        self._unread = 0
+        self.deferred_errors = 0
 
     def _connect(self) -> socket.socket:
         sock = socket.socket(self._family, socket.SOCK_STREAM)
@@ -64,7 +66,7 @@ class RedisConnection:
         except OSError:
             sock.close()
             raise
-        self._socket, self._reader = sock, hiredis.Reader()
+        self._socket, self._reader, self._unread = sock, hiredis.Reader(), 0
         if self.db:
             self._roundtrip(_encode(("SELECT", self.db)))
         return sock
@@ -73,6 +75,13 @@ class RedisConnection:
         sock = self._socket
         assert sock is not None
         sock.sendall(request)
+        while self._unread:  # replies of commands sent without waiting come first
+            self._unread -= 1
+            if isinstance(self._read(sock), hiredis.ReplyError):
+                self.deferred_errors += 1
+        return self._read(sock)
+
+    def _read(self, sock: socket.socket) -> Any:
         while True:
             reply = self._reader.gets()
             if reply is not False:
@@ -95,6 +104,23 @@ class RedisConnection:
         if isinstance(reply, hiredis.ReplyError):
             raise RedisError(str(reply))
         return reply
+
+    def send(self, *args: bytes | str | int | float) -> None:
+        """Send one command without waiting for its reply (read, and counted if an error, by the next ``call``).
+
+        The command leaves this process before ``send`` returns, and Redis runs one connection's commands in
+        order; the service uses it for the state written after an answer is computed.
+        """
+        with self._lock:
+            try:
+                if self._socket is None:
+                    self._connect()
+                assert self._socket is not None
+                self._socket.sendall(_encode(args))
+                self._unread += 1
+            except OSError as error:
+                self.close()
+                raise RedisError(f"Redis at {self._address}: {error}") from error
 
     def script(self, source: str) -> str:
         """Register a Lua script; returns the name for ``evalsha``."""
