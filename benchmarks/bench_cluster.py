@@ -4,7 +4,8 @@ Throughput, latency, errors, Redis round trips per request and CPU time per requ
 2-core machine the CPU split says more than throughput: every process competes for the same cores. The
 baseline from the same run is one replica with in-process state, hit directly (no nginx, no Redis), so the
 ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
-the load window. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+the load window. The experiment is the report's (DSSM, custom, session arms; the last two keep per-session
+state) on stand-in artifacts. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
@@ -18,11 +19,35 @@ from pathlib import Path
 
 import httpx
 
-from bench_service import _LUA, parse_wrk, wrk
+from bench_service import parse_wrk, wrk
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.service.process import ServiceProcess, free_port
+from botify.train.synthetic import random_report_artifacts
+from botify.world.catalog import load_catalog
 
 _TICK = os.sysconf("SC_CLK_TCK")
+# Sessions of 7 tracks: users 0..9999 in turn, every 8th request of a user is its /last.
+_SESSIONS_LUA = """
+counter = 0
+request = function()
+  local user = counter % 10000
+  local step = math.floor(counter / 10000) % 8
+  counter = counter + 1
+  local body = '{"track": ' .. (counter * 7919 % 50000) .. ', "time": 0.5}'
+  local kind = "/next/"
+  if step == 7 then kind = "/last/" end
+  return wrk.format("POST", kind .. user, {["Content-Type"] = "application/json"}, body)
+end
+"""
+# The report's arms: DSSM's random pick, the custom recommender and ours (both keep per-session state).
+_PLAN = """seed: 1
+experiments:
+  - name: REPORT
+    arms:
+      - {recommender: indexed, params: {artifact: dssm}}
+      - {recommender: custom, params: {dssm: dssm, contextual: contextual}}
+      - {recommender: session, params: {dssm: dssm}}
+"""
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -83,14 +108,20 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         return
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
-        script = tmp / "next.lua"
-        script.write_text(_LUA)
-        with ServiceProcess(world_dir, log_dir=tmp / "single-log") as single:
+        script = tmp / "sessions.lua"
+        script.write_text(_SESSIONS_LUA)
+        catalog = load_catalog(world_dir)
+        artifacts = random_report_artifacts(catalog, 10_000, tmp / "artifacts")
+        plan = tmp / "report.yml"
+        plan.write_text(_PLAN)
+        with ServiceProcess(world_dir, config=plan, log_dir=tmp / "single-log",
+                            extra_args=["--artifacts", str(artifacts)]) as single:
             assert single.process is not None
             wrk(single.url, 16, script, seconds=2)  # warm-up
             baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds,
                                 [single.port])
-        cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / "cluster", replicas=2, port=free_port()))
+        cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / "cluster", replicas=2, port=free_port(),
+                                      config=plan, artifacts=artifacts))
         cluster.up()
         try:
             assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None

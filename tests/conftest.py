@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
 import botify
@@ -69,19 +68,9 @@ def default_world(tmp_path_factory: pytest.TempPathFactory) -> SimWorld:
 @pytest.fixture(scope="session")
 def model_artifacts(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """DSSM-like and Contextual-like artifacts from seeded random vectors (the recommenders only read arrays)."""
-    from botify.artifacts import save_artifact
-    from botify.train.neighbours import indexed_arrays, top_k_inner_product
+    from botify.train.synthetic import random_report_artifacts
 
-    root = tmp_path_factory.mktemp("artifacts")
-    catalog = sim_world.catalog
-    rng = np.random.default_rng(0)
-    items = rng.normal(size=(catalog.n_tracks, 16)).astype(np.float32)
-    users = rng.normal(size=(sim_world.n_users, 16)).astype(np.float32)
-    save_artifact(root, "dssm", "indexed", indexed_arrays(np.arange(sim_world.n_users), users, items, 50,
-                                                          vectors=True, per_artist=2, artist_of=catalog.artist_id),
-                  catalog)
-    save_artifact(root, "contextual", "item_lists", {"lists": top_k_inner_product(items, items, 20)}, catalog)
-    return root
+    return random_report_artifacts(sim_world.catalog, sim_world.n_users, tmp_path_factory.mktemp("artifacts"))
 
 
 @pytest.fixture(scope="session")

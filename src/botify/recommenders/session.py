@@ -91,7 +91,7 @@ class SessionRecommender(StatefulRecommender):
 
     def _candidates(self, user: int, first: int) -> list[int]:
         """The user's DSSM list and the first track's nearest neighbours in item space (once per session)."""
-        scores = self._vectors @ self._vectors[first]
+        scores = np.einsum("ij,j->i", self._vectors, self._vectors[first])  # not BLAS: no thread pool per request
         nearest = np.argpartition(-scores, self.neighbours)[: self.neighbours]
         row = int(rows_of(self._users, np.array([user], dtype=np.int64))[0])
         own = self._lists[row][self._lists[row] >= 0] if row >= 0 else np.zeros(0, np.int64)
@@ -103,7 +103,7 @@ class SessionRecommender(StatefulRecommender):
         played = np.array(memory.played, dtype=np.int64)
         candidates = candidates[~np.isin(candidates, played)]
         if len(candidates) == 0:  # every candidate played: the nearest unplayed track to the first one
-            scores = self._vectors @ self._vectors[played[0]]
+            scores = np.einsum("ij,j->i", self._vectors, self._vectors[played[0]])
             scores[played] = -np.inf
             return int(np.argmax(scores))
         anchor = np.asarray(memory.times, dtype=np.float32) @ self._vectors[played]
@@ -114,5 +114,5 @@ class SessionRecommender(StatefulRecommender):
         found = (position < len(artists)) & (artists[np.minimum(position, len(artists) - 1)] ==
                                              self._artist_of[candidates])
         repeats[found] = counts[position[found]]
-        scores = self._vectors[candidates] @ anchor / norm - self.artist_penalty * repeats
+        scores = np.einsum("ij,j->i", self._vectors[candidates], anchor) / norm - self.artist_penalty * repeats
         return int(candidates[int(np.argmax(scores))])

@@ -55,8 +55,16 @@ def make_store(url: str | None) -> StateStore | None:
     return RedisStore(url)
 
 
+def _single_threaded_math() -> None:
+    """One BLAS/OpenMP thread: requests are small, and a thread pool per call costs more than the math."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def app_from_env() -> BotifyApp:
     """Build the app from ``BOTIFY_*`` variables (uvicorn's worker processes call this)."""
+    _single_threaded_math()
     config = os.environ.get("BOTIFY_CONFIG") or None
     log_dir = os.environ.get("BOTIFY_LOG_DIR") or None
     workers = int(os.environ.get("BOTIFY_WORKERS", "1"))
@@ -77,6 +85,7 @@ def serve(options: ServeOptions) -> None:
     common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": "httptools",
               "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
     if options.workers == 1:
+        _single_threaded_math()
         app = BotifyApp(load_catalog(options.world_dir), _plan(options.config), log_dir=options.log_dir,
                         log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
                         admin_token=options.admin_token, store=make_store(options.state))
