@@ -79,6 +79,8 @@ class TestCluster:
         server_errors = sum(int(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                             if line.startswith("botify_requests_total") and 'status="5' in line)
         assert server_errors == 0
+        print(f"client retries: {agent.retried_requests}")
+        assert agent.retried_requests <= 8  # at most the requests in flight when the replica died
         logs = [cluster.replica_log_dir(i) for i in range(2)]
         events, read = read_events(logs)
         assert read.malformed == 0 and len(events.user) > 1500
