@@ -220,10 +220,12 @@ def serve(config_path: Path | None, world_dir: Path, host: str, port: int, worke
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
+@click.option("--experiment", "experiment_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Another experiment file for the A/B day (arms may use dssm and contextual).")
 @click.option("--calibration", is_flag=True,
               help="Instead: the quick calibration day (Random vs StickyArtist vs TopPop), no training.")
 def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
-         out: Path, calibration: bool) -> None:
+         out: Path, experiment_file: Path | None, calibration: bool) -> None:
     """The main job: the report's experiment, DSSM (control) vs the report's custom recommender over real HTTP.
 
     World -> collection day -> DSSM + Contextual from its logs -> A/B day -> table, report.md and report.html.
@@ -239,8 +241,8 @@ def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concu
 
     recipes.run_seminar(recipes.SeminarOptions(
         world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,
-        concurrency=concurrency, workers=workers, models=recipes.REPORT_MODELS, plan=recipes.DATA / "report.yml"),
-        console)
+        concurrency=concurrency, workers=workers, models=recipes.REPORT_MODELS,
+        plan=experiment_file or recipes.DATA / "report.yml"), console)
 
 
 @main.command("train")
