@@ -38,7 +38,7 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
             if written >= lines:
                 break
             arm = "C" if user % 2 == 0 else "T1"
-            times = np.round(rng.random(length), 2).tolist()
+            times = np.round(rng.random(length), 2).tolist()[: lines - written]
             target = files[user % replicas]
             for step, listened in enumerate(times):
                 last = step == length - 1
@@ -64,12 +64,12 @@ def _columnar(logs: str, cache: str) -> dict[str, float]:
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _pandas(logs: str, limit: int) -> dict[str, float]:
+def _pandas(logs: str, limit: str) -> dict[str, float]:
     import pandas as pd
     from scipy import stats
 
     started = time.perf_counter()
-    frames, remaining = [], limit
+    frames, remaining = [], int(limit)
     for path in sorted(Path(logs).rglob("data.json")):
         frame = pd.read_json(path, lines=True, nrows=remaining // REPLICAS)
         frames.append(frame)
