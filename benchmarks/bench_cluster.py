@@ -4,8 +4,9 @@ Throughput, latency, errors, Redis round trips per request and CPU time per requ
 2-core machine the CPU split says more than throughput: every process competes for the same cores. The
 baseline from the same run is one replica with in-process state, hit directly (no nginx, no Redis), so the
 ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
-the load window. The experiment is the report's (DSSM, custom, session arms; the last two keep per-session
-state) on stand-in artifacts. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
+report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
+7-track sessions (seven ``/next`` then a ``/last`` per user). Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
@@ -67,13 +68,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _round_trips(ports: list[int]) -> tuple[float, float]:
-    """Summed state-store round trips and /next requests over the replicas' /metrics."""
+    """Summed state-store round trips and /next + /last requests over the replicas' /metrics."""
     trips = nexts = 0.0
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         trips += float(re.search(r"^botify_state_store_round_trips (\S+)$", text, re.M).group(1))  # type: ignore
-        nexts += sum(float(m) for m in re.findall(r'^botify_requests_total\{endpoint="next",[^}]*\} (\S+)$', text,
-                                                  re.M))
+        nexts += sum(float(m) for m in re.findall(r'^botify_requests_total\{endpoint="(?:next|last)",[^}]*\} (\S+)$',
+                                                  text, re.M))
     return trips, nexts
 
 
@@ -95,52 +96,61 @@ def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
     result = {"rps": parsed["rps"], "requests": total, "p50_ms": parsed["p50_ms"], "p99_ms": parsed["p99_ms"],
               "errors": parsed["non_2xx"],
               "socket_errors": float(sum(int(g) for g in sockets.groups())) if sockets else 0.0,
-              "round_trips_per_next": (trips_after - trips_before) / max(nexts_after - nexts_before, 1.0),
+              "round_trips_per_request": (trips_after - trips_before) / max(nexts_after - nexts_before, 1.0),
               "cpu_us_wrk": wrk_cpu / total * 1e6}
     for kind in kinds:
         result[f"cpu_us_{kind}"] = (after[kind] - before[kind]) / total * 1e6
     return result
 
 
+def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
+          seconds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The same plan on one direct replica (in-process state), then on the cluster."""
+    extra = ["--artifacts", str(artifacts)] if artifacts else []
+    with ServiceProcess(world_dir, config=plan, log_dir=tmp / f"{name}-single", extra_args=extra) as single:
+        assert single.process is not None
+        wrk(single.url, 16, script, seconds=2)  # warm-up
+        baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds, [single.port])
+    cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / f"{name}-cluster", replicas=2,
+                                  port=free_port(), config=plan, artifacts=artifacts))
+    cluster.up()
+    try:
+        assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None
+        replicas = [p.pid for p in cluster.replicas if p is not None]
+        kinds = {"service": replicas, "nginx": [cluster.nginx.pid, *_children(cluster.nginx.pid)],
+                 "redis": [cluster.redis.process.pid]}
+        wrk(cluster.url, 16, script, seconds=2)
+        loaded = _measure(cluster.url, kinds, script, seconds, cluster.replica_ports)
+    finally:
+        cluster.down()
+    return baseline, loaded
+
+
 def run(world_dir: Path, seconds: int = 60) -> None:
     if not all(shutil.which(tool) for tool in ("wrk", "nginx", "redis-server")):
         print("skipped: needs wrk, nginx and redis-server (apt-get install -y wrk nginx redis-server)")
         return
+    results = {}
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
         script = tmp / "sessions.lua"
         script.write_text(_SESSIONS_LUA)
-        catalog = load_catalog(world_dir)
-        artifacts = random_report_artifacts(catalog, 10_000, tmp / "artifacts")
+        artifacts = random_report_artifacts(load_catalog(world_dir), 10_000, tmp / "artifacts")
         plan = tmp / "report.yml"
         plan.write_text(_PLAN)
-        with ServiceProcess(world_dir, config=plan, log_dir=tmp / "single-log",
-                            extra_args=["--artifacts", str(artifacts)]) as single:
-            assert single.process is not None
-            wrk(single.url, 16, script, seconds=2)  # warm-up
-            baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds,
-                                [single.port])
-        cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / "cluster", replicas=2, port=free_port(),
-                                      config=plan, artifacts=artifacts))
-        cluster.up()
-        try:
-            assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None
-            replicas = [p.pid for p in cluster.replicas if p is not None]
-            kinds = {"service": replicas, "nginx": [cluster.nginx.pid, *_children(cluster.nginx.pid)],
-                     "redis": [cluster.redis.process.pid]}
-            wrk(cluster.url, 16, script, seconds=2)
-            loaded = _measure(cluster.url, kinds, script, seconds, cluster.replica_ports)
-        finally:
-            cluster.down()
-    print(f"{'setup':<44}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/next':>9}"
+        results["calibration arms (stateless)"] = _pair(world_dir, tmp, "calibration", None, None, script, seconds)
+        results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
+                                                          seconds)
+    print(f"{'setup':<52}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}"
           f"{'service':>9}{'nginx':>7}{'redis':>7}{'wrk':>6}  (CPU µs per request)")
-    for name, row in (("1 replica, in-process state, direct (baseline)", baseline),
-                      ("nginx + 2 replicas + Redis state", loaded)):
-        print(f"{name:<44}{row['rps']:>9,.0f}{row['p50_ms']:>8.2f}{row['p99_ms']:>8.2f}"
-              f"{row['errors'] + row['socket_errors']:>7.0f}{row['round_trips_per_next']:>9.2f}"
-              f"{row['cpu_us_service']:>9.1f}{row.get('cpu_us_nginx', 0.0):>7.1f}{row.get('cpu_us_redis', 0.0):>7.1f}"
-              f"{row['cpu_us_wrk']:>6.1f}")
-    print(f"cluster / baseline throughput: {loaded['rps'] / baseline['rps']:.2f}x; service CPU per /next: "
-          f"{loaded['cpu_us_service']:.0f} µs with Redis vs {baseline['cpu_us_service']:.0f} µs in-process "
-          f"(goal <= 150 µs); Redis round trips per /next: {loaded['round_trips_per_next']:.2f} (goal <= 1); "
-          f"errors: {loaded['errors'] + loaded['socket_errors']:.0f} (goal 0)")
+    for plan_name, (baseline, loaded) in results.items():
+        for name, row in ((f"{plan_name}: 1 replica, in-process state", baseline),
+                          (f"{plan_name}: nginx + 2 replicas + Redis", loaded)):
+            print(f"{name:<52}{row['rps']:>8,.0f}{row['p50_ms']:>8.2f}{row['p99_ms']:>8.2f}"
+                  f"{row['errors'] + row['socket_errors']:>7.0f}{row['round_trips_per_request']:>8.2f}"
+                  f"{row['cpu_us_service']:>9.1f}{row.get('cpu_us_nginx', 0.0):>7.1f}"
+                  f"{row.get('cpu_us_redis', 0.0):>7.1f}{row['cpu_us_wrk']:>6.1f}")
+        print(f"  cluster / direct throughput {loaded['rps'] / baseline['rps']:.2f}x; service CPU per request "
+              f"{loaded['cpu_us_service']:.0f} µs with Redis vs {baseline['cpu_us_service']:.0f} µs in-process "
+              f"(goal <= 150 µs); Redis round trips per request {loaded['round_trips_per_request']:.2f} "
+              f"(goal <= 1); errors {loaded['errors'] + loaded['socket_errors']:.0f} (goal 0)")
