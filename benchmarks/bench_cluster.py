@@ -6,7 +6,8 @@ baseline from the same run is one replica with in-process state, hit directly (n
 ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
 the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
 report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
-7-track sessions (seven ``/next`` then a ``/last`` per user). Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+7-track sessions (seven ``/next`` then a ``/last`` per user). Needs ``wrk``, ``nginx`` and ``redis-server``
+(Debian packages).
 """
 
 from __future__ import annotations
