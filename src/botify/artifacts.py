@@ -39,7 +39,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "popularity": ("popularity",),
 }
 # Arrays a kind may carry besides its required ones (e.g. DSSM's vectors, for session-aware re-ranking).
-OPTIONAL: dict[str, tuple[str, ...]] = {"indexed": ("user_vectors", "item_vectors")}
+OPTIONAL: dict[str, tuple[str, ...]] = {"indexed": ("user_vectors", "item_vectors", "item_neighbours")}
 _VERSION = re.compile(r"^v\d{4,}$")
 
 
@@ -189,6 +189,12 @@ def _check_arrays(kind: str, arrays: dict[str, npt.NDArray[Any]], n_tracks: int)
                     or not np.isfinite(item_vectors).all() or not np.isfinite(user_vectors).all()):
                 return (f"item_vectors.npy must be finite float32 ({n_tracks} x d) and user_vectors.npy "
                         f"({len(users)} x d), got {item_vectors.shape}, {user_vectors.shape}")
+        if "item_neighbours" in arrays:
+            neighbours = arrays["item_neighbours"]
+            if neighbours.dtype != np.int32 or neighbours.ndim != 2 or neighbours.shape[0] != n_tracks \
+                    or not tracks_ok(neighbours):
+                return (f"item_neighbours.npy must be int32 ({n_tracks} x k) with track ids in [-1, {n_tracks}), "
+                        f"got {neighbours.shape}")
     elif kind == "item_lists":
         lists = arrays["lists"]
         if lists.dtype != np.int32 or lists.ndim != 2 or lists.shape[0] != n_tracks or not tracks_ok(lists):

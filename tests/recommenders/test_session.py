@@ -114,3 +114,27 @@ class TestSession:
     def test_needs_an_artifact_with_vectors(self, catalog: Catalog, artifacts: Path) -> None:
         with pytest.raises(ConfigError, match="no item vectors"):
             build_recommender("session", catalog, {"dssm": "plain"}, artifacts=artifacts)
+
+
+class TestExportedNeighbours:
+    def test_lookup_and_computed_neighbours_give_the_same_sessions(self, catalog: Catalog, tmp_path: Path) -> None:
+        from botify.train.neighbours import item_neighbours
+
+        rng = np.random.default_rng(4)
+        items = rng.normal(size=(catalog.n_tracks, DIM)).astype(np.float32)
+        users = {"users": np.array([1], dtype=np.int64), "items": np.array([[5, 6, 7]], dtype=np.int32),
+                 "user_vectors": np.ones((1, DIM), np.float32), "item_vectors": items}
+        save_artifact(tmp_path, "computed", "indexed", users, catalog)
+        save_artifact(tmp_path, "lookup", "indexed", {**users, "item_neighbours": item_neighbours(items, 100)},
+                      catalog)
+        found = item_neighbours(items, 100)
+        assert not (found == np.arange(catalog.n_tracks)[:, None]).any()  # an item is not its own neighbour
+        sessions = []
+        for name in ("computed", "lookup"):
+            rec = build_recommender("session", catalog, {"dssm": name}, artifacts=tmp_path, store=InMemoryStore())
+            played, times = [100], [1.0]
+            for step in range(12):
+                played.append(rec.recommend(1, played[-1], times[-1], 0, step))
+                times.append(0.6 if step % 3 else 0.0)
+            sessions.append(played)
+        assert sessions[0] == sessions[1]

@@ -5,7 +5,8 @@ a user-level list cannot know that. Per session this recommender keeps the playe
 times, and at every step picks, among
 
 * the user's DSSM list (top-100, nearest to the user) and
-* the 100 tracks nearest to the session's first track in DSSM's item space (found once per session),
+* the 100 tracks nearest to the session's first track in DSSM's item space (once per session: a lookup in the
+  artifact's ``item_neighbours``, or computed from the item vectors if the artifact has none),
 
 the unplayed track with the highest
 
@@ -73,6 +74,8 @@ class SessionRecommender(StatefulRecommender):
         self._users = np.asarray(dssm.arrays["users"])
         self._lists = np.asarray(dssm.arrays["items"])
         self._vectors: npt.NDArray[np.float32] = np.ascontiguousarray(dssm.arrays["item_vectors"])
+        exported = dssm.arrays.get("item_neighbours")
+        self._neighbours = exported if exported is not None and exported.shape[1] >= neighbours else None
         self._artist_of = catalog.artist_id.astype(np.int64)
 
     def _params(self) -> dict[str, Any]:
@@ -91,8 +94,13 @@ class SessionRecommender(StatefulRecommender):
 
     def _candidates(self, user: int, first: int) -> list[int]:
         """The user's DSSM list and the first track's nearest neighbours in item space (once per session)."""
-        scores = np.einsum("ij,j->i", self._vectors, self._vectors[first])  # not BLAS: no thread pool per request
-        nearest = np.argpartition(-scores, self.neighbours)[: self.neighbours]
+        if self._neighbours is not None:  # exported with the artifact: a lookup
+            nearest = self._neighbours[first, : self.neighbours]
+            nearest = nearest[nearest >= 0]
+        else:
+            scores = np.einsum("ij,j->i", self._vectors, self._vectors[first])  # not BLAS: no thread pool
+            scores[first] = -np.inf
+            nearest = np.argpartition(-scores, self.neighbours)[: self.neighbours]
         row = int(rows_of(self._users, np.array([user], dtype=np.int64))[0])
         own = self._lists[row][self._lists[row] >= 0] if row >= 0 else np.zeros(0, np.int64)
         merged: list[int] = np.unique(np.concatenate([nearest, own]).astype(np.int64)).tolist()

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from botify.artifacts import rows_of
 
-__all__ = ["cap_per_artist", "indexed_arrays", "top_k_for_users", "top_k_inner_product"]
+__all__ = ["cap_per_artist", "indexed_arrays", "item_neighbours", "top_k_for_users", "top_k_inner_product"]
 
 
 def top_k_inner_product(items: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, *,
@@ -79,10 +79,11 @@ def cap_per_artist(candidates: npt.NDArray[np.integer[Any]], artist_of: npt.NDAr
 def indexed_arrays(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray[np.float32],
                    item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2, vectors: bool = False,
                    per_artist: int | None = None, artist_of: npt.NDArray[np.integer[Any]] | None = None,
-                   pool: int = 600) -> dict[str, npt.NDArray[Any]]:
-    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first (and the vectors).
+                   pool: int = 600, neighbours: int = 100) -> dict[str, npt.NDArray[Any]]:
+    """Arrays of an ``indexed`` artifact: every known user's top-``k``, nearest first.
 
     With ``per_artist``, each list keeps at most that many tracks of one artist, taken from the nearest ``pool``.
+    With ``vectors``, also both towers' vectors and each item's ``neighbours`` nearest items.
     """
     items: npt.NDArray[Any]
     if per_artist is None:
@@ -95,5 +96,14 @@ def indexed_arrays(known_users: npt.NDArray[np.int64], user_vectors: npt.NDArray
     arrays: dict[str, npt.NDArray[Any]] = {"users": known_users.astype(np.int64), "items": items.astype(np.int32)}
     if vectors:
         arrays |= {"user_vectors": np.ascontiguousarray(user_vectors, dtype=np.float32),
-                   "item_vectors": np.ascontiguousarray(item_vectors, dtype=np.float32)}
+                   "item_vectors": np.ascontiguousarray(item_vectors, dtype=np.float32),
+                   "item_neighbours": item_neighbours(item_vectors, neighbours, threads=threads)}
     return arrays
+
+
+def item_neighbours(item_vectors: npt.NDArray[np.float32], k: int, *, threads: int = 2) -> npt.NDArray[np.int32]:
+    """Each item's ``k`` nearest other items by inner product, nearest first (itself left out)."""
+    found = top_k_inner_product(item_vectors, item_vectors, k + 1, threads=threads)
+    keep = found != np.arange(len(found))[:, None]
+    keep &= np.cumsum(keep, axis=1) <= k  # drop the item itself, or the last one if it was not found
+    return np.ascontiguousarray(found[keep].reshape(len(found), k), dtype=np.int32)
