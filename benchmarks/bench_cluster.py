@@ -24,7 +24,7 @@ import httpx
 from bench_service import parse_wrk, wrk
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.service.process import ServiceProcess, free_port
-from botify.train.synthetic import random_report_artifacts
+from botify.train.synthetic import random_report_artifacts, write_report_arms
 from botify.world.catalog import load_catalog
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -40,15 +40,6 @@ request = function()
   if step == 7 then kind = "/last/" end
   return wrk.format("POST", kind .. user, {["Content-Type"] = "application/json"}, body)
 end
-"""
-# The report's arms: DSSM's random pick, the custom recommender and ours (both keep per-session state).
-_PLAN = """seed: 1
-experiments:
-  - name: REPORT
-    arms:
-      - {recommender: indexed, params: {artifact: dssm}}
-      - {recommender: custom, params: {dssm: dssm, contextual: contextual}}
-      - {recommender: session, params: {dssm: dssm}}
 """
 
 
@@ -137,8 +128,7 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         script = tmp / "sessions.lua"
         script.write_text(_SESSIONS_LUA)
         artifacts = random_report_artifacts(load_catalog(world_dir), 10_000, tmp / "artifacts")
-        plan = tmp / "report.yml"
-        plan.write_text(_PLAN)
+        plan = write_report_arms(tmp / "report.yml")
         results["calibration arms (stateless)"] = _pair(world_dir, tmp, "calibration", None, None, script, seconds)
         results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
                                                           seconds)

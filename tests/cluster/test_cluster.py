@@ -19,24 +19,16 @@ from botify.cluster.topology import Cluster, ClusterSpec
 from botify.service.process import free_port
 from botify.sim.agents import RemoteAgent
 from botify.sim.world import SimWorld
+from botify.train.synthetic import write_report_arms
 
 pytestmark = pytest.mark.skipif(not (shutil.which("nginx") and shutil.which("redis-server")),
                                 reason="needs Debian's nginx and redis-server (.ci/run installs them)")
 
-EXPERIMENT = """seed: 3
-experiments:
-  - name: REPORT
-    arms:
-      - {recommender: indexed, params: {artifact: dssm}}
-      - {recommender: custom, params: {dssm: dssm, contextual: contextual}}
-      - {recommender: session, params: {dssm: dssm}}
-"""
 
 
 @pytest.fixture()
 def cluster(world_dir: Path, model_artifacts: Path, tmp_path: Path) -> Cluster:
-    config = tmp_path / "report.yml"
-    config.write_text(EXPERIMENT)
+    config = write_report_arms(tmp_path / "report.yml")
     spec = ClusterSpec(world_dir=world_dir, workdir=tmp_path / "cluster", replicas=2, port=free_port(),
                        config=config, artifacts=model_artifacts)
     running = Cluster(spec).up()

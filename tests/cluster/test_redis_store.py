@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from botify.cluster.redis_server import RedisServer
 from botify.experiments import ExperimentPlan
@@ -16,11 +17,7 @@ from botify.redis_store import RedisStore
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 from botify.state import InMemoryStore
-
-REPORT = {"seed": 3, "experiments": [{"name": "REPORT", "arms": [
-    {"recommender": "custom", "params": {"dssm": "dssm", "contextual": "contextual"}},
-    {"recommender": "session", "params": {"dssm": "dssm"}}]}]}
-
+from botify.train.synthetic import REPORT_ARMS
 
 StoreFactory = Callable[..., RedisStore]
 
@@ -81,7 +78,7 @@ class TestRedisStore:
     def test_custom_and_session_recommenders_play_identically_on_either_store(
             self, open_store: StoreFactory, sim_world: SimWorld, model_artifacts: Path,
             redis_server: RedisServer) -> None:
-        plan = ExperimentPlan.from_dict(REPORT)
+        plan = ExperimentPlan.from_dict(yaml.safe_load(REPORT_ARMS))
         local = InProcessAgent(sim_world, plan, artifacts=model_artifacts).play(range(400), seed=2)
         shared = InProcessAgent(sim_world, plan, artifacts=model_artifacts,
                                 store=open_store(redis_server)).play(range(400), seed=2)

@@ -13,23 +13,15 @@ from pathlib import Path
 import pytest
 
 from botify.service.process import ServiceProcess
+from botify.train.synthetic import write_report_arms
 
-EXPERIMENT = """seed: 3
-experiments:
-  - name: REPORT
-    arms:
-      - {recommender: indexed, params: {artifact: dssm}}
-      - {recommender: custom, params: {dssm: dssm, contextual: contextual}}
-      - {recommender: session, params: {dssm: dssm}}
-"""
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists() and shutil.which("schemathesis") is None,
                     reason="needs schemathesis (requirements.txt)")
 def test_schemathesis_finds_nothing(world_dir: Path, model_artifacts: Path, tmp_path: Path) -> None:
-    config = tmp_path / "report.yml"
-    config.write_text(EXPERIMENT)
+    config = write_report_arms(tmp_path / "report.yml")
     binary = str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis"
     with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "log",
                         extra_args=["--artifacts", str(model_artifacts)]) as service:

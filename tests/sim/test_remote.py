@@ -14,6 +14,7 @@ from botify.experiments import load_experiments
 from botify.service.process import ServiceProcess, free_port
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld
+from botify.train.synthetic import write_report_arms
 
 EXPERIMENT = """seed: 11
 experiments:
@@ -23,14 +24,6 @@ experiments:
     arms: [random, random]
 """
 DAYS = (range(0, 150), range(150, 300))
-STATEFUL = """seed: 3
-experiments:
-  - name: REPORT
-    arms:
-      - {recommender: indexed, params: {artifact: dssm}}
-      - {recommender: custom, params: {dssm: dssm, contextual: contextual, threshold: 0.1, probability: 0.3}}
-      - {recommender: session, params: {dssm: dssm}}
-"""
 
 
 
@@ -81,8 +74,7 @@ class TestRemoteAgent:
     def test_stateful_recommenders_give_the_same_sessions_over_http(
         self, sim_world: SimWorld, world_dir: Path, model_artifacts: Path, tmp_path: Path,
     ) -> None:
-        config = tmp_path / "report.yml"
-        config.write_text(STATEFUL)
+        config = write_report_arms(tmp_path / "report.yml")
         plan = load_experiments(config)
         expected = InProcessAgent(sim_world, plan, artifacts=model_artifacts).play(range(300), seed=9)
         with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "log",

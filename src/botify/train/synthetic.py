@@ -14,7 +14,24 @@ from botify.artifacts import save_artifact
 from botify.train.neighbours import indexed_arrays, top_k_inner_product
 from botify.world.catalog import Catalog
 
-__all__ = ["random_report_artifacts"]
+__all__ = ["REPORT_ARMS", "random_report_artifacts", "write_report_arms"]
+
+# An experiment over those artifacts: DSSM's random pick, the report's custom recommender and our session
+# recommender (the last two keep per-session state).
+REPORT_ARMS = """seed: 3
+experiments:
+  - name: REPORT
+    arms:
+      - {recommender: indexed, params: {artifact: dssm}}
+      - {recommender: custom, params: {dssm: dssm, contextual: contextual}}
+      - {recommender: session, params: {dssm: dssm}}
+"""
+
+
+def write_report_arms(path: str | Path) -> Path:
+    """Write ``REPORT_ARMS`` as an experiment file at ``path``."""
+    Path(path).write_text(REPORT_ARMS)
+    return Path(path)
 
 
 def random_report_artifacts(catalog: Catalog, n_users: int, root: str | Path, *, seed: int = 0,
