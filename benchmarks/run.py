@@ -27,25 +27,19 @@ def main() -> None:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
             bench_ab.run(Path(work))
-        if chosen == {"ab"}:
-            return
     if "world" in chosen:
         print("== world generation ==")
         bench_world.run()
+    on_default_world = [("sim", "simulator", bench_sim.run), ("service", "service", bench_service.run),
+                        ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run)]
+    if not chosen & {name for name, _, _ in on_default_world}:
+        return
     with tempfile.TemporaryDirectory() as world_dir:
         write_world(world_dir, WorldConfig(), seed=0)
-        if "sim" in chosen:
-            print("== simulator ==")
-            bench_sim.run(Path(world_dir))
-        if "service" in chosen:
-            print("== service ==")
-            bench_service.run(Path(world_dir))
-        if "cluster" in chosen:
-            print("== cluster under load ==")
-            bench_cluster.run(Path(world_dir))
-        if "train" in chosen:
-            print("== training ==")
-            bench_train.run(Path(world_dir))
+        for name, title, run in on_default_world:
+            if name in chosen:
+                print(f"== {title} ==")
+                run(Path(world_dir))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ state), counts the errors, reports itself not ready, and uses Redis again as soo
 from __future__ import annotations
 
 import threading
-import time
 
 from botify.resp import RedisConnection, RedisError
 from botify.state import InMemoryStore
@@ -47,7 +46,7 @@ class RedisStore:
         self._fetched = threading.local()
         self.errors = 0
         self.round_trips = 0
-        self._down_since: float | None = None
+        self.available = True  # whether the last call reached Redis
 
     def close(self) -> None:
         """Close the connection."""
@@ -58,13 +57,7 @@ class RedisStore:
 
     def _failed(self) -> None:
         self.errors += 1
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-
-    @property
-    def available(self) -> bool:
-        """Whether the last call reached Redis."""
-        return self._down_since is None
+        self.available = False
 
     def ping(self) -> bool:
         """One round trip to Redis (readiness); updates ``available``."""
@@ -74,7 +67,7 @@ class RedisStore:
         except RedisError:
             self._failed()
             return False
-        self._down_since = None
+        self.available = True
         return True
 
     def next_step(self, user: int) -> tuple[int, int]:
@@ -86,7 +79,7 @@ class RedisStore:
             self._failed()
             self._fetched.value = (user, None)
             return self._fallback.next_step(user)
-        self._down_since = None
+        self.available = True
         self._fetched.value = (user, state)
         return int(session), int(step)
 
@@ -98,7 +91,7 @@ class RedisStore:
         except RedisError:
             self._failed()
             return self._fallback.end_session(user)
-        self._down_since = None
+        self.available = True
         return int(session), int(steps)
 
     def get_state(self, user: int) -> bytes | None:

@@ -219,9 +219,10 @@ class BotifyApp:
             user = _parse_id(parts[1], "user")
             track, listened = _parse_track_time(await self._read_body(scope, receive))
             self._check_track(track)
-            scope["botify.arm"] = self.routing.arms[self.routing.assign(user)].label
+            arm = self.routing.assign(user)
+            scope["botify.arm"] = self.routing.arms[arm].label
             if parts[0] == "next":
-                return 200, self._next(user, track, listened, started)
+                return 200, self._next(user, arm, track, listened, started)
             return 200, self._last(user, track, listened, started)
         if path == "/admin/reload" and self.admin_token is not None:
             return await self._admin_reload(scope, method)
@@ -286,9 +287,9 @@ class BotifyApp:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _next(self, user: int, track: int, listened: float, started: float) -> bytes:
+    def _next(self, user: int, arm: int, track: int, listened: float, started: float) -> bytes:
         session, step = self.store.next_step(user)
-        recommender = self.recommenders[self.routing.assign(user)]
+        recommender = self.recommenders[arm]
         recommendation = recommender.recommend(user, track, listened, session, step)
         self._log("next", user, track, listened, started, recommendation)
         return orjson.dumps({"user": user, "track": recommendation})
