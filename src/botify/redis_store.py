@@ -2,97 +2,179 @@
 
 Keys: ``botify:c:{user}`` is a hash with the session number ``s`` and the next step ``k`` (never expires, so
 session numbers match the in-process store's); ``botify:s:{user}`` holds a stateful recommender's encoded state
-with a TTL (an idle session's state expires, as in ``InMemoryStore``). ``next_step`` advances the counters and
-fetches the state in one round trip (a Lua script); the recommender's ``get_state`` then reads that copy, and
-``put_state`` sends a ``SET ... PX`` without waiting for its reply (pipelined: the next call reads it). So
-every ``/next`` costs one round trip, stateful arms included.
+with a TTL (an idle session's state expires, as in ``InMemoryStore``); ``botify:epoch`` is when the counters
+began (set by the first call after Redis starts empty); ``botify:r:{user}:{request id}`` remembers a request's
+counters and answer for a minute, so that a retry on another replica gets the same answer without advancing
+the counters. ``next_step`` advances the counters and fetches the state in one round trip (a Lua script); the
+recommender's ``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for
+its reply (pipelined: the next call reads it). So every ``/next`` costs one round trip, stateful arms included.
 
-When Redis is unreachable the store keeps answering from in-process counters and treats sessions as new (no
-state), counts the errors, reports itself not ready, and uses Redis again as soon as it answers.
+Every call is bounded by ``timeout`` (50 ms by default, a few hundred round trips). When a call fails — Redis
+refused, closed or did not answer in time — the store stops calling Redis: requests are answered from
+in-process counters (sessions start anew; their log lines say the counters are not exact), ``ping`` reports not
+ready at once, and a background thread probes Redis with a growing interval (50 ms to 1 s) until it answers.
+So a Redis that hangs costs one bounded wait, not one per request.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from botify.resp import RedisConnection, RedisError
-from botify.state import InMemoryStore
+from botify.state import REQUEST_TTL, Counters, InMemoryStore, now_ms
 
 __all__ = ["RedisStore"]
 
-_NEXT = """
+_EPOCH = """
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[3], epoch)
+end
+"""
+_NEXT = _EPOCH + """
+if KEYS[4] then
+  local seen = redis.call('HMGET', KEYS[4], 's', 'k', 'a')
+  if seen[1] then
+    return {tonumber(seen[1]), tonumber(seen[2]), redis.call('GET', KEYS[2]), epoch, seen[3]}
+  end
+end
 local step = redis.call('HINCRBY', KEYS[1], 'k', 1) - 1
 local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
-return {session, step, redis.call('GET', KEYS[2])}
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 's', session, 'k', step)
+  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+end
+return {session, step, redis.call('GET', KEYS[2]), epoch}
 """
-_END = """
+_END = _EPOCH + """
+if KEYS[4] then
+  local seen = redis.call('HMGET', KEYS[4], 's', 'k')
+  if seen[1] then
+    return {tonumber(seen[1]), tonumber(seen[2]), epoch}
+  end
+end
 local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
 local steps = tonumber(redis.call('HGET', KEYS[1], 'k') or '0')
 redis.call('HSET', KEYS[1], 's', session + 1, 'k', 0)
 redis.call('DEL', KEYS[2])
-return {session, steps}
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 's', session, 'k', steps)
+  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+end
+return {session, steps, epoch}
 """
 
 
 class RedisStore:
     """The ``StateStore`` protocol on Redis, degrading to in-process counters while Redis is down."""
 
-    def __init__(self, url: str, *, ttl: float = 1800.0, timeout: float = 0.25, prefix: str = "botify") -> None:
-        self.url, self.ttl, self.prefix = url, ttl, prefix
+    def __init__(self, url: str, *, ttl: float = 1800.0, timeout: float = 0.05, prefix: str = "botify",
+                 request_ttl: float = REQUEST_TTL, probe_interval: tuple[float, float] = (0.05, 1.0)) -> None:
+        self.url, self.ttl, self.prefix, self.timeout = url, ttl, prefix, timeout
         self.client = RedisConnection(url, timeout=timeout)
         self._next = self.client.script(_NEXT)
         self._end = self.client.script(_END)
-        self._fallback = InMemoryStore(ttl=ttl)
+        self._request_ms = max(1, round(request_ttl * 1000))
+        self._fallback = InMemoryStore(ttl=ttl, exact=False, request_ttl=request_ttl)
         self._fetched = threading.local()
+        self._probe_interval = probe_interval
+        self._prober: threading.Thread | None = None
+        self._closed = threading.Event()
         self.errors = 0
         self.round_trips = 0
-        self.available = True  # whether the last call reached Redis
+        self.fallback_calls = 0
+        self.available = True  # False from a failed call until the background probe reaches Redis again
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and stop probing."""
+        self._closed.set()
         self.client.close()
 
-    def _keys(self, user: int) -> list[str]:
-        return [f"{self.prefix}:c:{user}", f"{self.prefix}:s:{user}"]
+    def _keys(self, user: int, request_id: str | None = None) -> list[str]:
+        keys = [f"{self.prefix}:c:{user}", f"{self.prefix}:s:{user}", f"{self.prefix}:epoch"]
+        if request_id is not None:
+            keys.append(f"{self.prefix}:r:{user}:{request_id}")
+        return keys
 
     def _failed(self) -> None:
         self.errors += 1
-        self.available = False
+        if self.available:
+            self.available = False
+            self.client.close()
+        if self._prober is None or not self._prober.is_alive():
+            self._prober = threading.Thread(target=self._probe, name="botify-redis-probe", daemon=True)
+            self._prober.start()
+
+    def _probe(self) -> None:
+        """Until Redis answers a PING (on a connection of its own), wait and try again, backing off."""
+        delay, longest = self._probe_interval
+        probe = RedisConnection(self.url, timeout=self.timeout)
+        try:
+            while not self._closed.wait(delay):
+                try:
+                    probe.call("PING")
+                except RedisError:
+                    delay = min(delay * 2, longest)
+                    continue
+                self.available = True
+                return
+        finally:
+            probe.close()
 
     def ping(self) -> bool:
-        """One round trip to Redis (readiness); updates ``available``."""
+        """Readiness: one round trip while Redis is in use; ``False`` at once while the store is degraded."""
+        if not self.available:
+            return False
         try:
             self.round_trips += 1
             self.client.call("PING")
         except RedisError:
             self._failed()
             return False
-        self.available = True
         return True
 
-    def next_step(self, user: int) -> tuple[int, int]:
-        """``(session, step)`` for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
-        try:
-            self.round_trips += 1
-            session, step, state = self.client.evalsha(self._next, self._keys(user))
-        except RedisError:
-            self._failed()
-            self._fetched.value = (user, None)
-            return self._fallback.next_step(user)
-        self.available = True
-        self._fetched.value = (user, state)
-        return int(session), int(step)
+    def next_step(self, user: int, request_id: str | None = None) -> Counters:
+        """Counters for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
+        if self.available:
+            try:
+                self.round_trips += 1
+                reply = self.client.evalsha(self._next, self._keys(user, request_id), (now_ms(), self._request_ms))
+            except RedisError:
+                self._failed()
+            else:
+                self._fetched.value = (user, reply[2])
+                replay = reply[4] if len(reply) > 4 else None
+                return Counters(int(reply[0]), int(reply[1]), int(reply[3]),
+                                None if replay is None else int(replay))
+        self.fallback_calls += 1
+        self._fetched.value = None
+        return self._fallback.next_step(user, request_id)
 
-    def end_session(self, user: int) -> tuple[int, int]:
+    def end_session(self, user: int, request_id: str | None = None) -> Counters:
         """``(session, steps)`` of the ending session, then start the next one and drop its state."""
+        if self.available:
+            try:
+                self.round_trips += 1
+                session, steps, epoch = self.client.evalsha(self._end, self._keys(user, request_id),
+                                                            (now_ms(), self._request_ms))
+            except RedisError:
+                self._failed()
+            else:
+                return Counters(int(session), int(steps), int(epoch))
+        self.fallback_calls += 1
+        return self._fallback.end_session(user, request_id)
+
+    def remember(self, user: int, request_id: str, answer: int) -> None:
+        """Keep the answer for the request's retries (pipelined, like ``put_state``)."""
+        if not self.available:
+            self._fallback.remember(user, request_id, answer)
+            return
         try:
-            self.round_trips += 1
-            session, steps = self.client.evalsha(self._end, self._keys(user))
+            self.client.send("HSET", self._keys(user, request_id)[3], "a", answer)
         except RedisError:
             self._failed()
-            return self._fallback.end_session(user)
-        self.available = True
-        return int(session), int(steps)
 
     def get_state(self, user: int) -> bytes | None:
         """The state fetched by this request's ``next_step`` (no round trip), else a ``GET``."""
@@ -101,18 +183,31 @@ class RedisStore:
             self._fetched.value = None
             state: bytes | None = fetched[1]
             return state
+        if not self.available:
+            return self._fallback.get_state(user)
         try:
             self.round_trips += 1
             raw: bytes | None = self.client.call("GET", self._keys(user)[1])
         except RedisError:
             self._failed()
-            return None
+            return self._fallback.get_state(user)
         return raw
 
     def put_state(self, user: int, state: bytes) -> None:
-        """Store the state with the idle timeout; lost (and counted) while Redis is down."""
+        """Store the state with the idle timeout (in-process while Redis is down)."""
         self._fetched.value = None
+        if not self.available:
+            self._fallback.put_state(user, state)
+            return
         try:
             self.client.send("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
         except RedisError:
             self._failed()
+            self._fallback.put_state(user, state)
+
+    def wait_available(self, timeout: float) -> bool:
+        """Wait until the store uses Redis again (for drills and tests); ``True`` if it does."""
+        deadline = time.monotonic() + timeout
+        while not self.available and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.available

@@ -128,15 +128,15 @@ class RedisConnection:
         self._scripts[sha] = source.encode()
         return sha
 
-    def evalsha(self, sha: str, keys: list[str]) -> Any:
+    def evalsha(self, sha: str, keys: list[str], args: tuple[bytes | str | int | float, ...] = ()) -> Any:
         """Run a registered script (loading it again if Redis restarted and forgot it)."""
         try:
-            return self.call("EVALSHA", sha, len(keys), *keys)
+            return self.call("EVALSHA", sha, len(keys), *keys, *args)
         except RedisError as error:
             if "NOSCRIPT" not in str(error):
                 raise
             self.call("SCRIPT", "LOAD", self._scripts[sha])
-            return self.call("EVALSHA", sha, len(keys), *keys)
+            return self.call("EVALSHA", sha, len(keys), *keys, *args)
 
     def close(self) -> None:
         """Drop the connection (the next call reconnects)."""

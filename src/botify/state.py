@@ -1,27 +1,61 @@
 """Per-user session state behind a small store interface (in-process now; Redis when replicas share users).
 
 Every online request needs the user's session number and the request's step within the session: they key
-the recommenders' counter-based randomness. ``next_step`` returns the counters for a ``/next`` request and
+the recommenders' counter-based randomness, and the service logs them so that the analysis orders a user's
+lines exactly, whichever replica answered. ``next_step`` returns the counters for a ``/next`` request and
 advances the step; ``end_session`` (on ``/last``) starts the user's next session.
+
+A request may carry an id (the ``X-Request-Id`` header). A request id seen in the last ``REQUEST_TTL`` seconds
+is a retry: the store returns the counters it gave the first time and does not advance them, and ``remember``
+keeps the first answer so that the retry gets the same one.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections import OrderedDict
+from typing import NamedTuple, Protocol
 
-__all__ = ["InMemoryStore", "StateStore"]
+__all__ = ["REQUEST_TTL", "Counters", "InMemoryStore", "StateStore", "now_ms"]
+
+REQUEST_TTL = 60.0
+"""Seconds a request id is remembered (a retry later than this counts as a new request)."""
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds: the unit of log timestamps and counter epochs."""
+    return int(time.time() * 1000)
+
+
+class Counters(NamedTuple):
+    """What the store says about one request.
+
+    ``epoch`` is when the counters began (ms): counters restart from zero when the store does (a restarted
+    service, a Redis that lost its keys), so a user's lines are ordered by ``(epoch, session, step)``. ``None``
+    means these counters are not the only ones for the user (several workers without a shared store, or Redis
+    unreachable) and the analysis orders the user's lines by timestamp instead. ``replay`` is the answer already
+    given to this request id (a retry), or ``None``.
+    """
+
+    session: int
+    step: int
+    epoch: int | None = None
+    replay: int | None = None
 
 
 class StateStore(Protocol):
     """Where per-user session counters live."""
 
-    def next_step(self, user: int) -> tuple[int, int]:
-        """``(session, step)`` for a ``/next`` request, then advance the step."""
+    def next_step(self, user: int, request_id: str | None = None) -> Counters:
+        """Counters for a ``/next`` request, then advance the step (unless ``request_id`` is a retry)."""
         ...
 
-    def end_session(self, user: int) -> tuple[int, int]:
-        """``(session, steps)`` of the ending session, then start the next one (and forget its state)."""
+    def end_session(self, user: int, request_id: str | None = None) -> Counters:
+        """``(session, steps)`` of the ending session, then start the next one (unless a retry)."""
+        ...
+
+    def remember(self, user: int, request_id: str, answer: int) -> None:
+        """Keep the answer given to ``request_id``, for its retries."""
         ...
 
     def get_state(self, user: int) -> bytes | None:
@@ -37,25 +71,59 @@ class InMemoryStore:
     """A dict in this process: exact for one worker; with several workers each keeps its own counters.
 
     Session state idle for more than ``ttl`` seconds is forgotten (a session whose ``/last`` never came).
+    ``exact=False`` marks the counters as one of several (their ``epoch`` is ``None``).
     """
 
-    def __init__(self, ttl: float = 1800.0) -> None:
+    def __init__(self, ttl: float = 1800.0, *, exact: bool = True, request_ttl: float = REQUEST_TTL) -> None:
         self.ttl = ttl
+        self.request_ttl = request_ttl
+        self.epoch = now_ms() if exact else None
         self._counters: dict[int, tuple[int, int]] = {}
         self._states: dict[int, tuple[float, bytes]] = {}
+        self._requests: OrderedDict[tuple[int, str], tuple[float, int, int, int | None]] = OrderedDict()
 
-    def next_step(self, user: int) -> tuple[int, int]:
-        """``(session, step)`` for a ``/next`` request, then advance the step."""
+    def _seen(self, user: int, request_id: str | None) -> Counters | None:
+        if request_id is None:
+            return None
+        now = time.monotonic()
+        while self._requests:
+            oldest = next(iter(self._requests.values()))
+            if now - oldest[0] <= self.request_ttl:
+                break
+            self._requests.popitem(last=False)
+        seen = self._requests.get((user, request_id))
+        return None if seen is None else Counters(seen[1], seen[2], self.epoch, seen[3])
+
+    def _note(self, user: int, request_id: str | None, counters: tuple[int, int]) -> None:
+        if request_id is not None:
+            self._requests[(user, request_id)] = (time.monotonic(), counters[0], counters[1], None)
+
+    def next_step(self, user: int, request_id: str | None = None) -> Counters:
+        """Counters for a ``/next`` request, then advance the step."""
+        seen = self._seen(user, request_id)
+        if seen is not None:
+            return seen
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session, step + 1)
-        return session, step
+        self._note(user, request_id, (session, step))
+        return Counters(session, step, self.epoch)
 
-    def end_session(self, user: int) -> tuple[int, int]:
+    def end_session(self, user: int, request_id: str | None = None) -> Counters:
         """``(session, steps)`` of the ending session, then start the next one."""
+        seen = self._seen(user, request_id)
+        if seen is not None:
+            return seen
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session + 1, 0)
         self._states.pop(user, None)
-        return session, step
+        self._note(user, request_id, (session, step))
+        return Counters(session, step, self.epoch)
+
+    def remember(self, user: int, request_id: str, answer: int) -> None:
+        """Keep the answer for the request's retries."""
+        seen = self._requests.get((user, request_id))
+        if seen is not None:
+            self._requests[(user, request_id)] = (seen[0], seen[1], seen[2], answer)
 
     def get_state(self, user: int) -> bytes | None:
         """The stored state unless it idled past ``ttl``."""

@@ -90,6 +90,9 @@ class TestCluster:
         response = httpx.post(cluster.url + "/next/5", json={"track": 1, "time": 1.0})
         assert response.status_code == 200           # still answering, sessions start anew
         cluster.redis.start()
+        deadline = time.monotonic() + 5
+        while status_of(replica + "/ready") != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the replica's background probe finds Redis again
         assert status_of(replica + "/ready") == 200
         assert "botify_state_store_errors 0.0" not in httpx.get(replica + "/metrics").text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,9 +47,9 @@ class TestRedisStore:
             answers = []
             for s in (shared, local):
                 if action == "next":
-                    answers.append(s.next_step(user))
+                    answers.append(s.next_step(user)[:2])
                 elif action == "end":
-                    answers.append(s.end_session(user))
+                    answers.append(s.end_session(user)[:2])
                 elif action == "put":
                     s.put_state(user, b'{"x":1}')
                     answers.append(None)
@@ -91,11 +92,56 @@ class TestRedisStore:
 
         with RedisServer(free_port(), tmp_path) as server:
             s = open_store(server, timeout=0.1)
-            assert s.next_step(1) == (0, 0) and s.ping()
+            before = s.next_step(1)
+            assert before[:2] == (0, 0) and before.epoch is not None and s.ping()
             server.stop()
-            assert s.next_step(1) == (0, 0)  # in-process counters while down: the session starts anew
+            # in-process counters while down: the session starts anew, and the counters say they are not exact
+            assert s.next_step(1) == (0, 0, None, None)
             assert s.get_state(1) is None and not s.available and s.errors == 1
-            assert not s.ping() and s.errors == 2
+            trips = s.round_trips
+            assert not s.ping() and s.next_step(2)[:2] == (0, 0)
+            assert s.round_trips == trips and s.errors == 1 and s.fallback_calls == 2  # no call while down
+            time.sleep(0.3)
             server.start()
-            assert s.ping() and s.available
-            assert s.next_step(5) == (0, 0) and s.errors == 2  # answered by Redis again
+            assert s.wait_available(5.0) and s.ping()  # the background probe found Redis again
+            after = s.next_step(5)
+            # answered by Redis again, which restarted empty: counters anew, in a later epoch
+            assert after[:2] == (0, 0) and after.epoch is not None and after.epoch > before.epoch
+
+    def test_a_retried_request_is_answered_once_across_replicas(self, open_store: StoreFactory,
+                                                                redis_server: RedisServer) -> None:
+        first = open_store(redis_server)
+        second = RedisStore(redis_server.url, prefix=first.prefix)  # another replica on the same Redis
+        try:
+            assert first.next_step(4, "r-0") == (0, 0, first.next_step(9).epoch, None)
+            first.remember(4, "r-0", 1234)
+            retried = second.next_step(4, "r-0")
+            assert retried[:2] == (0, 0) and retried.replay == 1234
+            assert second.next_step(4, "r-1")[:2] == (0, 1)  # the retry did not advance the step
+            assert first.end_session(4, "r-2")[:2] == (0, 2)
+            assert second.end_session(4, "r-2")[:2] == (0, 2)  # nor the session
+            assert second.next_step(4, "r-3")[:2] == (1, 0)
+        finally:
+            second.close()
+
+    def test_a_hung_redis_costs_one_bounded_wait(self, open_store: StoreFactory, tmp_path: Path) -> None:
+        from botify.service.process import free_port
+
+        with RedisServer(free_port(), tmp_path) as server:
+            assert server.process is not None
+            s = open_store(server, timeout=0.05)
+            s.next_step(1)
+            server.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+            try:
+                started = time.perf_counter()
+                assert s.next_step(1).epoch is None  # waited for the timeout, then fell back
+                first = time.perf_counter() - started
+                started = time.perf_counter()
+                for user in range(200):
+                    s.next_step(user)
+                rest = time.perf_counter() - started
+                assert s.errors == 1 and s.fallback_calls == 201 and not s.ping()
+                assert first >= 0.05 and rest < first  # 200 calls cost less than the one wait: none waits
+            finally:
+                server.process.send_signal(signal.SIGCONT)
+            assert s.wait_available(5.0) and s.next_step(1).epoch is not None

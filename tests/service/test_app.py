@@ -61,12 +61,32 @@ class TestGoodRequests:
         call(app, "POST", "/last/5", json={"track": recommended, "time": 0.5})
         first, last = log_lines(app)
         assert list(first) == ["message", "timestamp", "user", "track", "time", "latency", "recommendation",
-                               "experiments"]
+                               "experiments", "session", "step", "epoch"]  # the reference's fields come first
+        assert (first["session"], first["step"]) == (0, 0) and (last["session"], last["step"]) == (0, 1)
+        assert first["epoch"] == last["epoch"] == app.store.epoch  # type: ignore[attr-defined]
         assert first["message"] == "next" and first["recommendation"] == recommended and first["time"] == 1.0
         assert last["message"] == "last" and last["recommendation"] is None and last["track"] == recommended
         arms = {e.name: e.arms[e.assign(5)].label for e in PLAN.experiments}
         assert first["experiments"] == last["experiments"] == arms
         assert 0 <= first["latency"] < 1 and first["timestamp"] <= last["timestamp"]
+
+    def test_a_retried_request_gets_the_same_answer_and_does_not_advance_the_session(self, app: BotifyApp) -> None:
+        def next_track(request_id: str) -> int:
+            answer = call(app, "POST", "/next/8", json={"track": 3, "time": 0.5},
+                          headers={"X-Request-Id": request_id})
+            assert answer.status_code == 200
+            return int(answer.json()["track"])
+
+        first = next_track("run-1-0")
+        assert next_track("run-1-0") == first  # the retry: answered again, the same
+        next_track("run-1-1")
+        call(app, "POST", "/last/8", json={"track": 1, "time": 0.5}, headers={"X-Request-Id": "run-1-2"})
+        call(app, "POST", "/last/8", json={"track": 1, "time": 0.5}, headers={"X-Request-Id": "run-1-2"})
+        next_track("run-2-0")
+        lines = log_lines(app)
+        assert [(line["message"], line["session"], line["step"], line["request_id"]) for line in lines] == [
+            ("next", 0, 0, "run-1-0"), ("next", 0, 0, "run-1-0"), ("next", 0, 1, "run-1-1"),
+            ("last", 0, 2, "run-1-2"), ("last", 0, 2, "run-1-2"), ("next", 1, 0, "run-2-0")]
 
     def test_the_right_arm_serves(self, app: BotifyApp) -> None:
         main = PLAN.routing
@@ -139,6 +159,10 @@ class TestBadRequests:
             ("GET", "/track/x", {}, 422, "`track` must be a non-negative integer"),
             ("GET", "/nowhere", {}, 404, "no route GET /nowhere"),
             ("GET", "/next/1/2", {}, 404, "no route"),
+            ("POST", "/next/1", {"json": {"track": 1, "time": 0.1}, "headers": {"X-Request-Id": "a b"}}, 422,
+             "`X-Request-Id` must be 1 to 128 characters"),
+            ("POST", "/last/1", {"json": {"track": 1, "time": 0.1}, "headers": {"X-Request-Id": "x" * 129}}, 422,
+             "`X-Request-Id` must be"),
         ],
     )
     def test_client_mistakes_get_a_4xx_with_a_message(

@@ -2,8 +2,9 @@
 
 Same contract as ``botify.ab.logs.read_events`` — the same good lines in the same order, the same malformed
 lines counted (with their file and line number) and the same lines outside the experiment — for logs of
-millions of lines. A file's Parquet copy is keyed by its absolute path, size and modification time, so an
-appended or rotated file is converted again and an unchanged one never is.
+millions of lines, with the same order fields and the same retried requests left out. A file's Parquet copy
+is keyed by its absolute path, size and modification time (and the copy's format), so an appended or rotated
+file is converted again and an unchanged one never is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ENGINES = ("duckdb", "python")
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 _INTEGER, _NUMBER = "('UBIGINT', 'BIGINT')", "('UBIGINT', 'BIGINT', 'DOUBLE')"
+_FORMAT = "2"  # the Parquet copy's columns; a new format converts every file again
 # Each line is parsed for the JSON types of its root and fields in one call; one reason per bad line, checked in
 # the order of `botify.ab.logs._check` (its messages, shortened).
 _CONVERT = f"""
@@ -36,13 +38,14 @@ COPY (
   ), typed AS (
     SELECT line, text,
            try(json_type(text, ['$', '$.message', '$.timestamp', '$.user', '$.track', '$.time', '$.latency',
-                                '$.recommendation', '$.experiments'])) AS t
+                                '$.recommendation', '$.experiments', '$.session', '$.step', '$.epoch',
+                                '$.request_id'])) AS t
     FROM lines WHERE trim(text) <> ''
   ), checked AS (
     SELECT line, text, CASE
       WHEN t IS NULL THEN 'not JSON'
       WHEN t[1] <> 'OBJECT' THEN 'not a JSON object'
-      WHEN len(list_filter(t, lambda x: x IS NULL)) > 0 THEN 'missing field(s)'
+      WHEN len(list_filter(t[1:9], lambda x: x IS NULL)) > 0 THEN 'missing field(s)'
       WHEN t[2] <> 'VARCHAR' THEN '`message` must be ''next'' or ''last'''
       WHEN t[3] NOT IN {_INTEGER} THEN '`timestamp` must be an integer'
       WHEN t[4] NOT IN {_INTEGER} THEN '`user` must be an integer'
@@ -51,12 +54,17 @@ COPY (
       WHEN t[7] NOT IN {_NUMBER} THEN '`latency` must be a number'
       WHEN t[8] NOT IN ('NULL', 'UBIGINT', 'BIGINT') THEN '`recommendation` must be an integer or null'
       WHEN t[9] <> 'OBJECT' THEN '`experiments` must be an object'
+      WHEN coalesce(t[10], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`session` must be a non-negative integer or null'
+      WHEN coalesce(t[11], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`step` must be a non-negative integer or null'
+      WHEN coalesce(t[12], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`epoch` must be a non-negative integer or null'
+      WHEN coalesce(t[13], 'NULL') NOT IN ('NULL', 'VARCHAR') THEN '`request_id` must be a string or null'
     END AS problem
     FROM typed
   ), valued AS (
     SELECT line, problem,
            CASE WHEN problem IS NULL THEN json_extract_string(text, ['$.message', '$.timestamp', '$.user',
-                '$.track', '$.time', '$.latency', '$.recommendation', '$.experiments']) END AS v
+                '$.track', '$.time', '$.latency', '$.recommendation', '$.experiments', '$.session', '$.step',
+                '$.epoch', '$.request_id']) END AS v
     FROM checked
   )
   SELECT line, CASE WHEN problem IS NULL AND v[1] NOT IN ('next', 'last') THEN '`message` must be ''next'' or ''last'''
@@ -65,7 +73,9 @@ COPY (
          CAST(v[3] AS BIGINT) AS "user", CAST(v[4] AS BIGINT) AS track, CAST(v[5] AS DOUBLE) AS time,
          CAST(v[6] AS DOUBLE) AS latency,
          CASE WHEN problem IS NULL THEN coalesce(CAST(v[7] AS BIGINT), -1) END AS recommendation,
-         v[8] AS experiments
+         v[8] AS experiments, coalesce(CAST(v[9] AS BIGINT), -1) AS session,
+         coalesce(CAST(v[10] AS BIGINT), -1) AS step, coalesce(CAST(v[11] AS BIGINT), -1) AS epoch,
+         v[12] AS request_id
   FROM valued ORDER BY line
 ) TO '{{out}}' (FORMAT parquet, COMPRESSION zstd)
 """
@@ -98,7 +108,7 @@ def _quoted(path: Path) -> str:
 def parquet_of(path: Path, cache_dir: Path, connection: duckdb.DuckDBPyConnection | None = None) -> Path:
     """The validated Parquet copy of one log file, converted now if the cache has none for this version."""
     stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_FORMAT}".encode()).hexdigest()[:24]
     out = cache_dir / f"{path.name}.{key}.parquet"
     if not out.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -136,14 +146,34 @@ def read_events_columnar(paths: Iterable[str | Path], experiment: str | None = N
     assert counted is not None
     report.outside_experiment = int(counted[0])
     report.lines = int(counted[0]) + int(counted[1])
-    good = connection.execute('SELECT "user", track, arm, timestamp, time, latency, recommendation, is_last '
-                              "FROM judged WHERE verdict IS NULL ORDER BY file, line").fetchnumpy()
+    report.duplicates = _mark_repeated_requests(connection)
+    without_repeats = "" if not report.duplicates else " AND (file, line) NOT IN (SELECT (file, line) FROM repeated)"
+    good = connection.execute('SELECT "user", track, arm, timestamp, time, latency, recommendation, is_last, '
+                              f"session, step, epoch FROM judged WHERE verdict IS NULL{without_repeats} "
+                              "ORDER BY file, line").fetchnumpy()
     return EventColumns(
         user=good["user"].astype(np.int64), track=good["track"].astype(np.int64), arm=good["arm"].astype(np.int64),
         timestamp=good["timestamp"].astype(np.int64), time=good["time"].astype(np.float64),
         latency=good["latency"].astype(np.float64), recommendation=good["recommendation"].astype(np.int64),
-        is_last=good["is_last"].astype(np.bool_),
+        is_last=good["is_last"].astype(np.bool_), session=good["session"].astype(np.int64),
+        step=good["step"].astype(np.int64), epoch=good["epoch"].astype(np.int64),
     ), report
+
+
+def _mark_repeated_requests(connection: duckdb.DuckDBPyConnection) -> int:
+    """Table ``repeated``: good lines whose (user, request id) an earlier line (file, line order) carried."""
+    connection.execute("""
+        CREATE TEMP TABLE repeated AS
+        WITH with_id AS (SELECT file, line, "user", request_id FROM judged
+                         WHERE verdict IS NULL AND request_id IS NOT NULL),
+             twice AS (SELECT "user", request_id FROM with_id GROUP BY ALL HAVING count(*) > 1)
+        SELECT file, line FROM (
+          SELECT file, line, row_number() OVER (PARTITION BY "user", request_id ORDER BY file, line) AS copy
+          FROM with_id SEMI JOIN twice USING ("user", request_id))
+        WHERE copy > 1""")
+    counted = connection.execute("SELECT count(*) FROM repeated").fetchone()
+    assert counted is not None
+    return int(counted[0])
 
 
 def read_events_with(engine: str, paths: Iterable[str | Path], experiment: str | None = None, *,

@@ -2,7 +2,10 @@
 
 A path may be a file or a directory (searched recursively for ``*.json`` and rotated ``*.json.N`` files).
 Each line must be a JSON object with the reference fields and types; anything else is counted and sampled
-in ``LogReadReport`` — never silently dropped.
+in ``LogReadReport`` — never silently dropped. Our service adds ``session``, ``step`` and ``epoch`` (integers,
+or null when its counters were not exact) and ``request_id`` (a string, when the client sent one); logs without
+them (the course's service, older versions) read as before. A line whose ``request_id`` an earlier line of the
+same user already carried is a retried request: it is counted in ``duplicates`` and left out.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import orjson
 
 from botify.errors import ConfigError
 
-__all__ = ["EventColumns", "LogReadReport", "arm_index", "find_log_files", "read_events"]
+__all__ = ["COUNTER_FIELDS", "EventColumns", "LogReadReport", "arm_index", "find_log_files", "read_events"]
 
 _LOG_NAME = re.compile(r".*\.json(\.\d+)?$")
 _FIELDS = ("message", "timestamp", "user", "track", "time", "latency", "recommendation", "experiments")
+COUNTER_FIELDS = ("session", "step", "epoch")
+"""Our extra fields after the reference ones: the service's per-user counters (see ``botify.state.Counters``)."""
 
 
 @dataclass
@@ -34,6 +39,7 @@ class LogReadReport:
     malformed: int = 0
     samples: list[str] = field(default_factory=list)
     outside_experiment: int = 0
+    duplicates: int = 0
 
     def note_malformed(self, path: Path, number: int, reason: str) -> None:
         """Count one bad line and keep the first few reasons."""
@@ -46,6 +52,8 @@ class LogReadReport:
         text = f"read {self.lines:,} lines from {len(self.files)} file(s); malformed lines: {self.malformed:,}"
         if self.outside_experiment:
             text += f"; lines without the experiment: {self.outside_experiment:,}"
+        if self.duplicates:
+            text += f"; retried requests counted once (duplicate lines left out): {self.duplicates:,}"
         return text + "".join(f"\n  {sample}" for sample in self.samples)
 
 
@@ -54,7 +62,8 @@ class EventColumns:
     """Good log lines as columns, in reading order (files sorted, lines in file order).
 
     ``arm`` is the line's arm index in the requested experiment (``-1`` when no experiment was asked);
-    ``recommendation`` is ``-1`` on ``last`` lines.
+    ``recommendation`` is ``-1`` on ``last`` lines. ``session``, ``step`` and ``epoch`` are the service's
+    counters, ``-1`` where the line has none (an old log, or counters that were not exact).
     """
 
     user: npt.NDArray[np.int64]
@@ -65,6 +74,19 @@ class EventColumns:
     latency: npt.NDArray[np.float64]
     recommendation: npt.NDArray[np.int64]
     is_last: npt.NDArray[np.bool_]
+    session: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    step: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    epoch: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __post_init__(self) -> None:
+        n = len(self.user)
+        for name in COUNTER_FIELDS:
+            if len(getattr(self, name)) != n:
+                object.__setattr__(self, name, np.full(n, -1, dtype=np.int64))
+
+    def exact(self) -> npt.NDArray[np.bool_]:
+        """Lines that carry exact counters (ordered by ``(epoch, session, step)`` rather than timestamp)."""
+        return (self.epoch >= 0) & (self.session >= 0) & (self.step >= 0)
 
     def __len__(self) -> int:
         return int(self.user.shape[0])
@@ -114,6 +136,13 @@ def _check(record: object) -> str | None:
         return f"`recommendation` must be an integer or null, got {recommendation!r}"
     if not isinstance(record["experiments"], dict):
         return f"`experiments` must be an object, got {record['experiments']!r}"
+    for name in COUNTER_FIELDS:
+        value = record.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            return f"`{name}` must be a non-negative integer or null, got {value!r}"
+    request_id = record.get("request_id")
+    if request_id is not None and not isinstance(request_id, str):
+        return f"`request_id` must be a string or null, got {request_id!r}"
     return None
 
 
@@ -127,9 +156,10 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> tuple[EventColumns, LogReadReport]:
     """Read every log line; with ``experiment``, keep only the lines that carry it (the others are counted)."""
     report = LogReadReport(files=find_log_files(paths))
-    columns: dict[str, list[Any]] = {name: [] for name in
-                                     ("user", "track", "arm", "timestamp", "time", "latency", "recommendation")}
+    columns: dict[str, list[Any]] = {name: [] for name in ("user", "track", "arm", "timestamp", "time", "latency",
+                                                           "recommendation", *COUNTER_FIELDS)}
     lasts: list[bool] = []
+    seen_requests: set[tuple[int, str]] = set()
     for path in report.files:
         for number, line in _lines(path):
             try:
@@ -156,12 +186,21 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
                 report.note_malformed(path, number, problem)
                 continue
             report.lines += 1
+            request_id = record.get("request_id")
+            if request_id is not None:
+                if (record["user"], request_id) in seen_requests:
+                    report.duplicates += 1
+                    continue
+                seen_requests.add((record["user"], request_id))
             recommendation = record["recommendation"]
             for name, value in (("user", record["user"]), ("track", record["track"]), ("arm", arm),
                                 ("timestamp", record["timestamp"]), ("time", record["time"]),
                                 ("latency", record["latency"]),
                                 ("recommendation", -1 if recommendation is None else recommendation)):
                 columns[name].append(value)
+            for name in COUNTER_FIELDS:
+                value = record.get(name)
+                columns[name].append(-1 if value is None else value)
             lasts.append(record["message"] == "last")
     def ints(name: str) -> npt.NDArray[np.int64]:
         return np.array(columns[name], dtype=np.int64)
@@ -172,5 +211,6 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
     events = EventColumns(
         user=ints("user"), track=ints("track"), arm=ints("arm"), timestamp=ints("timestamp"), time=floats("time"),
         latency=floats("latency"), recommendation=ints("recommendation"), is_last=np.array(lasts, dtype=np.bool_),
+        session=ints("session"), step=ints("step"), epoch=ints("epoch"),
     )
     return events, report

@@ -1,9 +1,14 @@
-"""Cut log lines into sessions (SPEC section 5).
+"""Cut log lines into sessions, as the reference notebook does, in an order that does not depend on clocks.
 
-Per (user, arm), lines sorted by timestamp (reading order breaks ties) are cut after each ``last`` line; a
-session's ``tracks`` is its line count, ``time`` the sum of ``time``, ``latency`` the sum of latencies in
-ms and ``end`` its last line's timestamp. Lines after a user's final ``last`` form an unfinished session, which
-is counted and left out.
+Per (user, arm), lines are sorted and cut after each ``last`` line; a session's ``tracks`` is its line count,
+``time`` the sum of ``time``, ``latency`` the sum of latencies in ms and ``end`` its last line's timestamp.
+Lines after a user's final ``last`` form an unfinished session, which is counted and left out.
+
+The order: when every line of a user carries the service's exact counters, by ``(epoch, session, step)`` —
+the order in which the service answered them, whichever replica did and whatever its clock said (two replicas
+logging one user's consecutive requests within the same millisecond cannot be told apart by timestamp). Else
+(logs of the course's service, or counters that were not exact) by timestamp, as the reference notebook does.
+Reading order breaks ties either way.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy.typing as npt
 
 from botify.ab.logs import EventColumns
 
-__all__ = ["Sessions", "session_ids", "sessionize"]
+__all__ = ["Sessions", "service_order", "session_ids", "sessionize"]
 
 
 @dataclass(frozen=True)
@@ -36,19 +41,46 @@ class Sessions:
 
 def session_ids(events: EventColumns, *, by_arm: bool = True) -> tuple[npt.NDArray[np.int64],
                                                                          npt.NDArray[np.int64]]:
-    """Return ``(order, session_id)``: lines sorted per (arm,) user and timestamp, and each sorted line's session.
+    """Return ``(order, session_id)``: lines sorted per (arm,) user in service order, and each sorted line's session.
 
-    Reading order breaks timestamp ties; a session starts at a user's first line or right after a ``last``.
+    Reading order breaks ties; a session starts at a user's first line or right after a ``last``.
     """
     n = len(events.user)
     arm = events.arm if by_arm else np.zeros(n, dtype=np.int64)
-    order = _stable_order(arm, events.user, events.timestamp)
+    order = _stable_order(arm, events.user, service_order(events))
     user, arm_sorted, is_last = events.user[order], arm[order], events.is_last[order]
     if n == 0:
         return order, np.zeros(0, dtype=np.int64)
     new_group = np.r_[True, (user[1:] != user[:-1]) | (arm_sorted[1:] != arm_sorted[:-1])]
     starts = new_group | np.r_[False, is_last[:-1]]
     return order, np.cumsum(starts) - 1
+
+
+def service_order(events: EventColumns) -> npt.NDArray[np.int64]:
+    """A key that orders each user's lines (only ever compared within one user).
+
+    Packed ``(epoch, session, step)`` for users whose every line has exact counters, the timestamp for the others.
+    """
+    exact = events.exact()
+    if not exact.any():
+        return events.timestamp
+    if not exact.all():
+        _, user_index = np.unique(events.user, return_inverse=True)
+        inexact_users = np.bincount(user_index, weights=~exact) > 0
+        exact = ~inexact_users[user_index]
+        if not exact.any():
+            return events.timestamp
+    epoch, session, step = events.epoch[exact], events.session[exact], events.step[exact]
+    steps, sessions = int(step.max()) + 1, int(session.max()) + 1
+    epoch = epoch - epoch.min()
+    if (int(epoch.max()) + 1) * sessions * steps >= 2**62:
+        epoch = np.unique(epoch, return_inverse=True)[1].astype(np.int64)  # only the epochs' order matters
+    packed = (epoch * sessions + session) * steps + step
+    if exact.all():
+        return packed
+    key = events.timestamp.copy()
+    key[exact] = packed
+    return key
 
 
 def _stable_order(arm: npt.NDArray[np.int64], user: npt.NDArray[np.int64],

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hmac
 import math
+import re
 import signal
 import sys
 import time
@@ -33,7 +34,7 @@ from botify.recommenders.registry import build_recommender
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
-from botify.state import InMemoryStore, StateStore
+from botify.state import Counters, InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["BotifyApp", "HTTPError"]
@@ -47,6 +48,7 @@ _METRICS_HEADERS = [(b"content-type", b"text/plain; version=0.0.4")]
 _GET_PATHS = ("/", "/health", "/ready", "/metrics", "/openapi.json")
 _ENDPOINTS = ("next", "last", "track", "root", "health", "ready", "metrics", "openapi.json", "admin")
 _MAX_ID = 2**63 - 1
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class HTTPError(Exception):
@@ -68,6 +70,18 @@ def _parse_id(raw: str, name: str) -> int:
         if value <= _MAX_ID:
             return value
     raise HTTPError(422, f"`{name}` must be a non-negative integer (at most {_MAX_ID}), got {raw!r}")
+
+
+def _request_id(scope: dict[str, Any]) -> str | None:
+    """The ``X-Request-Id`` header: a retry of the same request carries the same id."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if not _REQUEST_ID.fullmatch(text):
+                raise HTTPError(422, f"`X-Request-Id` must be 1 to 128 characters of A-Z a-z 0-9 . _ : -, "
+                                     f"got {text[:140]!r}")
+            return text
+    return None
 
 
 def _parse_track_time(body: bytes) -> tuple[int, float]:
@@ -219,11 +233,12 @@ class BotifyApp:
             user = _parse_id(parts[1], "user")
             track, listened = _parse_track_time(await self._read_body(scope, receive))
             self._check_track(track)
+            request_id = _request_id(scope)
             arm = self.routing.assign(user)
             scope["botify.arm"] = self.routing.arms[arm].label
             if parts[0] == "next":
-                return 200, self._next(user, arm, track, listened, started)
-            return 200, self._last(user, track, listened, started)
+                return 200, self._next(user, arm, track, listened, started, request_id)
+            return 200, self._last(user, track, listened, started, request_id)
         if path == "/admin/reload" and self.admin_token is not None:
             return await self._admin_reload(scope, method)
         if method not in ("GET", "HEAD") and (path in _GET_PATHS or (len(parts) == 2 and parts[0] == "track")):
@@ -287,21 +302,27 @@ class BotifyApp:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _next(self, user: int, arm: int, track: int, listened: float, started: float) -> bytes:
-        session, step = self.store.next_step(user)
-        recommender = self.recommenders[arm]
-        recommendation = recommender.recommend(user, track, listened, session, step)
-        self._log("next", user, track, listened, started, recommendation)
+    def _next(self, user: int, arm: int, track: int, listened: float, started: float,
+              request_id: str | None) -> bytes:
+        counters = self.store.next_step(user, request_id)
+        if counters.replay is not None:  # a retry whose first attempt was answered: the same answer again
+            recommendation = counters.replay
+        else:
+            recommendation = self.recommenders[arm].recommend(user, track, listened, counters.session, counters.step)
+            if request_id is not None:
+                self.store.remember(user, request_id, recommendation)
+        self._log("next", user, track, listened, started, recommendation, counters, request_id)
         return orjson.dumps({"user": user, "track": recommendation})
 
-    def _last(self, user: int, track: int, listened: float, started: float) -> bytes:
-        self.store.end_session(user)
-        self._log("last", user, track, listened, started, None)
+    def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None) -> bytes:
+        counters = self.store.end_session(user, request_id)
+        self._log("last", user, track, listened, started, None, counters, request_id)
         return orjson.dumps({"user": user})
 
     def _log(self, message: str, user: int, track: int, listened: float, started: float,
-             recommendation: int | None) -> None:
+             recommendation: int | None, counters: Counters, request_id: str | None) -> None:
         if self.log is None:
             return
         self.log.append(event_line(message, int(time.time() * 1000), user, track, listened,
-                                   time.perf_counter() - started, recommendation, self.experiments_of(user)))
+                                   time.perf_counter() - started, recommendation, self.experiments_of(user),
+                                   counters, request_id))

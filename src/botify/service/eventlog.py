@@ -7,7 +7,11 @@ split, and ``close()`` (graceful shutdown) writes whatever is pending. Files rot
 ``logging.handlers.RotatingFileHandler``: ``data.json`` → ``data.json.1`` → ``data.json.2``...; rotation happens
 only between whole lines.
 A write error (disk full, directory removed) never fails a request: the lost lines are counted in
-``lost_events``.
+``lost_events``; a rotation that fails leaves no descriptor behind, and the next flush opens the file again.
+
+Lines carry the reference fields, in the reference order, then ``session``, ``step`` and ``epoch`` (the
+service's per-user counters, which order a user's lines exactly across replicas) and ``request_id`` when the
+client sent an ``X-Request-Id`` header (a retried request is counted once).
 """
 
 from __future__ import annotations
@@ -19,17 +23,27 @@ from pathlib import Path
 import orjson
 
 from botify.errors import ConfigError
+from botify.state import Counters
 
 __all__ = ["EventLog", "event_line"]
 
 
 def event_line(message: str, timestamp: int, user: int, track: int, time: float, latency: float,
-               recommendation: int | None, experiments: dict[str, str]) -> bytes:
-    """One log record with exactly the reference fields, in the reference order (no newline)."""
-    return orjson.dumps({
+               recommendation: int | None, experiments: dict[str, str], counters: Counters | None = None,
+               request_id: str | None = None) -> bytes:
+    """One log record (no newline): the reference fields in the reference order, then ours.
+
+    Without ``counters`` the line has exactly the reference fields (a log as the course's service wrote it).
+    """
+    record: dict[str, object] = {
         "message": message, "timestamp": timestamp, "user": user, "track": track, "time": time,
         "latency": latency, "recommendation": recommendation, "experiments": experiments,
-    })
+    }
+    if counters is not None:
+        record["session"], record["step"], record["epoch"] = counters.session, counters.step, counters.epoch
+    if request_id is not None:
+        record["request_id"] = request_id
+    return orjson.dumps(record)
 
 
 class EventLog:
@@ -45,11 +59,16 @@ class EventLog:
         self.written_events = 0
         self._pending: list[bytes] = []
         self._scheduled = False
+        self._fd = -1
+        self._size = 0
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._open()
         except OSError as error:
             raise ConfigError(f"cannot write the event log in {self.directory}: {error.strerror}") from error
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._size = os.fstat(self._fd).st_size
 
     def append(self, line: bytes) -> None:
@@ -70,6 +89,8 @@ class EventLog:
         lines, self._pending = self._pending, []
         data = b"\n".join(lines) + b"\n"
         try:
+            if self._fd < 0:  # a rotation or an open failed earlier: try the file again
+                self._open()
             if self._size and self._size + len(data) > self.max_bytes:
                 self._rotate()
             written = 0
@@ -88,11 +109,11 @@ class EventLog:
             self._fd = -1
 
     def _rotate(self) -> None:
-        os.close(self._fd)
+        fd, self._fd = self._fd, -1  # never keep a closed number: the OS hands it to the next file opened
+        os.close(fd)
         for index in range(self.backups - 1, 0, -1):
             source = Path(f"{self.path}.{index}")
             if source.exists():
                 source.replace(f"{self.path}.{index + 1}")
         self.path.replace(f"{self.path}.1")
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._size = 0
+        self._open()

@@ -23,6 +23,10 @@ def openapi_schema(n_tracks: int) -> dict[str, Any]:
                                                                         "maximum": 2**63 - 1}}
     track = {"name": "track", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
+    request_id = {"name": "X-Request-Id", "in": "header", "required": False,
+                  "description": "the request's identity: a retry carries the same id, is answered the same and "
+                                 "is counted once",
+                  "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}
     body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrackTime"}}}}
     errors = {"400": _ERROR, "404": _ERROR, "405": _ERROR, "413": _ERROR, "422": _ERROR}
     return {
@@ -39,9 +43,9 @@ def openapi_schema(n_tracks: int) -> dict[str, Any]:
                 "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             "/track/{track}": {"get": {"operationId": "track", "parameters": [track],
                                        "responses": {"200": _json("Track", "public metadata"), **errors}}},
-            "/next/{user}": {"post": {"operationId": "next", "parameters": [user], "requestBody": body,
+            "/next/{user}": {"post": {"operationId": "next", "parameters": [user, request_id], "requestBody": body,
                                       "responses": {"200": _json("Next", "the next track"), **errors}}},
-            "/last/{user}": {"post": {"operationId": "last", "parameters": [user], "requestBody": body,
+            "/last/{user}": {"post": {"operationId": "last", "parameters": [user, request_id], "requestBody": body,
                                       "responses": {"200": _json("Last", "session ended"), **errors}}},
         },
         "components": {

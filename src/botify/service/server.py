@@ -16,7 +16,7 @@ import uvicorn
 from botify.errors import ConfigError
 from botify.experiments import ExperimentPlan, load_experiments
 from botify.service.app import BotifyApp
-from botify.state import StateStore
+from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import load_catalog
 
 __all__ = ["ServeOptions", "app_from_env", "serve"]
@@ -44,10 +44,14 @@ def _plan(config: Path | None) -> ExperimentPlan:
     return load_experiments(config or _DEFAULT_PLAN)
 
 
-def make_store(url: str | None) -> StateStore | None:
-    """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``."""
+def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
+    """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``.
+
+    Several workers without Redis each keep their own counters: their log lines say so (``epoch`` null), and the
+    analysis orders those users' lines by timestamp.
+    """
     if not url:
-        return None
+        return None if workers == 1 else InMemoryStore(exact=False)
     if not url.startswith(("redis://", "unix://")):
         raise ConfigError(f"`--state` must be a redis:// URL, got {url!r}")
     from botify.redis_store import RedisStore
@@ -76,7 +80,7 @@ def app_from_env() -> BotifyApp:
         log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
         artifacts=os.environ.get("BOTIFY_ARTIFACTS") or None,
         admin_token=os.environ.get("BOTIFY_ADMIN_TOKEN") or None,
-        store=make_store(os.environ.get("BOTIFY_STATE")),
+        store=make_store(os.environ.get("BOTIFY_STATE"), workers=workers),
     )
 
 

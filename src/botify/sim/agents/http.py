@@ -36,20 +36,24 @@ class HttpConnection:
         self._writer: asyncio.StreamWriter | None = None
         self._host_header = f"Host: {host}:{port}\r\n".encode()
 
-    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    async def request(self, method: str, path: str, body: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """Send one request and return ``(status, body)``; raises ``OSError``/``asyncio`` errors on failure."""
         try:
-            return await asyncio.wait_for(self._exchange(method, path, body), self.timeout)
+            return await asyncio.wait_for(self._exchange(method, path, body, headers), self.timeout)
         except BaseException:
             self.close()
             raise
 
-    async def _exchange(self, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
+    async def _exchange(self, method: str, path: str, body: bytes | None,
+                        headers: dict[str, str] | None) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._reader, self._writer
         assert reader is not None
         head = f"{method} {path} HTTP/1.1\r\n".encode() + self._host_header
+        if headers:
+            head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
         if body is None:
             writer.write(head + b"\r\n")
         else:

@@ -15,7 +15,7 @@ from botify.service.eventlog import event_line
 from botify.sim.agents.base import Progress
 from botify.sim.engine import BatchedEngine, SessionResults
 from botify.sim.world import SimWorld
-from botify.state import InMemoryStore, StateStore
+from botify.state import Counters, InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["ExperimentPolicy", "InProcessAgent", "InProcessLog"]
@@ -75,7 +75,7 @@ class InProcessLog:
     """Collects the log lines the service would have written, for in-process runs.
 
     Lines come out ordered by (user, session, step) — the order one user's requests reach a service — with
-    synthetic timestamps (1 ms apart) and zero latency, in exactly the service's format.
+    synthetic timestamps (1 ms apart), zero latency and counter epoch 0, in exactly the service's format.
     """
 
     def __init__(self, plan: ExperimentPlan) -> None:
@@ -108,7 +108,8 @@ class InProcessLog:
                 experiments[u] = {e.name: e.arms[e.assign(u)].label for e in self.plan.experiments}
             last = bool(is_last[row])
             out.append(event_line("last" if last else "next", stamp, u, int(track[row]), float(time[row]), 0.0,
-                                  None if last else int(recommendation[row]), experiments[u]))
+                                  None if last else int(recommendation[row]), experiments[u],
+                                  Counters(int(session[row]), int(step[row]), 0)))
         return out
 
     def write(self, directory: str | Path, filename: str = "data.json") -> Path:

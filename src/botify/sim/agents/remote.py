@@ -2,15 +2,18 @@
 
 Many sessions are in flight at once (``concurrency`` keep-alive connections); one user's sessions run one
 after another, in episode order, so the service's per-user session counters — and so its counter-based
-randomness — match an in-process run with the same seed. Connection errors and 502/503/504 answers are
-retried with exponential backoff; an unreachable service gives a ``ServiceUnreachableError`` that says what
-to do. The HTTP client is a small keep-alive HTTP/1.1 client (``http.py``) on uvloop, so that the simulator
-is not the bottleneck of a load test.
+randomness — match an in-process run with the same seed. Every request carries an ``X-Request-Id`` (this
+run's random prefix, the episode and the request's index in it) that its retries repeat, so a request retried
+after its first attempt was processed is answered the same and counted once. Connection errors and
+502/503/504 answers are retried with exponential backoff; an unreachable service gives a
+``ServiceUnreachableError`` that says what to do. The HTTP client is a small keep-alive HTTP/1.1 client
+(``http.py``) on uvloop, so that the simulator is not the bottleneck of a load test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections import defaultdict
 
 import numpy as np
@@ -56,6 +59,8 @@ class RemoteAgent:
         self.max_session_length = max_session_length
         self.retried_requests = 0
         self.requests_sent = 0
+        self.answered_requests = 0
+        self.run_id = secrets.token_hex(4)
 
     def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
         """Play the episodes over HTTP and return their sessions in episode order."""
@@ -97,23 +102,28 @@ class RemoteAgent:
     async def _play_session(self, connection: HttpConnection, player: SessionPlayer) -> SessionPlayer:
         n_tracks = self.world.n_tracks
         path = f"/next/{player.user}"
+        prefix = f"{self.run_id}-{player.episode}-"
+        index = 0
         while not player.done:
             body = orjson.dumps({"track": player.last_track, "time": player.last_time})
-            answer = await self._request(connection, "POST", path, body)
+            answer = await self._request(connection, "POST", path, body, prefix + str(index))
             track = answer.get("track") if isinstance(answer, dict) else None
             if not isinstance(track, int) or not 0 <= track < n_tracks:
                 raise LabError(f"service answered {path} with an invalid track: {answer!r}")
             player.listen(track)
+            index += 1
         body = orjson.dumps({"track": player.last_track, "time": player.last_time})
-        await self._request(connection, "POST", f"/last/{player.user}", body)
+        await self._request(connection, "POST", f"/last/{player.user}", body, prefix + str(index))
         return player
 
-    async def _request(self, connection: HttpConnection, method: str, path: str, body: bytes | None) -> object:
+    async def _request(self, connection: HttpConnection, method: str, path: str, body: bytes | None,
+                       request_id: str | None = None) -> object:
         delay = self.backoff
+        headers = None if request_id is None else {"X-Request-Id": request_id}
         for attempt in range(self.retries + 1):
             self.requests_sent += 1
             try:
-                status, payload = await connection.request(method, path, body)
+                status, payload = await connection.request(method, path, body, headers)
             except TRANSPORT_ERRORS as error:
                 if attempt == self.retries:
                     raise ServiceUnreachableError(self.url, f"{type(error).__name__}: {error}") from error
@@ -122,6 +132,7 @@ class RemoteAgent:
                     if status >= 400:
                         detail = payload[:300].decode(errors="replace")
                         raise LabError(f"{method} {path} failed with {status}: {detail}")
+                    self.answered_requests += 1
                     return orjson.loads(payload)
                 if attempt == self.retries:
                     raise ServiceUnreachableError(self.url, f"{method} {path} kept answering {status}")
