@@ -7,7 +7,9 @@ began (set by the first call after Redis starts empty); ``botify:r:{user}:{reque
 counters and answer for a minute, so that a retry on another replica gets the same answer without advancing
 the counters. ``next_step`` advances the counters and fetches the state in one round trip (a Lua script); the
 recommender's ``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for
-its reply (pipelined: the next call reads it). So every ``/next`` costs one round trip, stateful arms included.
+its reply; ``sync``, called by the service before it answers, collects that reply, so the next request of the
+user — on whichever replica — sees the state (Redis may serve another connection's command before a pipelined
+one it has not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included.
 
 Every call is bounded by ``timeout`` (50 ms by default, a few hundred round trips). When a call fails — Redis
 refused, closed or did not answer in time — the store stops calling Redis: requests are answered from
@@ -204,6 +206,14 @@ class RedisStore:
         except RedisError:
             self._failed()
             self._fallback.put_state(user, state)
+
+    def sync(self) -> None:
+        """Wait until Redis has applied the writes sent without waiting (state, remembered answers)."""
+        if self.available:
+            try:
+                self.client.drain()
+            except RedisError:
+                self._failed()
 
     def wait_available(self, timeout: float) -> bool:
         """Wait until the store uses Redis again (for drills and tests); ``True`` if it does."""

@@ -122,6 +122,25 @@ class RedisConnection:
                 self.close()
                 raise RedisError(f"Redis at {self._address}: {error}") from error
 
+    def drain(self) -> None:
+        """Wait for the replies of every command sent without waiting (``RedisError`` if Redis is gone).
+
+        Another connection's command may overtake a pipelined one (Redis serves its connections in the order
+        its poll returns them), so a write that another client must see is drained before that client can ask.
+        """
+        with self._lock:
+            if not self._unread:
+                return
+            try:
+                assert self._socket is not None
+                while self._unread:
+                    self._unread -= 1
+                    if isinstance(self._read(self._socket), hiredis.ReplyError):
+                        self.deferred_errors += 1
+            except (OSError, hiredis.ProtocolError) as error:
+                self.close()
+                raise RedisError(f"Redis at {self._address}: {error}") from error
+
     def script(self, source: str) -> str:
         """Register a Lua script; returns the name for ``evalsha``."""
         sha = hashlib.sha1(source.encode()).hexdigest()

@@ -66,6 +66,10 @@ class StateStore(Protocol):
         """Store the encoded session state (its idle timeout restarts)."""
         ...
 
+    def sync(self) -> None:
+        """Make every write so far visible to the user's next request, wherever it is served (before answering)."""
+        ...
+
 
 class InMemoryStore:
     """A dict in this process: exact for one worker; with several workers each keeps its own counters.
@@ -138,3 +142,6 @@ class InMemoryStore:
     def put_state(self, user: int, state: bytes) -> None:
         """Store the state, stamped now."""
         self._states[user] = (time.monotonic(), state)
+
+    def sync(self) -> None:
+        """Nothing to wait for: writes are visible at once."""

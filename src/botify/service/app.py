@@ -312,6 +312,7 @@ class BotifyApp:
             if request_id is not None:
                 self.store.remember(user, request_id, recommendation)
         self._log("next", user, track, listened, started, recommendation, counters, request_id)
+        self.store.sync()  # the state this request wrote is in the shared store before the user can ask again
         return orjson.dumps({"user": user, "track": recommendation})
 
     def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None) -> bytes:
