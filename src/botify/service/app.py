@@ -144,6 +144,9 @@ class BotifyApp:
                            lambda: float(getattr(self.store, "errors", 0)))
         self.metrics.gauge("botify_state_store_round_trips", "Round trips to the state store (Redis).",
                            lambda: float(getattr(self.store, "round_trips", 0)))
+        self.metrics.gauge("botify_state_store_fallback_calls",
+                           "Requests answered from in-process counters while Redis was unreachable.",
+                           lambda: float(getattr(self.store, "fallback_calls", 0)))
         self.metrics.gauge("botify_log_lost_events", "Events the log could not write (disk full, unwritable).",
                            lambda: float(self.log.lost_events if self.log is not None else 0))
         self.metrics.gauge("botify_artifact_reloads", "Successful artifact reloads.", lambda: float(self.reloads))
