@@ -63,3 +63,26 @@ class TestEventLog:
         log.flush()
         assert log.lost_events == 1 and log.written_events == 0
         log.close()
+
+    def test_a_failed_rotation_leaves_no_stale_descriptor(self, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        log = EventLog(tmp_path, max_bytes=len(line(1)) + 10)
+        log.append(line(1))
+        log.flush()
+        real_replace = Path.replace
+
+        def refuse(self: Path, target: str | Path) -> Path:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(Path, "replace", refuse)
+        log.append(line(2))
+        log.flush()                                     # the rotation fails after closing the file
+        assert log.lost_events == 1
+        with (tmp_path / "bystander").open("wb") as bystander:  # the OS hands out the closed descriptor's number
+            monkeypatch.setattr(Path, "replace", real_replace)
+            log.append(line(3))
+            log.flush()                                 # the log opens its own file again; never the bystander
+        assert (tmp_path / "bystander").read_bytes() == b""
+        log.close()
+        written = [x for p in sorted(tmp_path.glob("data.json*")) for x in p.read_bytes().splitlines()]
+        assert sorted(written) == sorted([line(1), line(3)]) and log.written_events == 2
