@@ -113,9 +113,9 @@ class Contextual(OfflineModel):
     @staticmethod
     def _user_pairs(data: Interactions, window: int = 10) -> tuple[IntArray, IntArray, npt.NDArray[np.float64],
                                                                    IntArray]:
-        """Each positive track with the user's next ``window`` positive tracks (across sessions)."""
+        """Each positive track with the user's next ``window`` positive tracks (across sessions, in service order)."""
         positive = data.positives()
-        order = np.lexsort((positive.timestamp, positive.user))
+        order = np.argsort(positive.user, kind="stable")
         user, track = positive.user[order], positive.track[order]
         time, stamp = positive.time[order], positive.timestamp[order]
         contexts, targets = [], []

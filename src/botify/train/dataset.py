@@ -1,7 +1,9 @@
 """Logs → training data: interactions with their sessions, and the per-user time split.
 
 Reads logs with the analysis's reader (``botify.ab.logs``: every replica, rotated files, malformed lines
-reported) and its sessionizer, so training and analysis see the same events.
+reported, retried requests once) and its sessionizer, so training and analysis see the same events in the same
+order: a user's lines by the service's counters when the log has them (whole sessions, whichever replica
+answered), by timestamp otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ POSITIVE_TIME = 0.8
 
 @dataclass(frozen=True)
 class Interactions:
-    """One row per played track (each log line), sorted by user, time and session.
+    """One row per played track (each log line), sorted by user, then in the order the service answered them.
 
     ``position`` is the track's index in its session (0 = the session's first track, picked by the user).
     """
@@ -81,13 +83,14 @@ def load_interactions(paths: Iterable[str | Path], n_tracks: int) -> tuple[Inter
 
 
 def time_split(data: Interactions, fraction: float) -> tuple[Interactions, Interactions]:
-    """Per user, the last ``fraction`` of interactions (by time) go to the second part.
+    """Per user, the last ``fraction`` of interactions (in service order) go to the second part.
 
-    Users with a single interaction stay entirely in the first part.
+    Users with a single interaction stay entirely in the first part. ``data`` keeps each user's rows in the order
+    the service answered them (as ``load_interactions`` returns them).
     """
     if not 0 < fraction < 1:
         raise ConfigError(f"`fraction` must be in (0, 1), got {fraction}")
-    order = np.lexsort((np.arange(len(data)), data.timestamp, data.user))
+    order = np.argsort(data.user, kind="stable")
     user = data.user[order]
     first = np.r_[True, user[1:] != user[:-1]] if len(user) else np.zeros(0, np.bool_)
     group_start = np.maximum.accumulate(np.where(first, np.arange(len(user)), 0))
