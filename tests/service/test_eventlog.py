@@ -75,10 +75,12 @@ class TestEventLog:
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(Path, "replace", refuse)
+        descriptor = log._fd
         log.append(line(2))
         log.flush()                                     # the rotation fails after closing the file
         assert log.lost_events == 1
-        with (tmp_path / "bystander").open("wb") as bystander:  # the OS hands out the closed descriptor's number
+        with (tmp_path / "bystander").open("wb") as bystander:
+            assert bystander.fileno() == descriptor     # the OS handed the closed descriptor's number on
             monkeypatch.setattr(Path, "replace", real_replace)
             log.append(line(3))
             log.flush()                                 # the log opens its own file again; never the bystander
