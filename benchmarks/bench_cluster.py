@@ -6,7 +6,8 @@ baseline from the same run is one replica with in-process state, hit directly (n
 ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
 the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
 report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
-7-track sessions (seven ``/next`` then a ``/last`` per user). Needs ``wrk``, ``nginx`` and ``redis-server``
+7-track sessions (seven ``/next`` then a ``/last`` per user), each request with an ``X-Request-Id`` as the remote
+agent sends it. Needs ``wrk``, ``nginx`` and ``redis-server``
 (Debian packages).
 """
 
@@ -38,7 +39,8 @@ request = function()
   local body = '{"track": ' .. (counter * 7919 % 50000) .. ', "time": 0.5}'
   local kind = "/next/"
   if step == 7 then kind = "/last/" end
-  return wrk.format("POST", kind .. user, {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json", ["X-Request-Id"] = "wrk-" .. counter}
+  return wrk.format("POST", kind .. user, headers, body)
 end
 """
 

@@ -4,9 +4,11 @@ Keys: ``botify:c:{user}`` is a hash with the session number ``s`` and the next s
 session numbers match the in-process store's); ``botify:s:{user}`` holds a stateful recommender's encoded state
 with a TTL (an idle session's state expires, as in ``InMemoryStore``); ``botify:epoch`` is when the counters
 began (set by the first call after Redis starts empty); ``botify:r:{user}:{request id}`` remembers a request's
-counters and answer for a minute, so that a retry on another replica gets the same answer without advancing
-the counters. ``next_step`` advances the counters and fetches the state in one round trip (a Lua script); the
-recommender's ``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for
+counters and the session state it found for a minute, so that a retry on another replica computes the same
+answer from the same counters and state, without advancing the counters.
+
+``next_step`` advances the counters and fetches the state in one round trip (a Lua script); the recommender's
+``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for
 its reply; ``sync``, called by the service before it answers, collects that reply, so the next request of the
 user — on whichever replica — sees the state (Redis may serve another connection's command before a pipelined
 one it has not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included.
@@ -37,24 +39,29 @@ end
 """
 _NEXT = _EPOCH + """
 if KEYS[4] then
-  local seen = redis.call('HMGET', KEYS[4], 's', 'k', 'a')
+  local seen = redis.call('HMGET', KEYS[4], 's', 'k', 't')
   if seen[1] then
-    return {tonumber(seen[1]), tonumber(seen[2]), redis.call('GET', KEYS[2]), epoch, seen[3]}
+    return {tonumber(seen[1]), tonumber(seen[2]), seen[3], epoch, 1}
   end
 end
 local step = redis.call('HINCRBY', KEYS[1], 'k', 1) - 1
 local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
+local state = redis.call('GET', KEYS[2])
 if KEYS[4] then
-  redis.call('HSET', KEYS[4], 's', session, 'k', step)
+  if state then
+    redis.call('HSET', KEYS[4], 's', session, 'k', step, 't', state)
+  else
+    redis.call('HSET', KEYS[4], 's', session, 'k', step)
+  end
   redis.call('PEXPIRE', KEYS[4], ARGV[2])
 end
-return {session, step, redis.call('GET', KEYS[2]), epoch}
+return {session, step, state, epoch}
 """
 _END = _EPOCH + """
 if KEYS[4] then
   local seen = redis.call('HMGET', KEYS[4], 's', 'k')
   if seen[1] then
-    return {tonumber(seen[1]), tonumber(seen[2]), epoch}
+    return {tonumber(seen[1]), tonumber(seen[2]), epoch, 1}
   end
 end
 local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
@@ -147,9 +154,7 @@ class RedisStore:
                 self._failed()
             else:
                 self._fetched.value = (user, reply[2])
-                replay = reply[4] if len(reply) > 4 else None
-                return Counters(int(reply[0]), int(reply[1]), int(reply[3]),
-                                None if replay is None else int(replay))
+                return Counters(int(reply[0]), int(reply[1]), int(reply[3]), len(reply) > 4)
         self.fallback_calls += 1
         self._fetched.value = None
         return self._fallback.next_step(user, request_id)
@@ -159,24 +164,13 @@ class RedisStore:
         if self.available:
             try:
                 self.round_trips += 1
-                session, steps, epoch = self.client.evalsha(self._end, self._keys(user, request_id),
-                                                            (now_ms(), self._request_ms))
+                reply = self.client.evalsha(self._end, self._keys(user, request_id), (now_ms(), self._request_ms))
             except RedisError:
                 self._failed()
             else:
-                return Counters(int(session), int(steps), int(epoch))
+                return Counters(int(reply[0]), int(reply[1]), int(reply[2]), len(reply) > 3)
         self.fallback_calls += 1
         return self._fallback.end_session(user, request_id)
-
-    def remember(self, user: int, request_id: str, answer: int) -> None:
-        """Keep the answer for the request's retries (pipelined, like ``put_state``)."""
-        if not self.available:
-            self._fallback.remember(user, request_id, answer)
-            return
-        try:
-            self.client.send("HSET", self._keys(user, request_id)[3], "a", answer)
-        except RedisError:
-            self._failed()
 
     def get_state(self, user: int) -> bytes | None:
         """The state fetched by this request's ``next_step`` (no round trip), else a ``GET``."""
@@ -208,7 +202,7 @@ class RedisStore:
             self._fallback.put_state(user, state)
 
     def sync(self) -> None:
-        """Wait until Redis has applied the writes sent without waiting (state, remembered answers)."""
+        """Wait until Redis has applied the state written without waiting."""
         if self.available:
             try:
                 self.client.drain()

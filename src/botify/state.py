@@ -6,8 +6,9 @@ lines exactly, whichever replica answered. ``next_step`` returns the counters fo
 advances the step; ``end_session`` (on ``/last``) starts the user's next session.
 
 A request may carry an id (the ``X-Request-Id`` header). A request id seen in the last ``REQUEST_TTL`` seconds
-is a retry: the store returns the counters it gave the first time and does not advance them, and ``remember``
-keeps the first answer so that the retry gets the same one.
+is a retry: the store returns the counters it gave the first time, without advancing them, and ``get_state``
+returns the session state as it was before the first attempt. A recommender's answer is a function of the
+request, the counters and that state (its draws are counter-based), so the retry gets the same answer.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ class Counters(NamedTuple):
     ``epoch`` is when the counters began (ms): counters restart from zero when the store does (a restarted
     service, a Redis that lost its keys), so a user's lines are ordered by ``(epoch, session, step)``. ``None``
     means these counters are not the only ones for the user (several workers without a shared store, or Redis
-    unreachable) and the analysis orders the user's lines by timestamp instead. ``replay`` is the answer already
-    given to this request id (a retry), or ``None``.
+    unreachable) and the analysis orders the user's lines by timestamp instead. ``retry`` says the request id was
+    seen before.
     """
 
     session: int
     step: int
     epoch: int | None = None
-    replay: int | None = None
+    retry: bool = False
 
 
 class StateStore(Protocol):
@@ -52,10 +53,6 @@ class StateStore(Protocol):
 
     def end_session(self, user: int, request_id: str | None = None) -> Counters:
         """``(session, steps)`` of the ending session, then start the next one (unless a retry)."""
-        ...
-
-    def remember(self, user: int, request_id: str, answer: int) -> None:
-        """Keep the answer given to ``request_id``, for its retries."""
         ...
 
     def get_state(self, user: int) -> bytes | None:
@@ -84,9 +81,10 @@ class InMemoryStore:
         self.epoch = now_ms() if exact else None
         self._counters: dict[int, tuple[int, int]] = {}
         self._states: dict[int, tuple[float, bytes]] = {}
-        self._requests: OrderedDict[tuple[int, str], tuple[float, int, int, int | None]] = OrderedDict()
+        self._requests: OrderedDict[tuple[int, str], tuple[float, int, int, bytes | None]] = OrderedDict()
+        self._replayed: tuple[int, bytes | None] | None = None
 
-    def _seen(self, user: int, request_id: str | None) -> Counters | None:
+    def _seen(self, user: int, request_id: str | None) -> tuple[Counters, bytes | None] | None:
         if request_id is None:
             return None
         now = time.monotonic()
@@ -96,17 +94,21 @@ class InMemoryStore:
                 break
             self._requests.popitem(last=False)
         seen = self._requests.get((user, request_id))
-        return None if seen is None else Counters(seen[1], seen[2], self.epoch, seen[3])
+        if seen is None:
+            return None
+        return Counters(seen[1], seen[2], self.epoch, True), seen[3]
 
     def _note(self, user: int, request_id: str | None, counters: tuple[int, int]) -> None:
         if request_id is not None:
-            self._requests[(user, request_id)] = (time.monotonic(), counters[0], counters[1], None)
+            self._requests[(user, request_id)] = (time.monotonic(), counters[0], counters[1], self.get_state(user))
 
     def next_step(self, user: int, request_id: str | None = None) -> Counters:
         """Counters for a ``/next`` request, then advance the step."""
         seen = self._seen(user, request_id)
         if seen is not None:
-            return seen
+            self._replayed = (user, seen[1])
+            return seen[0]
+        self._replayed = None
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session, step + 1)
         self._note(user, request_id, (session, step))
@@ -116,21 +118,19 @@ class InMemoryStore:
         """``(session, steps)`` of the ending session, then start the next one."""
         seen = self._seen(user, request_id)
         if seen is not None:
-            return seen
+            return seen[0]
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session + 1, 0)
         self._states.pop(user, None)
         self._note(user, request_id, (session, step))
         return Counters(session, step, self.epoch)
 
-    def remember(self, user: int, request_id: str, answer: int) -> None:
-        """Keep the answer for the request's retries."""
-        seen = self._requests.get((user, request_id))
-        if seen is not None:
-            self._requests[(user, request_id)] = (seen[0], seen[1], seen[2], answer)
-
     def get_state(self, user: int) -> bytes | None:
-        """The stored state unless it idled past ``ttl``."""
+        """The stored state unless it idled past ``ttl`` (for a retry: the state before its first attempt)."""
+        if self._replayed is not None:
+            replayed, self._replayed = self._replayed, None
+            if replayed[0] == user:
+                return replayed[1]
         entry = self._states.get(user)
         if entry is None:
             return None
@@ -141,6 +141,7 @@ class InMemoryStore:
 
     def put_state(self, user: int, state: bytes) -> None:
         """Store the state, stamped now."""
+        self._replayed = None
         self._states[user] = (time.monotonic(), state)
 
     def sync(self) -> None:

@@ -96,7 +96,7 @@ class TestRedisStore:
             assert before[:2] == (0, 0) and before.epoch is not None and s.ping()
             server.stop()
             # in-process counters while down: the session starts anew, and the counters say they are not exact
-            assert s.next_step(1) == (0, 0, None, None)
+            assert s.next_step(1) == (0, 0, None, False)
             assert s.get_state(1) is None and not s.available and s.errors == 1
             trips = s.round_trips
             assert not s.ping() and s.next_step(2)[:2] == (0, 0)
@@ -108,19 +108,25 @@ class TestRedisStore:
             # answered by Redis again, which restarted empty: counters anew, in a later epoch
             assert after[:2] == (0, 0) and after.epoch is not None and after.epoch > before.epoch
 
-    def test_a_retried_request_is_answered_once_across_replicas(self, open_store: StoreFactory,
-                                                                redis_server: RedisServer) -> None:
+    def test_a_retry_on_another_replica_gets_the_first_attempts_counters_and_state(
+            self, open_store: StoreFactory, redis_server: RedisServer) -> None:
         first = open_store(redis_server)
         second = RedisStore(redis_server.url, prefix=first.prefix)  # another replica on the same Redis
         try:
-            assert first.next_step(4, "r-0") == (0, 0, first.next_step(9).epoch, None)
-            first.remember(4, "r-0", 1234)
-            retried = second.next_step(4, "r-0")
-            assert retried[:2] == (0, 0) and retried.replay == 1234
-            assert second.next_step(4, "r-1")[:2] == (0, 1)  # the retry did not advance the step
-            assert first.end_session(4, "r-2")[:2] == (0, 2)
-            assert second.end_session(4, "r-2")[:2] == (0, 2)  # nor the session
-            assert second.next_step(4, "r-3")[:2] == (1, 0)
+            assert first.next_step(4, "r-0")[:2] == (0, 0) and first.get_state(4) is None
+            first.put_state(4, b"after r-0")
+            first.sync()
+            assert first.next_step(4, "r-1")[:2] == (0, 1) and first.get_state(4) == b"after r-0"
+            first.put_state(4, b"after r-1")
+            first.sync()                                          # ... then the replica died before answering
+            retried = second.next_step(4, "r-1")
+            assert retried[:2] == (0, 1) and retried.retry and second.get_state(4) == b"after r-0"
+            second.put_state(4, b"after r-1")
+            second.sync()
+            assert second.next_step(4, "r-2")[:2] == (0, 2)      # the retry did not advance the step
+            assert first.end_session(4, "r-3")[:2] == (0, 3)
+            assert second.end_session(4, "r-3").retry            # nor the session
+            assert second.next_step(4, "r-4")[:2] == (1, 0)
         finally:
             second.close()
 

@@ -83,6 +83,7 @@ class TestGoodRequests:
         call(app, "POST", "/last/8", json={"track": 1, "time": 0.5}, headers={"X-Request-Id": "run-1-2"})
         call(app, "POST", "/last/8", json={"track": 1, "time": 0.5}, headers={"X-Request-Id": "run-1-2"})
         next_track("run-2-0")
+        assert app.retries == 2
         lines = log_lines(app)
         assert [(line["message"], line["session"], line["step"], line["request_id"]) for line in lines] == [
             ("next", 0, 0, "run-1-0"), ("next", 0, 0, "run-1-0"), ("next", 0, 1, "run-1-1"),

@@ -133,6 +133,7 @@ class BotifyApp:
         self.store = store or InMemoryStore()
         self.recommenders = self._build_recommenders()
         self.reloads = 0
+        self.retries = 0
         self.log = EventLog(log_dir, filename=log_filename, max_bytes=log_max_bytes) if log_dir else None
         self._n_tracks = catalog.n_tracks
         self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
@@ -149,6 +150,8 @@ class BotifyApp:
                            lambda: float(getattr(self.store, "fallback_calls", 0)))
         self.metrics.gauge("botify_log_lost_events", "Events the log could not write (disk full, unwritable).",
                            lambda: float(self.log.lost_events if self.log is not None else 0))
+        self.metrics.gauge("botify_retried_requests", "Requests whose X-Request-Id was seen before: answered from "
+                           "their first attempt's counters and state.", lambda: float(self.retries))
         self.metrics.gauge("botify_artifact_reloads", "Successful artifact reloads.", lambda: float(self.reloads))
 
     def _build_recommenders(self) -> list[Recommender]:
@@ -307,19 +310,17 @@ class BotifyApp:
 
     def _next(self, user: int, arm: int, track: int, listened: float, started: float,
               request_id: str | None) -> bytes:
+        # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
         counters = self.store.next_step(user, request_id)
-        if counters.replay is not None:  # a retry whose first attempt was answered: the same answer again
-            recommendation = counters.replay
-        else:
-            recommendation = self.recommenders[arm].recommend(user, track, listened, counters.session, counters.step)
-            if request_id is not None:
-                self.store.remember(user, request_id, recommendation)
+        self.retries += counters.retry
+        recommendation = self.recommenders[arm].recommend(user, track, listened, counters.session, counters.step)
         self._log("next", user, track, listened, started, recommendation, counters, request_id)
         self.store.sync()  # the state this request wrote is in the shared store before the user can ask again
         return orjson.dumps({"user": user, "track": recommendation})
 
     def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None) -> bytes:
         counters = self.store.end_session(user, request_id)
+        self.retries += counters.retry
         self._log("last", user, track, listened, started, None, counters, request_id)
         return orjson.dumps({"user": user})
 
