@@ -32,6 +32,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 # Sessions of 7 tracks: users 0..9999 in turn, every 8th request of a user is its /last.
 _SESSIONS_LUA = """
 counter = 0
+run = os.time() .. "-" .. math.floor(os.clock() * 1e6)  -- request ids unique across wrk runs (warm-up, load)
 request = function()
   local user = counter % 10000
   local step = math.floor(counter / 10000) % 8
@@ -39,7 +40,7 @@ request = function()
   local body = '{"track": ' .. (counter * 7919 % 50000) .. ', "time": 0.5}'
   local kind = "/next/"
   if step == 7 then kind = "/last/" end
-  local headers = {["Content-Type"] = "application/json", ["X-Request-Id"] = "wrk-" .. counter}
+  local headers = {["Content-Type"] = "application/json", ["X-Request-Id"] = run .. "-" .. counter}
   return wrk.format("POST", kind .. user, headers, body)
 end
 """

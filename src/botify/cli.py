@@ -153,6 +153,10 @@ def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: st
         agent = ConsoleAgent(sim_world, console=console)
     summaries = run_days(agent, episodes=episodes, days=days, seed=seed, between_days=_between_days(pause, hook),
                          show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
+    if isinstance(agent, RemoteAgent):
+        console.print(f"HTTP: {agent.answered_requests:,} requests answered (/next and /last), "
+                      f"{agent.retried_requests:,} attempts retried (same X-Request-Id: answered the same, "
+                      "counted once by the analysis)")
     if recommender == "inprocess" and len(plan.routing.arms) > 1:
         import numpy as np
 

@@ -81,48 +81,50 @@ class InMemoryStore:
         self.epoch = now_ms() if exact else None
         self._counters: dict[int, tuple[int, int]] = {}
         self._states: dict[int, tuple[float, bytes]] = {}
+        # (user, request id) -> (when, session, step, the state it found); oldest first
         self._requests: OrderedDict[tuple[int, str], tuple[float, int, int, bytes | None]] = OrderedDict()
         self._replayed: tuple[int, bytes | None] | None = None
 
-    def _seen(self, user: int, request_id: str | None) -> tuple[Counters, bytes | None] | None:
-        if request_id is None:
-            return None
-        now = time.monotonic()
-        while self._requests:
-            oldest = next(iter(self._requests.values()))
-            if now - oldest[0] <= self.request_ttl:
-                break
-            self._requests.popitem(last=False)
-        seen = self._requests.get((user, request_id))
+    def _seen(self, user: int, request_id: str) -> tuple[Counters, bytes | None] | None:
+        requests = self._requests
+        if requests:
+            expired = time.monotonic() - self.request_ttl
+            while requests and next(iter(requests.values()))[0] < expired:
+                requests.popitem(last=False)
+        seen = requests.get((user, request_id))
         if seen is None:
             return None
         return Counters(seen[1], seen[2], self.epoch, True), seen[3]
 
-    def _note(self, user: int, request_id: str | None, counters: tuple[int, int]) -> None:
-        if request_id is not None:
-            self._requests[(user, request_id)] = (time.monotonic(), counters[0], counters[1], self.get_state(user))
+    def _note(self, user: int, request_id: str, session: int, step: int) -> None:
+        state = self._states.get(user)
+        self._requests[(user, request_id)] = (time.monotonic(), session, step, state[1] if state else None)
 
     def next_step(self, user: int, request_id: str | None = None) -> Counters:
         """Counters for a ``/next`` request, then advance the step."""
-        seen = self._seen(user, request_id)
-        if seen is not None:
-            self._replayed = (user, seen[1])
-            return seen[0]
         self._replayed = None
+        if request_id is not None:
+            seen = self._seen(user, request_id)
+            if seen is not None:
+                self._replayed = (user, seen[1])
+                return seen[0]
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session, step + 1)
-        self._note(user, request_id, (session, step))
+        if request_id is not None:
+            self._note(user, request_id, session, step)
         return Counters(session, step, self.epoch)
 
     def end_session(self, user: int, request_id: str | None = None) -> Counters:
         """``(session, steps)`` of the ending session, then start the next one."""
-        seen = self._seen(user, request_id)
-        if seen is not None:
-            return seen[0]
+        if request_id is not None:
+            seen = self._seen(user, request_id)
+            if seen is not None:
+                return seen[0]
         session, step = self._counters.get(user, (0, 0))
         self._counters[user] = (session + 1, 0)
         self._states.pop(user, None)
-        self._note(user, request_id, (session, step))
+        if request_id is not None:
+            self._note(user, request_id, session, step)
         return Counters(session, step, self.epoch)
 
     def get_state(self, user: int) -> bytes | None:

@@ -59,7 +59,7 @@ class RemoteAgent:
         self.max_session_length = max_session_length
         self.retried_requests = 0
         self.requests_sent = 0
-        self.answered_requests = 0
+        self.answered_requests = 0  # /next and /last: the requests the service logs
         self.run_id = secrets.token_hex(4)
 
     def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
@@ -111,9 +111,11 @@ class RemoteAgent:
             if not isinstance(track, int) or not 0 <= track < n_tracks:
                 raise LabError(f"service answered {path} with an invalid track: {answer!r}")
             player.listen(track)
+            self.answered_requests += 1
             index += 1
         body = orjson.dumps({"track": player.last_track, "time": player.last_time})
         await self._request(connection, "POST", f"/last/{player.user}", body, prefix + str(index))
+        self.answered_requests += 1
         return player
 
     async def _request(self, connection: HttpConnection, method: str, path: str, body: bytes | None,
@@ -132,7 +134,6 @@ class RemoteAgent:
                     if status >= 400:
                         detail = payload[:300].decode(errors="replace")
                         raise LabError(f"{method} {path} failed with {status}: {detail}")
-                    self.answered_requests += 1
                     return orjson.loads(payload)
                 if attempt == self.retries:
                     raise ServiceUnreachableError(self.url, f"{method} {path} kept answering {status}")
