@@ -6,7 +6,7 @@ lines exactly, whichever replica answered. ``next_step`` returns the counters fo
 advances the step; ``end_session`` (on ``/last``) starts the user's next session.
 
 A request may carry an id (the ``X-Request-Id`` header). A request id seen in the last ``REQUEST_TTL`` seconds
-is a retry: the store returns the counters it gave the first time, without advancing them, and ``get_state``
+(in-process: up to twice that) is a retry: the store returns the counters it gave the first time, without advancing them, and ``get_state``
 returns the session state as it was before the first attempt. A recommender's answer is a function of the
 request, the counters and that state (its draws are counter-based), so the retry gets the same answer.
 """
@@ -14,7 +14,6 @@ request, the counters and that state (its draws are counter-based), so the retry
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import NamedTuple, Protocol
 
 __all__ = ["REQUEST_TTL", "Counters", "InMemoryStore", "StateStore", "now_ms"]
@@ -81,24 +80,26 @@ class InMemoryStore:
         self.epoch = now_ms() if exact else None
         self._counters: dict[int, tuple[int, int]] = {}
         self._states: dict[int, tuple[float, bytes]] = {}
-        # (user, request id) -> (when, session, step, the state it found); oldest first
-        self._requests: OrderedDict[tuple[int, str], tuple[float, int, int, bytes | None]] = OrderedDict()
+        # (user, request id) -> (session, step, the state it found), in two generations: an id is remembered
+        # for between one and two `request_ttl`s, with no per-entry clock
+        self._requests: dict[tuple[int, str], tuple[int, int, bytes | None]] = {}
+        self._older_requests: dict[tuple[int, str], tuple[int, int, bytes | None]] = {}
+        self._requests_since = time.monotonic()
         self._replayed: tuple[int, bytes | None] | None = None
 
     def _seen(self, user: int, request_id: str) -> tuple[Counters, bytes | None] | None:
-        requests = self._requests
-        if requests:
-            expired = time.monotonic() - self.request_ttl
-            while requests and next(iter(requests.values()))[0] < expired:
-                requests.popitem(last=False)
-        seen = requests.get((user, request_id))
+        now = time.monotonic()
+        if now - self._requests_since > self.request_ttl:
+            self._older_requests, self._requests, self._requests_since = self._requests, {}, now
+        key = (user, request_id)
+        seen = self._requests.get(key) or self._older_requests.get(key)
         if seen is None:
             return None
-        return Counters(seen[1], seen[2], self.epoch, True), seen[3]
+        return Counters(seen[0], seen[1], self.epoch, True), seen[2]
 
     def _note(self, user: int, request_id: str, session: int, step: int) -> None:
         state = self._states.get(user)
-        self._requests[(user, request_id)] = (time.monotonic(), session, step, state[1] if state else None)
+        self._requests[(user, request_id)] = (session, step, state[1] if state else None)
 
     def next_step(self, user: int, request_id: str | None = None) -> Counters:
         """Counters for a ``/next`` request, then advance the step."""
