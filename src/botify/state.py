@@ -6,9 +6,10 @@ lines exactly, whichever replica answered. ``next_step`` returns the counters fo
 advances the step; ``end_session`` (on ``/last``) starts the user's next session.
 
 A request may carry an id (the ``X-Request-Id`` header). A request id seen in the last ``REQUEST_TTL`` seconds
-(in-process: up to twice that) is a retry: the store returns the counters it gave the first time, without advancing them, and ``get_state``
-returns the session state as it was before the first attempt. A recommender's answer is a function of the
-request, the counters and that state (its draws are counter-based), so the retry gets the same answer.
+(in-process: up to twice that) is a retry: the store returns the counters it gave the first time, without
+advancing them, and ``get_state`` returns the session state as it was before the first attempt. A recommender's
+answer is a function of the request, the counters and that state (its draws are counter-based), so the retry
+gets the same answer.
 """
 
 from __future__ import annotations
