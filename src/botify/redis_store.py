@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from botify.resp import RedisConnection, RedisError
 from botify.state import REQUEST_TTL, Counters, InMemoryStore, now_ms
@@ -144,33 +145,34 @@ class RedisStore:
             return False
         return True
 
-    def next_step(self, user: int, request_id: str | None = None) -> Counters:
-        """Counters for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
+    def _run(self, script: str, user: int, request_id: str | None) -> list[Any] | None:
+        """A counters script's reply, or ``None`` (counted) when Redis is not in use or just failed."""
         if self.available:
             try:
                 self.round_trips += 1
-                reply = self.client.evalsha(self._next, self._keys(user, request_id), (now_ms(), self._request_ms))
+                reply: list[Any] = self.client.evalsha(script, self._keys(user, request_id),
+                                                       (now_ms(), self._request_ms))
+                return reply
             except RedisError:
                 self._failed()
-            else:
-                self._fetched.value = (user, reply[2])
-                return Counters(int(reply[0]), int(reply[1]), int(reply[3]), len(reply) > 4)
         self.fallback_calls += 1
-        self._fetched.value = None
-        return self._fallback.next_step(user, request_id)
+        return None
+
+    def next_step(self, user: int, request_id: str | None = None) -> Counters:
+        """Counters for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
+        reply = self._run(self._next, user, request_id)
+        if reply is None:
+            self._fetched.value = None
+            return self._fallback.next_step(user, request_id)
+        self._fetched.value = (user, reply[2])
+        return Counters(int(reply[0]), int(reply[1]), int(reply[3]), len(reply) > 4)
 
     def end_session(self, user: int, request_id: str | None = None) -> Counters:
         """``(session, steps)`` of the ending session, then start the next one and drop its state."""
-        if self.available:
-            try:
-                self.round_trips += 1
-                reply = self.client.evalsha(self._end, self._keys(user, request_id), (now_ms(), self._request_ms))
-            except RedisError:
-                self._failed()
-            else:
-                return Counters(int(reply[0]), int(reply[1]), int(reply[2]), len(reply) > 3)
-        self.fallback_calls += 1
-        return self._fallback.end_session(user, request_id)
+        reply = self._run(self._end, user, request_id)
+        if reply is None:
+            return self._fallback.end_session(user, request_id)
+        return Counters(int(reply[0]), int(reply[1]), int(reply[2]), len(reply) > 3)
 
     def get_state(self, user: int) -> bytes | None:
         """The state fetched by this request's ``next_step`` (no round trip), else a ``GET``."""
