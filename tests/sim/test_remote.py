@@ -36,12 +36,13 @@ def experiment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def comparable(lines: list[bytes]) -> dict[int, list[tuple[Any, ...]]]:
-    """Per user, the sequence of log lines without timestamp and latency."""
+    """Per user, the sequence of log lines without timestamp, latency and the counters' epoch."""
     per_user: dict[int, list[tuple[Any, ...]]] = {}
     for raw in lines:
         r = orjson.loads(raw)
         per_user.setdefault(r["user"], []).append(
-            (r["message"], r["track"], r["time"], r["recommendation"], tuple(sorted(r["experiments"].items()))))
+            (r["message"], r["track"], r["time"], r["recommendation"], tuple(sorted(r["experiments"].items())),
+             r["session"], r["step"]))
     return per_user
 
 
