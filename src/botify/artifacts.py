@@ -8,8 +8,11 @@ newest version. Kinds and their arrays:
 * ``item_lists`` — ``lists.npy`` (int32, tracks x k; ``-1`` pads): a list per previous track (Contextual).
 * ``popularity`` — ``popularity.npy`` (float64, tracks): play counts (TopPop).
 
-A manifest records the model, the data window, the parameters, the offline metrics, and the catalog's
-fingerprint; ``load_artifact`` refuses an artifact built for another catalog or with malformed arrays.
+A manifest records the model, the data window, the parameters, the offline metrics, the catalog's
+fingerprint, what reproduces the artifact (seed, threads, library versions, a hash of the training data) and
+``content_hash``, a SHA-256 of the arrays' names, dtypes, shapes and bytes: two trainings gave the same model iff
+their content hashes are equal (``created`` differs, of course). ``load_artifact`` refuses an artifact built for
+another catalog, with malformed arrays, or whose arrays no longer match their content hash.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ import numpy.typing as npt
 from botify.errors import LabError
 from botify.world.catalog import Catalog
 
-__all__ = ["KINDS", "OPTIONAL", "Artifact", "ArtifactError", "catalog_fingerprint", "load_artifact", "rows_of",
-           "save_artifact"]
+__all__ = ["KINDS", "OPTIONAL", "Artifact", "ArtifactError", "catalog_fingerprint", "content_hash", "load_artifact",
+           "rows_of", "save_artifact"]
 
 KINDS: dict[str, tuple[str, ...]] = {
     "indexed": ("users", "items"),
@@ -84,6 +87,16 @@ class Artifact:
         return f"{self.name}/{self.version}"
 
 
+def content_hash(arrays: dict[str, npt.NDArray[Any]]) -> str:
+    """SHA-256 over every array, in name order: name, dtype, shape, then the bytes in C order."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
 def save_artifact(root: str | Path, name: str, kind: str, arrays: dict[str, npt.NDArray[Any]], catalog: Catalog,
                   **manifest: Any) -> Artifact:
     """Write a new version of ``name`` and point ``LATEST`` at it (atomically)."""
@@ -99,7 +112,8 @@ def save_artifact(root: str | Path, name: str, kind: str, arrays: dict[str, npt.
     for key, array in arrays.items():
         np.save(path / f"{key}.npy", array, allow_pickle=False)
     full = {"name": name, "version": version, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "n_tracks": catalog.n_tracks, "catalog": catalog_fingerprint(catalog), **manifest}
+            "n_tracks": catalog.n_tracks, "catalog": catalog_fingerprint(catalog), **manifest,
+            "content_hash": content_hash(arrays)}
     (path / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True, default=_jsonable) + "\n")
     try:
         artifact = load_artifact(root, f"{name}/{version}", catalog)
@@ -167,6 +181,10 @@ def load_artifact(root: str | Path, ref: str, catalog: Catalog, *, mmap: bool = 
     problem = _check_arrays(kind, arrays, catalog.n_tracks)
     if problem:
         raise ArtifactError(f"artifact {name}/{version}: {problem}")
+    expected = manifest.get("content_hash")
+    if expected is not None and content_hash(arrays) != expected:
+        raise ArtifactError(f"artifact {name}/{version}: its arrays do not match the manifest's content_hash "
+                            f"{expected} (changed or corrupted after it was written)")
     return Artifact(name, version, path, manifest, arrays)
 
 

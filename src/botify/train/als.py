@@ -35,7 +35,7 @@ class ALS(OfflineModel):
 
     def _params(self) -> dict[str, Any]:
         return {"factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
-                "iterations": self.iterations}
+                "iterations": self.iterations, "threads": self.threads}
 
     def _fit(self, data: Interactions) -> None:
         self.users_, rows = np.unique(data.user, return_inverse=True)

@@ -24,6 +24,7 @@ from torch import nn
 from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import Interactions
+from botify.train.determinism import deterministic_torch
 from botify.train.neighbours import cap_per_artist, top_k_inner_product
 from botify.world.catalog import Catalog
 
@@ -77,7 +78,8 @@ class Contextual(OfflineModel):
     def _params(self) -> dict[str, Any]:
         return {"context": self.context, "features": self.features, "negatives": self.negatives,
                 "shared": self.shared, "dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
-                "lr": self.lr, "patience": self.patience, "validation_fraction": self.validation_fraction}
+                "lr": self.lr, "patience": self.patience, "validation_fraction": self.validation_fraction,
+                "threads": self.threads}
 
     def pairs(self, data: Interactions) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
         """Training pairs ``(context, target, time, timestamp)``.
@@ -129,8 +131,10 @@ class Contextual(OfflineModel):
         return track[c_rows], track[t_rows], time[t_rows], stamp[t_rows]
 
     def _fit(self, data: Interactions) -> None:
-        torch.manual_seed(self.random_state)
-        torch.set_num_threads(self.threads)
+        with deterministic_torch(self.random_state, self.threads):
+            self._train(data)
+
+    def _train(self, data: Interactions) -> None:
         rng = np.random.default_rng(self.random_state)
         context, target, label, stamp = self.pairs(data)
         if len(context) == 0:

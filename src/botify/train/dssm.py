@@ -24,6 +24,7 @@ from torch.nn import functional
 from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
+from botify.train.determinism import deterministic_torch
 from botify.train.metrics import ranking_metrics
 from botify.train.neighbours import indexed_arrays, top_k_for_users
 from botify.world.catalog import Catalog
@@ -74,8 +75,8 @@ class TwoTower(nn.Module):
               leave_out: torch.Tensor | None = None) -> torch.Tensor:
         """User vectors from bags of positive tracks (optionally without one track each)."""
         total = self.history(bag, offsets)
-        if leave_out is not None:
-            total = total - self.history.weight[leave_out]
+        if leave_out is not None:  # an embedding lookup: its backward pass is deterministic, unlike weight[index]'s
+            total = total - functional.embedding(leave_out, self.history.weight)
             counts = counts - 1
         return functional.normalize(self.user_mlp(total / counts.clamp(min=1)[:, None]), dim=-1)
 
@@ -104,7 +105,7 @@ class DSSM(OfflineModel):
         return {"dim": self.dim, "loss": self.loss, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "temperature": self.temperature, "margin": self.margin, "patience": self.patience,
                 "positive_time": self.positive_time, "validation_fraction": self.validation_fraction,
-                "item_id": self.item_id, "weight_decay": self.weight_decay}
+                "item_id": self.item_id, "weight_decay": self.weight_decay, "threads": self.threads}
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -126,8 +127,10 @@ class DSSM(OfflineModel):
     # -- training ---------------------------------------------------------------------------------------------
 
     def _fit(self, data: Interactions) -> None:
-        torch.manual_seed(self.random_state)
-        torch.set_num_threads(self.threads)
+        with deterministic_torch(self.random_state, self.threads):
+            self._train(data)
+
+    def _train(self, data: Interactions) -> None:
         rng = np.random.default_rng(self.random_state)
         train, validation = time_split(data, self.validation_fraction)
         users, indptr, tracks = self._bags(train)

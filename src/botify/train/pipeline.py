@@ -22,6 +22,7 @@ from botify.errors import ConfigError
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split
 from botify.train.metrics import RankingMetrics, ranking_metrics
+from botify.train.provenance import provenance
 from botify.train.toppop import TopPopModel
 from botify.world.catalog import Catalog
 
@@ -123,6 +124,7 @@ def train_model(name: str, catalog: Catalog, data: Interactions, out: str | Path
     artifact = save_artifact(
         out, name, spec.kind, spec.export(final), catalog, model=final.name, description=spec.description,
         parameters=final.get_config(), data_window=data.window(), logs=logs,
+        reproduce=provenance(data, seed, final.get_config()),
         metrics={"split": "per-user time split, last 20% held out; positives: time > 0.8",
                  name: metrics.to_dict(), "toppop": baseline.to_dict()},
     )

@@ -1,0 +1,55 @@
+"""Same logs, same seed, same thread count: byte-identical artifacts, for every model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from botify.artifacts import ArtifactError, load_artifact
+from botify.train.dataset import Interactions, load_interactions
+from botify.train.determinism import deterministic_torch
+from botify.train.pipeline import MODELS, train_model
+from botify.world.catalog import Catalog
+
+
+@pytest.fixture(scope="module")
+def data(collection_logs: Path, catalog: Catalog) -> Interactions:
+    return load_interactions([collection_logs], catalog.n_tracks)[0]
+
+
+class TestReproducibleTraining:
+    @pytest.mark.parametrize("name", sorted(MODELS))
+    def test_training_twice_gives_the_same_content_hash(self, name: str, catalog: Catalog, data: Interactions,
+                                                         tmp_path: Path) -> None:
+        first = train_model(name, catalog, data, tmp_path / "a", seed=3, show_progress=False).artifact
+        second = train_model(name, catalog, data, tmp_path / "b", seed=3, show_progress=False).artifact
+        assert first.manifest["content_hash"] == second.manifest["content_hash"]
+        assert first.manifest["reproduce"] == second.manifest["reproduce"]
+        reproduce = first.manifest["reproduce"]
+        assert reproduce["seed"] == 3 and len(reproduce["data_hash"]) == 64
+        assert reproduce["libraries"]["numpy"] == np.__version__
+        if name in ("dssm", "dssm-triplet", "contextual", "contextual-diverse", "als"):
+            assert reproduce["threads"] == 2
+
+    def test_another_seed_gives_another_model(self, catalog: Catalog, data: Interactions, tmp_path: Path) -> None:
+        first = train_model("dssm-triplet", catalog, data, tmp_path / "a", seed=3, show_progress=False).artifact
+        other = train_model("dssm-triplet", catalog, data, tmp_path / "b", seed=4, show_progress=False).artifact
+        assert first.manifest["content_hash"] != other.manifest["content_hash"]
+
+    def test_an_artifact_whose_arrays_changed_is_refused(self, catalog: Catalog, data: Interactions,
+                                                         tmp_path: Path) -> None:
+        artifact = train_model("toppop", catalog, data, tmp_path, show_progress=False).artifact
+        popularity = np.load(artifact.path / "popularity.npy")
+        popularity[0] += 1
+        np.save(artifact.path / "popularity.npy", popularity)
+        with pytest.raises(ArtifactError, match="do not match the manifest's content_hash"):
+            load_artifact(tmp_path, "toppop", catalog)
+
+    def test_the_deterministic_block_restores_torch_settings(self) -> None:
+        threads = torch.get_num_threads()
+        with deterministic_torch(seed=1, threads=1):
+            assert torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == 1
+        assert not torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == threads
