@@ -53,3 +53,29 @@ class TestReproducibleTraining:
         with deterministic_torch(seed=1, threads=1):
             assert torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == 1
         assert not torch.are_deterministic_algorithms_enabled() and torch.get_num_threads() == threads
+
+
+class TestOrderIndependentReading:
+    def test_the_same_lines_in_other_files_give_the_same_training_data(self, collection_logs: Path,
+                                                                       catalog: Catalog, tmp_path: Path) -> None:
+        from botify.train.provenance import data_hash
+
+        import orjson
+
+        def same_millisecond(line: bytes) -> bytes:  # only the service's counters can order the lines now
+            record = orjson.loads(line)
+            record["timestamp"] = 1795000000000
+            return orjson.dumps(record) + b"\n"
+
+        lines = [same_millisecond(x) for x in (collection_logs / "data.json").read_bytes().splitlines()]
+        (tmp_path / "original").mkdir()
+        (tmp_path / "original" / "data.json").write_bytes(b"".join(lines))
+        rng = np.random.default_rng(0)
+        replica = rng.integers(0, 3, len(lines))  # as if three replicas had logged them, named in another order
+        for index, name in enumerate(["zeta", "alpha", "mid"]):
+            (tmp_path / "split" / name).mkdir(parents=True)
+            (tmp_path / "split" / name / "data.json").write_bytes(b"".join(
+                line for line, r in zip(lines, replica, strict=True) if r == index))
+        original, _ = load_interactions([tmp_path / "original"], catalog.n_tracks)
+        shuffled, _ = load_interactions([tmp_path / "split"], catalog.n_tracks)
+        assert data_hash(shuffled) == data_hash(original)
