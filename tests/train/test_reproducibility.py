@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from botify.artifacts import ArtifactError, load_artifact
 from botify.train.dataset import Interactions, load_interactions
 from botify.train.determinism import deterministic_torch
 from botify.train.pipeline import MODELS, train_model
+from botify.train.provenance import data_hash
 from botify.world.catalog import Catalog
 
 
@@ -58,10 +60,6 @@ class TestReproducibleTraining:
 class TestOrderIndependentReading:
     def test_the_same_lines_in_other_files_give_the_same_training_data(self, collection_logs: Path,
                                                                        catalog: Catalog, tmp_path: Path) -> None:
-        from botify.train.provenance import data_hash
-
-        import orjson
-
         def same_millisecond(line: bytes) -> bytes:  # only the service's counters can order the lines now
             record = orjson.loads(line)
             record["timestamp"] = 1795000000000
