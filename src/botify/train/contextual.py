@@ -23,7 +23,7 @@ from torch import nn
 
 from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
-from botify.train.dataset import Interactions
+from botify.train.dataset import POSITIVE_TIME, Interactions, latest_rows
 from botify.train.determinism import deterministic_torch
 from botify.train.neighbours import cap_per_artist, top_k_inner_product
 from botify.world.catalog import Catalog
@@ -82,7 +82,7 @@ class Contextual(OfflineModel):
                 "threads": self.threads}
 
     def pairs(self, data: Interactions) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
-        """Training pairs ``(context, target, time, timestamp)``.
+        """Training pairs ``(context, target, time, target_row)``; ``target_row`` indexes ``data``.
 
         ``context="first"``: (first track, later track) of every session (the reference); ``"all"``: every
         (earlier track, later track) pair of a session; ``"user"``: each liked track with the user's next ten
@@ -99,7 +99,7 @@ class Contextual(OfflineModel):
                               count=len(later))
         keep = context >= 0
         rows = later[keep]
-        return context[keep], data.track[rows], data.time[rows], data.timestamp[rows]
+        return context[keep], data.track[rows], data.time[rows], rows
 
     @staticmethod
     def _all_pairs(data: Interactions) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
@@ -109,17 +109,15 @@ class Contextual(OfflineModel):
         context_rows = np.repeat(target_rows - per_target, per_target) + (
             np.arange(per_target.sum()) - np.repeat(np.cumsum(per_target) - per_target, per_target))
         target_rows = np.repeat(target_rows, per_target)
-        return (data.track[context_rows], data.track[target_rows], data.time[target_rows],
-                data.timestamp[target_rows])
+        return data.track[context_rows], data.track[target_rows], data.time[target_rows], target_rows
 
     @staticmethod
     def _user_pairs(data: Interactions, window: int = 10) -> tuple[IntArray, IntArray, npt.NDArray[np.float64],
                                                                    IntArray]:
         """Each positive track with the user's next ``window`` positive tracks (across sessions, in service order)."""
-        positive = data.positives()
-        order = np.argsort(positive.user, kind="stable")
-        user, track = positive.user[order], positive.track[order]
-        time, stamp = positive.time[order], positive.timestamp[order]
+        rows = np.flatnonzero(data.time > POSITIVE_TIME)
+        rows = rows[np.argsort(data.user[rows], kind="stable")]
+        user, track, time = data.user[rows], data.track[rows], data.time[rows]
         contexts, targets = [], []
         for shift in range(1, window + 1):
             same_user = user[shift:] == user[:-shift]
@@ -128,7 +126,7 @@ class Contextual(OfflineModel):
         c_rows, t_rows = np.concatenate(contexts), np.concatenate(targets)
         keep = track[c_rows] != track[t_rows]
         c_rows, t_rows = c_rows[keep], t_rows[keep]
-        return track[c_rows], track[t_rows], time[t_rows], stamp[t_rows]
+        return track[c_rows], track[t_rows], time[t_rows], rows[t_rows]
 
     def _fit(self, data: Interactions) -> None:
         with deterministic_torch(self.random_state, self.threads):
@@ -136,12 +134,13 @@ class Contextual(OfflineModel):
 
     def _train(self, data: Interactions) -> None:
         rng = np.random.default_rng(self.random_state)
-        context, target, label, stamp = self.pairs(data)
+        context, target, label, target_row = self.pairs(data)
         if len(context) == 0:
             raise ConfigError("Contextual needs sessions with at least two tracks in the logs")
-        order = np.argsort(stamp, kind="stable")
-        cut = int(len(order) * (1 - self.validation_fraction))
-        train, valid = order[:cut], order[cut:]
+        # Validation: pairs whose target is in its user's latest `validation_fraction` of interactions (in the
+        # order the service answered them: wall-clock time differs from one run over HTTP to the next).
+        late = latest_rows(data, self.validation_fraction)
+        train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
         n = self.catalog.n_tracks  # negatives are uniform over the catalog
         self.context_tower = TrackTower(self.catalog, self.dim, self.features)
         self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features)

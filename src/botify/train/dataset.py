@@ -19,7 +19,7 @@ from botify.ab.logs import LogReadReport, read_events
 from botify.ab.sessions import session_ids
 from botify.errors import ConfigError
 
-__all__ = ["POSITIVE_TIME", "Interactions", "load_interactions", "time_split"]
+__all__ = ["POSITIVE_TIME", "Interactions", "latest_rows", "load_interactions", "time_split"]
 
 POSITIVE_TIME = 0.8
 """A track counts as liked when its listened time exceeds this (the reference threshold)."""
@@ -88,6 +88,12 @@ def time_split(data: Interactions, fraction: float) -> tuple[Interactions, Inter
     Users with a single interaction stay entirely in the first part. ``data`` keeps each user's rows in the order
     the service answered them (as ``load_interactions`` returns them).
     """
+    later = latest_rows(data, fraction)
+    return data.take(~later), data.take(later)
+
+
+def latest_rows(data: Interactions, fraction: float) -> npt.NDArray[np.bool_]:
+    """Mask of each user's last ``fraction`` of rows (rounded down), in the order of ``data``."""
     if not 0 < fraction < 1:
         raise ConfigError(f"`fraction` must be in (0, 1), got {fraction}")
     order = np.argsort(data.user, kind="stable")
@@ -98,5 +104,6 @@ def time_split(data: Interactions, fraction: float) -> tuple[Interactions, Inter
     sizes = np.diff(np.r_[np.flatnonzero(first), len(user)])
     size = np.repeat(sizes, sizes)
     held = np.floor(size * fraction).astype(np.int64)
-    later = rank >= size - held
-    return data.take(np.sort(order[~later])), data.take(np.sort(order[later]))
+    later = np.zeros(len(user), dtype=np.bool_)
+    later[order] = rank >= size - held
+    return later
