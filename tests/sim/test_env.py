@@ -47,3 +47,14 @@ class TestSessionEnv:
         env.reset(seed=0)
         with pytest.raises(ConfigError, match="`action` must be a track id"):
             env.step(sim_world.n_tracks)
+
+
+class TestRegistration:
+    def test_gymnasium_makes_the_env_by_its_id(self, sim_world: SimWorld) -> None:
+        import gymnasium
+
+        env = gymnasium.make("botify/Session-v0", world=sim_world, max_session_length=50)
+        assert isinstance(env.unwrapped, SessionEnv) and env.unwrapped.max_session_length == 50
+        obs, _ = env.reset(seed=5)
+        assert 0 <= obs["track"] < sim_world.n_tracks
+        env.close()
