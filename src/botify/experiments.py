@@ -21,6 +21,7 @@ File format (YAML)::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -87,6 +88,12 @@ class ExperimentPlan:
 
     experiments: tuple[Experiment, ...]
     seed: int | None = None
+    source: Path | None = None  # the experiment file; import paths of plugins resolve from its folder first
+
+    @property
+    def directory(self) -> Path | None:
+        """The experiment file's folder (``None`` for a plan built in code)."""
+        return None if self.source is None else self.source.parent
 
     @property
     def routing(self) -> Experiment:
@@ -149,4 +156,5 @@ def load_experiments(path: str | Path) -> ExperimentPlan:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    return ExperimentPlan.from_dict(data, source=str(path))
+    plan = ExperimentPlan.from_dict(data, source=str(path))
+    return dataclasses.replace(plan, source=path.resolve())

@@ -7,6 +7,7 @@ import pytest
 
 from botify.errors import ConfigError
 from botify.recommenders import Requests, build_recommender
+from botify.recommenders.plugins import PluginError
 from botify.world.catalog import Catalog
 
 
@@ -55,7 +56,7 @@ class TestBaselines:
         assert a.get_config() == {"recommender": "random", "random_state": 9}
 
     def test_unknown_name_lists_the_known_ones(self, catalog: Catalog) -> None:
-        with pytest.raises(ConfigError, match=r"unknown recommender 'nope'; expected one of \["):
+        with pytest.raises(PluginError, match=r"unknown recommender 'nope'; expected one of \['contextual', "):
             build_recommender("nope", catalog)
 
     def test_bad_parameters_are_reported(self, catalog: Catalog) -> None:

@@ -1,4 +1,4 @@
-"""Build online recommenders by name, as experiment files name them.
+"""Build online recommenders by name, as experiment files name them: built-ins, import paths, entry points.
 
 An arm's ``params`` may name an artifact (``artifact: dssm`` for the latest version, or ``dssm/v0003``); it is
 loaded and validated from the artifacts root given to the service or the simulator.
@@ -11,15 +11,17 @@ from typing import Any
 
 from botify.artifacts import load_artifact
 from botify.errors import ConfigError
+from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
 from botify.recommenders.custom import CustomRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
+from botify.recommenders.plugins import PluginError, load_recommender_class, probe
 from botify.recommenders.session import SessionRecommender
-from botify.state import StateStore
+from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
-__all__ = ["RECOMMENDERS", "build_recommender"]
+__all__ = ["RECOMMENDERS", "build_plan_recommenders", "build_recommender"]
 
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
@@ -31,11 +33,14 @@ _ARTIFACT_PARAMS = ("artifact", "dssm", "contextual")
 
 def build_recommender(
     name: str, catalog: Catalog, params: dict[str, Any] | None = None, *, random_state: int | None = None,
-    artifacts: str | Path | None = None, store: StateStore | None = None,
+    artifacts: str | Path | None = None, store: StateStore | None = None, search_path: Path | None = None,
 ) -> Recommender:
-    """Instantiate the recommender called ``name`` with its parameters (loading its artifact, if any)."""
-    if name not in RECOMMENDERS:
-        raise ConfigError(f"unknown recommender {name!r}; expected one of {sorted(RECOMMENDERS)}")
+    """Instantiate the recommender called ``name`` with its parameters (loading its artifact, if any).
+
+    ``name`` is a built-in, ``module:Class`` (imported from ``search_path`` first) or an entry point's name.
+    """
+    cls = RECOMMENDERS.get(name) or load_recommender_class(name, search_path=search_path,
+                                                           builtins=tuple(sorted(RECOMMENDERS)))
     params = dict(params or {})
     for key in _ARTIFACT_PARAMS:
         if key in params:
@@ -43,9 +48,35 @@ def build_recommender(
                 raise ConfigError(f"recommender {name!r} names artifact {params[key]!r}: pass an artifacts "
                                   "directory (`--artifacts DIR`)")
             params[key] = load_artifact(artifacts, str(params[key]), catalog)
-    if getattr(RECOMMENDERS[name], "stateful", False):
+    if getattr(cls, "stateful", False):
         params["store"] = store
     try:
-        return RECOMMENDERS[name](catalog, random_state=random_state, **params)
+        return cls(catalog, random_state=random_state, **params)
     except TypeError as error:
         raise ConfigError(f"bad parameters {params!r} for recommender {name!r}: {error}") from error
+    except ConfigError:
+        raise
+    except Exception as error:  # a plugin's constructor refusing its params
+        raise PluginError(f"recommender {name!r} refused its parameters {params!r}: {type(error).__name__}: "
+                          f"{error}") from error
+
+
+def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts: str | Path | None = None,
+                            store: StateStore | None = None) -> list[Recommender]:
+    """The routing experiment's recommenders, in arm order; each plugin is probed first (on a throwaway store)."""
+    built = []
+    for arm in plan.routing.arms:
+        def make(on: StateStore | None, arm_name: str = arm.recommender, params: dict[str, Any] = arm.params) -> \
+                Recommender:
+            return build_recommender(arm_name, catalog, params, random_state=plan.seed, artifacts=artifacts,
+                                     store=on, search_path=plan.directory)
+
+        try:
+            if arm.recommender not in RECOMMENDERS:
+                probe(make(InMemoryStore()), arm.recommender)
+            built.append(make(store))
+        except (PluginError, ConfigError) as error:  # say which file and arm
+            where = plan.source if plan.source is not None else "experiment"
+            kind = PluginError if isinstance(error, PluginError) else ConfigError
+            raise kind(f"{where}: arm {arm.label}: {error}") from error
+    return built

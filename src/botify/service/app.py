@@ -30,7 +30,7 @@ import orjson
 from botify.errors import LabError
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
-from botify.recommenders.registry import build_recommender
+from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
@@ -155,8 +155,7 @@ class BotifyApp:
         self.metrics.gauge("botify_artifact_reloads", "Successful artifact reloads.", lambda: float(self.reloads))
 
     def _build_recommenders(self) -> list[Recommender]:
-        return [build_recommender(arm.recommender, self.catalog, arm.params, random_state=self.plan.seed,
-                                  artifacts=self.artifacts, store=self.store) for arm in self.routing.arms]
+        return build_plan_recommenders(self.plan, self.catalog, artifacts=self.artifacts, store=self.store)
 
     async def reload(self) -> list[dict[str, Any]]:
         """Rebuild every recommender (newest artifacts) off the event loop, then swap them in at once.

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender, Requests
-from botify.recommenders.registry import build_recommender
+from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import event_line
 from botify.sim.agents.base import Progress
 from botify.sim.engine import BatchedEngine, SessionResults
@@ -29,11 +29,8 @@ class ExperimentPolicy:
         self.plan = plan
         experiment = plan.routing
         self.store = store or InMemoryStore()
-        self.recommenders: list[Recommender] = [
-            build_recommender(arm.recommender, catalog, arm.params, random_state=plan.seed, artifacts=artifacts,
-                              store=self.store)
-            for arm in experiment.arms
-        ]
+        self.recommenders: list[Recommender] = build_plan_recommenders(plan, catalog, artifacts=artifacts,
+                                                                      store=self.store)
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
 
     def __call__(self, requests: Requests) -> npt.NDArray[np.int64]:
