@@ -19,6 +19,7 @@ from botify.ab.html import render_html
 from botify.ab.table import render_rich
 from botify.day import ensure_world, http_day
 from botify.experiments import load_experiments
+from botify.recommenders.registry import check_plan_classes
 from botify.sim.world import load_sim_world
 from botify.train.dataset import load_interactions
 from botify.train.pipeline import train_model
@@ -49,6 +50,7 @@ class SeminarOptions:
 def run_seminar(options: SeminarOptions, console: Console) -> Analysis:
     """Run every step and write ``out/report.md``."""
     started = time.perf_counter()
+    check_plan_classes(load_experiments(options.plan))  # a bad plugin stops the run now, not after training
     ensure_world(options.world_dir, console)
     world = load_sim_world(options.world_dir)
     catalog = load_catalog(options.world_dir)

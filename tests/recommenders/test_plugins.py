@@ -114,3 +114,14 @@ class TestImportPathPlugins:
         plan = load_experiments(experiment(tmp_path / "lab", "my_recs:NextId"))
         assert plan.directory == (tmp_path / "lab").resolve()
         assert np.__name__ == "numpy"  # the plugin's own imports resolve as usual
+
+
+class TestDemoRefusesABadPlugin:
+    def test_demo_stops_before_the_collection_day(self, world_dir: Path, tmp_path: Path) -> None:
+        config = experiment(tmp_path / "lab", "my_recs:Missing")
+        done = subprocess.run([sys.executable, "-m", "botify.cli", "demo", "--world", str(world_dir), "--experiment",
+                               str(config), "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                              timeout=60)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+        assert done.returncode != 0 and len(errors) == 1 and "has no attribute 'Missing'" in errors[0], done.stderr
+        assert not (tmp_path / "run" / "collect").exists()

@@ -21,7 +21,7 @@ from botify.recommenders.session import SessionRecommender
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 
-__all__ = ["RECOMMENDERS", "build_plan_recommenders", "build_recommender"]
+__all__ = ["RECOMMENDERS", "build_plan_recommenders", "build_recommender", "check_plan_classes"]
 
 RECOMMENDERS: dict[str, type[Recommender]] = {
     cls.name: cls
@@ -59,6 +59,18 @@ def build_recommender(
     except Exception as error:  # a plugin's constructor refusing its params
         raise PluginError(f"recommender {name!r} refused its parameters {params!r}: {type(error).__name__}: "
                           f"{error}") from error
+
+
+def check_plan_classes(plan: ExperimentPlan) -> None:
+    """Resolve every arm's recommender class now (before a long run needs them); raise ``PluginError`` if one fails."""
+    for experiment in plan.experiments[:1]:
+        for arm in experiment.arms:
+            if arm.recommender not in RECOMMENDERS:
+                try:
+                    load_recommender_class(arm.recommender, search_path=plan.directory,
+                                           builtins=tuple(sorted(RECOMMENDERS)))
+                except PluginError as error:
+                    raise PluginError(f"{plan.source or 'experiment'}: arm {arm.label}: {error}") from error
 
 
 def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts: str | Path | None = None,
