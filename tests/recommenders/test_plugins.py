@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -125,3 +126,41 @@ class TestDemoRefusesABadPlugin:
         errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
         assert done.returncode != 0 and len(errors) == 1 and "has no attribute 'Missing'" in errors[0], done.stderr
         assert not (tmp_path / "run" / "collect").exists()
+
+
+class TestEntryPointPlugins:
+    def test_a_pip_installed_package_is_found_by_name(self, world_dir: Path, tmp_path: Path) -> None:
+        package = tmp_path / "pkg"
+        (package / "botify_echo").mkdir(parents=True)
+        (package / "pyproject.toml").write_text(textwrap.dedent("""
+            [build-system]
+            requires = ["setuptools"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "botify-echo"
+            version = "0.0.1"
+
+            [project.entry-points."botify.recommenders"]
+            echo = "botify_echo:Echo"
+        """))
+        (package / "botify_echo" / "__init__.py").write_text(textwrap.dedent("""
+            from botify.recommenders.base import Recommender
+
+
+            class Echo(Recommender):
+                name = "echo"
+
+                def _recommend(self, requests):
+                    return (requests.track + 1) % self.catalog.n_tracks
+        """))
+        site = tmp_path / "site"
+        installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                                    "--target", str(site), str(package)], capture_output=True, text=True, timeout=120)
+        assert installed.returncode == 0, installed.stderr
+        config = tmp_path / "experiment.yml"
+        config.write_text("experiments:\n  - name: E\n    arms: [echo]\n")
+        env = {**os.environ, "PYTHONPATH": str(site)}  # as if pip-installed into this environment
+        with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "log", env=env) as service:
+            answer = httpx.post(f"{service.url}/next/3", json={"track": 41, "time": 1.0})
+        assert answer.status_code == 200 and answer.json()["track"] == 42

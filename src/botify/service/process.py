@@ -32,7 +32,7 @@ class ServiceProcess:
 
     def __init__(self, world_dir: str | Path, *, config: str | Path | None = None, log_dir: str | Path | None = None,
                  workers: int = 1, port: int | None = None, extra_args: list[str] | None = None,
-                 startup_timeout: float = 60.0) -> None:
+                 startup_timeout: float = 60.0, env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [sys.executable, "-m", "botify.cli", "serve", "--catalog", str(world_dir),
@@ -43,11 +43,12 @@ class ServiceProcess:
             self.command += ["--log-dir", str(log_dir)]
         self.command += extra_args or []
         self.startup_timeout = startup_timeout
+        self.env = env  # the child's environment (default: this process's)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
         """Start and wait until ``GET /`` answers."""
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + self.startup_timeout
         while True:
             try:
