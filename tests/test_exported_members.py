@@ -16,3 +16,12 @@ def test_all_is_sorted_and_complete(name: str) -> None:
     assert exported == sorted(exported)
     public = {n for n, v in vars(module).items() if not n.startswith("_") and not isinstance(v, type(module))}
     assert public - {"annotations"} == set(exported)
+
+
+def test_the_extension_api_is_importable_from_the_package() -> None:
+    from botify import Recommender, Requests, StatefulRecommender
+    from botify.recommenders import base
+
+    assert (Recommender, Requests, StatefulRecommender) == (base.Recommender, base.Requests, base.StatefulRecommender)
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        importlib.import_module("botify").Nope  # noqa: B018

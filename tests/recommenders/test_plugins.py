@@ -21,7 +21,7 @@ from botify.sim.world import SimWorld
 PLUGIN = '''
 """A tiny recommender: the next track id, wrapping around the catalog."""
 import numpy as np
-from botify.recommenders.base import Recommender, Requests
+from botify import Recommender, Requests
 
 
 class NextId(Recommender):
