@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from botify.sim.world import SimWorld
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,3 +36,23 @@ class TestDocs:
         readme = (ROOT / "README.md").read_text()
         links = re.findall(r"\]\((docs/[^)]+)\)", readme)
         assert links and all((ROOT / link).is_file() for link in links)
+
+
+def code_blocks(markdown: str, language: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{language}\n(.*?)```", markdown, flags=re.S)
+
+
+class TestPluginDoc:
+    def test_the_example_runs_as_written(self, tmp_path: Path, sim_world: SimWorld) -> None:
+        from botify.experiments import load_experiments
+        from botify.sim.agents import InProcessAgent
+        doc = (ROOT / "docs" / "plugins.md").read_text()
+        for block in code_blocks(doc, "python") + code_blocks(doc, "yaml"):
+            name = block.splitlines()[0].lstrip("# ").split(",")[0]  # the first line names the file
+            (tmp_path / name).write_text(block)
+        plan = load_experiments(tmp_path / "experiment.yml")
+        agent = InProcessAgent(sim_world, plan)
+        results = agent.play(range(100), seed=1)
+        assert len(results.user) == 100 and agent.policy.recommenders[1].name == "next_id"
