@@ -106,6 +106,14 @@ class TestImportPathPlugins:
         assert f"{config.resolve()}: arm T1: " in errors[0]  # names the file and the arm
         assert not (tmp_path / "log" / "data.json").exists()
 
+    def test_several_workers_refuse_before_forking(self, world_dir: Path, tmp_path: Path) -> None:
+        config = experiment(tmp_path / "lab", "my_recs:Floats")
+        done = subprocess.run([sys.executable, "-m", "botify.cli", "serve", "--config", str(config), "--catalog",
+                               str(world_dir), "--port", str(free_port()), "--workers", "2", "--log-dir",
+                               str(tmp_path / "log")], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "expected integer track ids" in done.stderr
+        assert not (tmp_path / "log").exists()
+
     def test_the_same_errors_in_process(self, sim_world: SimWorld, tmp_path: Path) -> None:
         plan = load_experiments(experiment(tmp_path / "lab", "my_recs:Outside"))
         with pytest.raises(PluginError, match=r"experiment.yml: arm T1: recommender 'my_recs:Outside'.*outside"):

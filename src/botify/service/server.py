@@ -15,6 +15,7 @@ import uvicorn
 
 from botify.errors import ConfigError
 from botify.experiments import ExperimentPlan, load_experiments
+from botify.recommenders.registry import build_plan_recommenders
 from botify.service.app import BotifyApp
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import load_catalog
@@ -108,6 +109,7 @@ def serve(options: ServeOptions) -> None:
         "BOTIFY_ADMIN_TOKEN": options.admin_token or "",
         "BOTIFY_STATE": options.state or "",
     })
-    _plan(options.config)  # fail fast on a bad file, before forking workers
+    # fail fast on a bad file or plugin, before forking workers
+    build_plan_recommenders(_plan(options.config), load_catalog(options.world_dir), artifacts=options.artifacts)
     uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,
                 **common)  # type: ignore[arg-type]
