@@ -22,7 +22,10 @@ LINES, SUBSET, REPLICAS = 10_000_000, 1_000_000, 4
 
 
 def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
-    """Synthetic sessions (users split 50/50 by parity) spread over ``replicas`` files, like nginx would."""
+    """Synthetic sessions (users split 50/50 by parity) spread over ``replicas`` files, like nginx would.
+
+    Lines are what the service writes today: the reference fields, then the counters and a request id.
+    """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     handles = [(out / f"replica{r}" / "data.json") for r in range(replicas)]
@@ -30,6 +33,7 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     files = [path.open("w") for path in handles]
     written, stamp, chunk = 0, 1_700_000_000_000, 100_000
+    sessions: dict[int, int] = {}
     with_progress = track(range(0, lines, chunk), description=f"writing {lines:,} log lines")
     for _ in with_progress:
         users = rng.integers(0, 200_000, chunk // 7 + 1)
@@ -40,6 +44,8 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
             arm = "C" if user % 2 == 0 else "T1"
             times = np.round(rng.random(length), 2).tolist()[: lines - written]
             target = files[user % replicas]
+            session = sessions.get(user, 0)
+            sessions[user] = session + 1
             for step, listened in enumerate(times):
                 last = step == length - 1
                 stamp += 1
@@ -47,7 +53,8 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
                     f'{{"message":"{"last" if last else "next"}","timestamp":{stamp},"user":{user},'
                     f'"track":{(user * 31 + step) % 50_000},"time":{listened},"latency":0.0003,'
                     f'"recommendation":{"null" if last else (user + step) % 50_000},'
-                    f'"experiments":{{"BENCH":"{arm}"}}}}\n')
+                    f'"experiments":{{"BENCH":"{arm}"}},"session":{session},"step":{step},'
+                    f'"epoch":1700000000000,"request_id":"b-{written}"}}\n')
                 written += 1
     for handle in files:
         handle.close()
