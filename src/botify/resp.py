@@ -75,11 +75,15 @@ class RedisConnection:
         sock = self._socket
         assert sock is not None
         sock.sendall(request)
-        while self._unread:  # replies of commands sent without waiting come first
+        self._read_deferred(sock)  # replies of commands sent without waiting come first
+        return self._read(sock)
+
+    def _read_deferred(self, sock: socket.socket) -> None:
+        """Read the replies of every command sent without waiting; count the errors among them."""
+        while self._unread:
             self._unread -= 1
             if isinstance(self._read(sock), hiredis.ReplyError):
                 self.deferred_errors += 1
-        return self._read(sock)
 
     def _read(self, sock: socket.socket) -> Any:
         while True:
@@ -133,10 +137,7 @@ class RedisConnection:
                 return
             try:
                 assert self._socket is not None
-                while self._unread:
-                    self._unread -= 1
-                    if isinstance(self._read(self._socket), hiredis.ReplyError):
-                        self.deferred_errors += 1
+                self._read_deferred(self._socket)
             except (OSError, hiredis.ProtocolError) as error:
                 self.close()
                 raise RedisError(f"Redis at {self._address}: {error}") from error

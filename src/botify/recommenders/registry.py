@@ -6,12 +6,14 @@ loaded and validated from the artifacts root given to the service or the simulat
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from botify.artifacts import load_artifact
 from botify.errors import ConfigError
-from botify.experiments import ExperimentPlan
+from botify.experiments import Arm, ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
 from botify.recommenders.custom import CustomRecommender
@@ -28,6 +30,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
     for cls in (RandomRecommender, TopPopRecommender, StickyArtistRecommender, IndexedRecommender,
                 ContextualRecommender, CustomRecommender, SessionRecommender)
 }
+_BUILTIN_NAMES = tuple(sorted(RECOMMENDERS))
 _ARTIFACT_PARAMS = ("artifact", "dssm", "contextual")
 
 
@@ -39,8 +42,7 @@ def build_recommender(
 
     ``name`` is a built-in, ``module:Class`` (imported from ``search_path`` first) or an entry point's name.
     """
-    cls = RECOMMENDERS.get(name) or load_recommender_class(name, search_path=search_path,
-                                                           builtins=tuple(sorted(RECOMMENDERS)))
+    cls = RECOMMENDERS.get(name) or load_recommender_class(name, search_path=search_path, builtins=_BUILTIN_NAMES)
     params = dict(params or {})
     for key in _ARTIFACT_PARAMS:
         if key in params:
@@ -61,16 +63,23 @@ def build_recommender(
                           f"{error}") from error
 
 
+@contextmanager
+def _naming_the_arm(plan: ExperimentPlan, arm: Arm) -> Iterator[None]:
+    """Prefix a plugin or configuration error with the experiment file and the arm it comes from."""
+    try:
+        yield
+    except (PluginError, ConfigError) as error:
+        where = plan.source if plan.source is not None else "experiment"
+        kind = PluginError if isinstance(error, PluginError) else ConfigError
+        raise kind(f"{where}: arm {arm.label}: {error}") from error
+
+
 def check_plan_classes(plan: ExperimentPlan) -> None:
     """Resolve every arm's recommender class now (before a long run needs them); raise ``PluginError`` if one fails."""
-    for experiment in plan.experiments[:1]:
-        for arm in experiment.arms:
-            if arm.recommender not in RECOMMENDERS:
-                try:
-                    load_recommender_class(arm.recommender, search_path=plan.directory,
-                                           builtins=tuple(sorted(RECOMMENDERS)))
-                except PluginError as error:
-                    raise PluginError(f"{plan.source or 'experiment'}: arm {arm.label}: {error}") from error
+    for arm in plan.routing.arms:
+        if arm.recommender not in RECOMMENDERS:
+            with _naming_the_arm(plan, arm):
+                load_recommender_class(arm.recommender, search_path=plan.directory, builtins=_BUILTIN_NAMES)
 
 
 def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts: str | Path | None = None,
@@ -83,12 +92,8 @@ def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts
             return build_recommender(arm_name, catalog, params, random_state=plan.seed, artifacts=artifacts,
                                      store=on, search_path=plan.directory)
 
-        try:
+        with _naming_the_arm(plan, arm):
             if arm.recommender not in RECOMMENDERS:
                 probe(make(InMemoryStore()), arm.recommender)
             built.append(make(store))
-        except (PluginError, ConfigError) as error:  # say which file and arm
-            where = plan.source if plan.source is not None else "experiment"
-            kind = PluginError if isinstance(error, PluginError) else ConfigError
-            raise kind(f"{where}: arm {arm.label}: {error}") from error
     return built

@@ -34,7 +34,7 @@ from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
-from botify.state import Counters, InMemoryStore, StateStore
+from botify.state import Counters, InMemoryStore, StateStore, now_ms
 from botify.world.catalog import Catalog
 
 __all__ = ["BotifyApp", "HTTPError"]
@@ -327,6 +327,6 @@ class BotifyApp:
              recommendation: int | None, counters: Counters, request_id: str | None) -> None:
         if self.log is None:
             return
-        self.log.append(event_line(message, int(time.time() * 1000), user, track, listened,
+        self.log.append(event_line(message, now_ms(), user, track, listened,
                                    time.perf_counter() - started, recommendation, self.experiments_of(user),
                                    counters, request_id))
