@@ -33,22 +33,22 @@ class NextId(Recommender):
             raise ValueError(f"`step` must be >= 1, got {step}")
         self.step = step
 
-    def _recommend(self, requests: Requests) -> np.ndarray:
+    def recommend_batch(self, requests: Requests) -> np.ndarray:
         return (requests.track + self.step) % self.catalog.n_tracks
 
 
 class WrongShape(NextId):
-    def _recommend(self, requests):
+    def recommend_batch(self, requests):
         return np.zeros(len(requests) + 1, dtype=np.int64)
 
 
 class Floats(NextId):
-    def _recommend(self, requests):
+    def recommend_batch(self, requests):
         return np.full(len(requests), 0.5)
 
 
 class Outside(NextId):
-    def _recommend(self, requests):
+    def recommend_batch(self, requests):
         return np.full(len(requests), 10**9, dtype=np.int64)
 
 
@@ -159,7 +159,7 @@ class TestEntryPointPlugins:
             class Echo(Recommender):
                 name = "echo"
 
-                def _recommend(self, requests):
+                def recommend_batch(self, requests):
                     return (requests.track + 1) % self.catalog.n_tracks
         """))
         site = tmp_path / "site"

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import override
 
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed, counter_randint, counter_randint_one
@@ -55,7 +56,12 @@ class Requests:
 
 
 class Recommender(ABC):
-    """Base class: subclasses implement ``_recommend`` on a batch and declare ``name``.
+    """Base class of every recommender, built-in or plugin.
+
+    Subclasses declare ``name`` and implement ``recommend_batch``; they may override ``recommend`` with a scalar
+    fast path (it must give the batch's answer for the same row) and ``parameters`` (reported by
+    ``get_config``). Randomness goes through ``draw`` / ``draw_one``, which depend only on
+    ``(random_state, user, session, step, stream)``.
 
     Parameters
     ----------
@@ -70,52 +76,47 @@ class Recommender(ABC):
         self.catalog = catalog
         self.random_state = secrets.randbits(32) if random_state is None else check_seed(random_state, "random_state")
 
+    @abstractmethod
     def recommend_batch(self, requests: Requests) -> IntArray:
-        """Next track for every request of the batch."""
-        return self._recommend(requests)
+        """The next track for every request of the batch, one id per row."""
 
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
-        """Next track for one request; identical to the batch answer for the same row."""
-        return self._recommend_one(user, track, time, session, step)
+        """The next track for one request; identical to the batch answer for the same row."""
+        return int(self.recommend_batch(Requests.one(user, track, time, session, step))[0])
+
+    def parameters(self) -> dict[str, Any]:
+        """The constructor's parameters beyond the catalog and ``random_state`` (for ``get_config``)."""
+        return {}
 
     def get_config(self) -> dict[str, Any]:
         """Name and parameters, enough to rebuild the recommender."""
-        return {"recommender": self.name, "random_state": self.random_state, **self._params()}
+        return {"recommender": self.name, "random_state": self.random_state, **self.parameters()}
 
-    def _params(self) -> dict[str, Any]:
-        return {}
-
-    def _draw(self, high: npt.ArrayLike, requests: Requests, stream: int = 0) -> IntArray:
-        """Counter-based integers on ``[0, high)`` for each request."""
+    def draw(self, high: npt.ArrayLike, requests: Requests, stream: int = 0) -> IntArray:
+        """Counter-based integers on ``[0, high)`` for each request; ``stream`` separates independent draws."""
         return counter_randint(self.random_state, high, requests.user, requests.session, requests.step, stream)
 
-    def _draw_one(self, high: int, user: int, session: int, step: int, stream: int = 0) -> int:
-        """Scalar twin of ``_draw`` (pure Python, for the service's one-request path)."""
+    def draw_one(self, high: int, user: int, session: int, step: int, stream: int = 0) -> int:
+        """Scalar twin of ``draw`` (pure Python, for the service's one-request path)."""
         return counter_randint_one(self.random_state, high, user, session, step, stream)
-
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
-        """Subclasses may override with a scalar fast path; it must equal the batch answer."""
-        return int(self._recommend(Requests.one(user, track, time, session, step))[0])
-
-    @abstractmethod
-    def _recommend(self, requests: Requests) -> IntArray:
-        """Subclasses: the next track for every row."""
 
 
 class StatefulRecommender(Recommender):
-    """Base of recommenders that keep per-session state in a ``StateStore``.
+    """Base of recommenders that keep per-session state in a ``StateStore`` (given as ``store``).
 
-    A batch is answered row by row, in order, so each request sees the state its predecessors left.
+    Subclasses implement ``recommend``; a batch is answered row by row, in order, so each request sees the state
+    its predecessors left.
     """
 
     stateful: ClassVar[bool] = True
 
-    def _recommend(self, requests: Requests) -> IntArray:
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
         return np.fromiter(
-            (self._recommend_one(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in
+            (self.recommend(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in
              zip(requests.user, requests.track, requests.time, requests.session, requests.step, strict=True)),
             dtype=np.int64, count=len(requests))
 
     @abstractmethod
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
-        """Subclasses: the next track for one request, reading and writing the session's state."""
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
+        """The next track for one request, reading and writing the session's state."""

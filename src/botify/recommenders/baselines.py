@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import override
 
 from botify.artifacts import Artifact
 from botify.errors import ConfigError
@@ -20,11 +21,13 @@ class RandomRecommender(Recommender):
 
     name = "random"
 
-    def _recommend(self, requests: Requests) -> IntArray:
-        return self._draw(self.catalog.n_tracks, requests)
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
+        return self.draw(self.catalog.n_tracks, requests)
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
-        return self._draw_one(self.catalog.n_tracks, user, session, step)
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
+        return self.draw_one(self.catalog.n_tracks, user, session, step)
 
 
 class TopPopRecommender(Recommender):
@@ -60,15 +63,18 @@ class TopPopRecommender(Recommender):
         self.top = np.lexsort((np.arange(catalog.n_tracks), -scores))[:k].astype(np.int64)
         self._top_list: list[int] = self.top.tolist()
 
-    def _params(self) -> dict[str, Any]:
+    @override
+    def parameters(self) -> dict[str, Any]:
         return {"k": self.k, **({"artifact": self.artifact.ref} if self.artifact else {})}
 
-    def _recommend(self, requests: Requests) -> IntArray:
-        tracks: IntArray = self.top[self._draw(self.k, requests)]
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
+        tracks: IntArray = self.top[self.draw(self.k, requests)]
         return tracks
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
-        return self._top_list[self._draw_one(self.k, user, session, step)]
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
+        return self._top_list[self.draw_one(self.k, user, session, step)]
 
 
 class StickyArtistRecommender(Recommender):
@@ -84,15 +90,17 @@ class StickyArtistRecommender(Recommender):
         self._offsets_list: list[int] = self.offsets.tolist()
         self._artist_list: list[int] = self.artist_of.tolist()
 
-    def _recommend(self, requests: Requests) -> IntArray:
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
         artist = self.artist_of[requests.track]
         start = self.offsets[artist]
         size = self.offsets[artist + 1] - start
-        tracks: IntArray = self.order[start + self._draw(size, requests)]
+        tracks: IntArray = self.order[start + self.draw(size, requests)]
         return tracks
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         artist = self._artist_list[track]
         start = self._offsets_list[artist]
         size = self._offsets_list[artist + 1] - start
-        return self._order_list[start + self._draw_one(size, user, session, step)]
+        return self._order_list[start + self.draw_one(size, user, session, step)]

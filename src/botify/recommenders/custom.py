@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from typing_extensions import override
 
 from botify.artifacts import Artifact
 from botify.errors import ConfigError
@@ -84,12 +85,14 @@ class CustomRecommender(StatefulRecommender):
         self._artist_tracks: list[int] = order.tolist()
         self._artist_offsets: list[int] = offsets.tolist()
 
-    def _params(self) -> dict[str, Any]:
+    @override
+    def parameters(self) -> dict[str, Any]:
         return {"dssm": self.dssm.artifact.ref, "contextual": self.contextual.artifact.ref,
                 "threshold": self.threshold, "probability": self.probability,
                 "fallback_only_below_t": self.fallback_only_below_t}
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         raw = self.store.get_state(user)
         memory = SessionMemory.decode(raw) if raw is not None else None
         if memory is None or memory.session != session:
@@ -130,8 +133,8 @@ class CustomRecommender(StatefulRecommender):
             played = set(memory.played)
             unplayed = [t for t in self._artist_tracks[start:end] if t not in played]
             if unplayed:
-                return unplayed[self._draw_one(len(unplayed), user, session, step, _ARTIST_STREAM)]
+                return unplayed[self.draw_one(len(unplayed), user, session, step, _ARTIST_STREAM)]
         return self.contextual.recommend(user, track, time, session, step)
 
     def _draw_uniform(self, user: int, session: int, step: int, stream: int) -> float:
-        return self._draw_one(1 << 30, user, session, step, stream) / (1 << 30)
+        return self.draw_one(1 << 30, user, session, step, stream) / (1 << 30)

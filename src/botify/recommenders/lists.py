@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import override
 
 from botify.artifacts import Artifact, rows_of
 from botify.errors import ConfigError
@@ -38,7 +39,8 @@ class _ListRecommender(Recommender):
                               f"of kind {artifact.kind!r}")
         self.artifact = artifact
 
-    def _params(self) -> dict[str, Any]:
+    @override
+    def parameters(self) -> dict[str, Any]:
         return {"artifact": self.artifact.ref}
 
     def _pick(self, lists: npt.NDArray[np.int32], rows: IntArray, lengths: IntArray, requests: Requests) -> IntArray:
@@ -46,8 +48,8 @@ class _ListRecommender(Recommender):
         has_list = rows >= 0
         length = np.where(has_list, lengths[np.maximum(rows, 0)], 0)
         usable = length > 0
-        picks = self._draw(np.maximum(length, 1), requests)
-        out = self._draw(self.catalog.n_tracks, requests, _FALLBACK_STREAM)
+        picks = self.draw(np.maximum(length, 1), requests)
+        out = self.draw(self.catalog.n_tracks, requests, _FALLBACK_STREAM)
         out[usable] = lists[rows[usable], picks[usable]]
         return out
 
@@ -72,14 +74,16 @@ class IndexedRecommender(_ListRecommender):
             return np.zeros(0, dtype=np.int32)
         return np.asarray(self.items[row, : self.lengths[row]])
 
-    def _recommend(self, requests: Requests) -> IntArray:
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
         return self._pick(self.items, rows_of(self.users, requests.user), self.lengths, requests)
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         row = self._row_of.get(user)
         if row is None or self.lengths[row] == 0:
-            return self._draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
-        return int(self.items[row, self._draw_one(int(self.lengths[row]), user, session, step)])
+            return self.draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
+        return int(self.items[row, self.draw_one(int(self.lengths[row]), user, session, step)])
 
 
 class ContextualRecommender(_ListRecommender):
@@ -93,11 +97,13 @@ class ContextualRecommender(_ListRecommender):
         self.lists = artifact.arrays["lists"]
         self.lengths = _row_lengths(np.asarray(self.lists))
 
-    def _recommend(self, requests: Requests) -> IntArray:
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
         return self._pick(self.lists, requests.track, self.lengths, requests)
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         length = int(self.lengths[track])
         if length == 0:
-            return self._draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
-        return int(self.lists[track, self._draw_one(length, user, session, step)])
+            return self.draw_one(self.catalog.n_tracks, user, session, step, _FALLBACK_STREAM)
+        return int(self.lists[track, self.draw_one(length, user, session, step)])

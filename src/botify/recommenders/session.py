@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
+from typing_extensions import override
 
 from botify.artifacts import Artifact, rows_of
 from botify.errors import ConfigError
@@ -78,10 +79,12 @@ class SessionRecommender(StatefulRecommender):
         self._neighbours = exported if exported is not None and exported.shape[1] >= neighbours else None
         self._artist_of = catalog.artist_id.astype(np.int64)
 
-    def _params(self) -> dict[str, Any]:
+    @override
+    def parameters(self) -> dict[str, Any]:
         return {"dssm": self.dssm.ref, "neighbours": self.neighbours, "artist_penalty": self.artist_penalty}
 
-    def _recommend_one(self, user: int, track: int, time: float, session: int, step: int) -> int:
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         raw = self.store.get_state(user)
         memory = SessionMemory.decode(raw) if raw is not None else None
         if memory is None or memory.session != session:
