@@ -12,8 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from botify.experiments import BUNDLED as DATA
 from botify.experiments import load_experiments
-from botify.seminar import DATA, SEMINAR_MODELS
+from botify.recipes.experiment import SEMINAR_MODELS
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import load_sim_world

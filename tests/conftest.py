@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import botify
-from botify.experiments import load_experiments
+from botify.experiments import BUNDLED, load_experiments
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
 from botify.world.catalog import Catalog, load_catalog
@@ -49,7 +48,7 @@ def sim_world(world_dir: Path) -> SimWorld:
 @pytest.fixture(scope="session")
 def collection_logs(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small collection day (the exploration experiment, in-process) written as a service log."""
-    plan = load_experiments(Path(botify.__file__).parent / "data" / "exploration.yml")
+    plan = load_experiments(BUNDLED / "exploration.yml")
     log = InProcessLog(plan)
     InProcessAgent(sim_world, plan, log=log).play(range(8000), seed=11)
     directory = tmp_path_factory.mktemp("collect")

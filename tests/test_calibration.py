@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from botify.ab import compare_arms, user_metrics
-from botify.cli import default_plan
+from botify.experiments import default_plan
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 

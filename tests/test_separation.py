@@ -17,12 +17,12 @@ from pathlib import Path
 import botify
 
 SOURCE = Path(botify.__file__).parent
-SERVICE_SIDE = ["recommenders", "service", "train", "ab"]
+SERVICE_SIDE = ["recommenders", "service", "train", "ab", "state"]
 FORBIDDEN = ("botify.sim", "botify.world.truth", "botify.world.generate", "botify.world.reference")
 DYNAMIC = "<a dynamic import of a computed name>"
 # Service-side files that may import a computed name: the plugin loader imports the user's own modules (what they
 # import is theirs; the file audit below still watches what a served plugin opens).
-DYNAMIC_IMPORT_ALLOWED = {"recommenders/plugins.py"}
+DYNAMIC_IMPORT_ALLOWED = {"plugins.py"}
 
 
 def _module_of(path: Path) -> str:
@@ -76,8 +76,7 @@ def imported_modules(path: Path, own_name: str | None = None) -> set[str]:
 
 def service_side_files() -> list[Path]:
     files = [p for package in SERVICE_SIDE if (SOURCE / package).is_dir() for p in (SOURCE / package).rglob("*.py")]
-    shared = ["experiments.py", "artifacts.py", "state.py", "redis_store.py", "resp.py", "errors.py",
-              "world/catalog.py", "world/seeding.py"]
+    shared = ["experiments.py", "artifacts.py", "errors.py", "plugins.py", "world/catalog.py", "world/seeding.py"]
     return files + [SOURCE / name for name in shared]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from botify.recipes.tune import REPORT_PAIR, TuneOptions, run_tune
 from botify.sim.world import SimWorld
-from botify.tune import REPORT_PAIR, TuneOptions, run_tune
 
 
 class TestTune:

@@ -5,12 +5,13 @@
     LabError
     ├── ConfigError      bad user input: CLI options, YAML files, parameters
     ├── WorldError       a world directory is missing, incomplete or inconsistent
+    ├── PluginError      a user's recommender or trainer cannot be loaded, or answers wrongly when probed
     └── ServiceUnreachableError   the remote agent cannot reach the service
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "LabError", "ServiceUnreachableError", "WorldError"]
+__all__ = ["ConfigError", "LabError", "PluginError", "ServiceUnreachableError", "WorldError"]
 
 
 class LabError(Exception):
@@ -38,3 +39,7 @@ class ServiceUnreachableError(LabError, ConnectionError):
             f"cannot reach the Botify service at {self.url}: {self.reason}. "
             "Start it with `botify serve` or pass the right `--url`."
         )
+
+
+class PluginError(LabError):
+    """A recommender or trainer named by the user cannot be loaded, or answers wrongly when probed at start-up."""

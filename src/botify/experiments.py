@@ -35,7 +35,12 @@ import yaml
 from botify.errors import ConfigError
 from botify.world.seeding import check_seed
 
-__all__ = ["Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "load_experiments"]
+__all__ = ["BUNDLED", "Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "default_plan",
+           "load_experiments"]
+
+# The experiment files that ship with the lab: calibration (the default served plan), exploration (the
+# collection day's mix), report (the demo's A/B day), seminar, beyond.
+BUNDLED = Path(__file__).parent / "data"
 
 
 def arm_name(index: int) -> str:
@@ -158,3 +163,8 @@ def load_experiments(path: str | Path) -> ExperimentPlan:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     plan = ExperimentPlan.from_dict(data, source=str(path))
     return dataclasses.replace(plan, source=path.resolve())
+
+
+def default_plan() -> ExperimentPlan:
+    """The calibration experiment (Random control, StickyArtist, TopPop): what ``botify serve`` runs by default."""
+    return load_experiments(BUNDLED / "calibration.yml")

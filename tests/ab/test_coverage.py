@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botify.coverage import interval_coverage
+from botify.recipes.coverage import interval_coverage
 from botify.sim.world import SimWorld
 
 

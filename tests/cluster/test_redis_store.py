@@ -14,10 +14,10 @@ import yaml
 
 from botify.cluster.redis_server import RedisServer
 from botify.experiments import ExperimentPlan
-from botify.redis_store import RedisStore
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 from botify.state import InMemoryStore
+from botify.state.redis import RedisStore
 from botify.train.synthetic import REPORT_ARMS
 
 StoreFactory = Callable[..., RedisStore]

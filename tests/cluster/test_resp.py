@@ -6,7 +6,7 @@ import pytest
 
 from botify.cluster.redis_server import RedisServer
 from botify.errors import ConfigError
-from botify.resp import RedisConnection, RedisError
+from botify.state.resp import RedisConnection, RedisError
 
 
 class TestResp:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from botify.errors import LabError
-from botify.resp import RedisConnection, RedisError
+from botify.state.resp import RedisConnection, RedisError
 
 __all__ = ["RedisServer"]
 

@@ -12,14 +12,12 @@ the start with a one-line ``PluginError`` that names the recommender and what is
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from botify.errors import LabError
+from botify.errors import PluginError
+from botify.plugins import load_plugin_class
 from botify.recommenders.base import Recommender, Requests
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginError", "load_recommender_class", "probe"]
@@ -28,58 +26,11 @@ ENTRY_POINT_GROUP = "botify.recommenders"
 _PROBE_USERS = 8
 
 
-class PluginError(LabError):
-    """A recommender named in an experiment cannot be loaded or answers wrongly at start-up."""
-
-
 def load_recommender_class(name: str, *, search_path: Path | None = None,
                            builtins: tuple[str, ...] = ()) -> type[Recommender]:
     """The class an arm's ``recommender`` names (an import path or an entry point; built-ins are resolved first)."""
-    if ":" in name:
-        found = _from_import_path(name, search_path)
-    else:
-        found = _from_entry_point(name, builtins)
-    if not (isinstance(found, type) and issubclass(found, Recommender)):
-        raise PluginError(f"recommender {name!r} is {found!r}, not a botify.Recommender subclass")
-    return found
-
-
-def _from_import_path(name: str, search_path: Path | None) -> object:
-    module_name, _, attribute = name.partition(":")
-    if not module_name or not attribute:
-        raise PluginError(f"recommender {name!r}: an import path looks like `module:Class`")
-    where = f"{search_path} or sys.path" if search_path is not None else "sys.path"
-    added = search_path is not None and str(search_path) not in sys.path
-    if added:
-        sys.path.insert(0, str(search_path))
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        raise PluginError(f"recommender {name!r}: module {error.name!r} not found (looked in {where})") from error
-    except Exception as error:  # the plugin's own import failed: say where
-        raise PluginError(f"recommender {name!r}: importing {module_name!r} failed: {type(error).__name__}: "
-                          f"{error}") from error
-    finally:
-        if added:
-            sys.path.remove(str(search_path))
-    if not hasattr(module, attribute):
-        raise PluginError(f"recommender {name!r}: {getattr(module, '__file__', module_name)} has no attribute "
-                          f"{attribute!r}")
-    return getattr(module, attribute)
-
-
-def _from_entry_point(name: str, builtins: tuple[str, ...]) -> object:
-    points = [p for p in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP) if p.name == name]
-    if not points:
-        installed = sorted(p.name for p in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
-        raise PluginError(f"unknown recommender {name!r}; expected one of {list(builtins)}, an import path "
-                          f"`module:Class`, or a name an installed package registers under {ENTRY_POINT_GROUP!r} "
-                          f"(installed: {installed})")
-    try:
-        return points[0].load()
-    except Exception as error:
-        raise PluginError(f"recommender {name!r} (entry point {points[0].value}): {type(error).__name__}: "
-                          f"{error}") from error
+    return load_plugin_class(name, what="recommender", group=ENTRY_POINT_GROUP, base=Recommender,
+                             search_path=search_path, builtins=builtins)
 
 
 def probe(recommender: Recommender, label: str) -> None:

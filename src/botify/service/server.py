@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from botify.errors import ConfigError
-from botify.experiments import ExperimentPlan, load_experiments
+from botify.experiments import BUNDLED, ExperimentPlan, load_experiments
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.app import BotifyApp
 from botify.state import InMemoryStore, StateStore
@@ -22,7 +22,7 @@ from botify.world.catalog import load_catalog
 
 __all__ = ["ServeOptions", "app_from_env", "serve"]
 
-_DEFAULT_PLAN = Path(__file__).resolve().parent.parent / "data" / "calibration.yml"
+_DEFAULT_PLAN = BUNDLED / "calibration.yml"
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
         return None if workers == 1 else InMemoryStore(exact=False)
     if not url.startswith(("redis://", "unix://")):
         raise ConfigError(f"`--state` must be a redis:// URL, got {url!r}")
-    from botify.redis_store import RedisStore
+    from botify.state.redis import RedisStore
 
     return RedisStore(url)
 

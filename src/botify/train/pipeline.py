@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,18 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.ab.logs import LogReadReport
-from botify.artifacts import Artifact, save_artifact
-from botify.errors import ConfigError
+from botify.artifacts import Artifact, ArtifactError, save_artifact
+from botify.errors import ConfigError, PluginError
+from botify.plugins import load_plugin_class
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split
 from botify.train.metrics import RankingMetrics, ranking_metrics
 from botify.train.provenance import provenance
 from botify.train.toppop import TopPopModel
+from botify.train.trainer import TRAINER_GROUP, PluginModel, Trainer
 from botify.world.catalog import Catalog
 
-__all__ = ["DSSM_PER_ARTIST", "MODELS", "ModelSpec", "TrainResult", "train_model"]
+__all__ = ["DSSM_PER_ARTIST", "MODELS", "ModelSpec", "TrainResult", "resolve_model", "train_model"]
 
 # DSSM's nearest tracks come from a user's two or three favourite artists; taken in order (the report's
 # custom recommender) each repeat of an artist is listened to less (artist fatigue, γ = 0.8), so the exported
@@ -36,12 +38,14 @@ DSSM_PER_ARTIST = 2
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How to build, export and serve one named model."""
+    """How to build, export and serve one named model (``name`` is its artifact's name)."""
 
     kind: str
     build: Callable[[Catalog, int, bool], OfflineModel]
     export: Callable[[Any], dict[str, npt.NDArray[Any]]]
     description: str
+    name: str = ""
+    plugin: str | None = None
 
 
 def _dssm(loss: str) -> Callable[[Catalog, int, bool], OfflineModel]:
@@ -68,7 +72,7 @@ def _als(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
     return ALS(catalog, random_state=seed)
 
 
-MODELS: dict[str, ModelSpec] = {
+_BUILT_IN: dict[str, ModelSpec] = {
     "toppop": ModelSpec("popularity", lambda c, s, p: TopPopModel(c, random_state=s),
                         lambda m: {"popularity": m.play_counts}, "play counts per track"),
     "dssm": ModelSpec("indexed", _dssm("softmax"), lambda m: m.export(100, per_artist=DSSM_PER_ARTIST),
@@ -83,6 +87,40 @@ MODELS: dict[str, ModelSpec] = {
         "item_lists", _contextual("user"), lambda m: m.export(50, per_artist=2),
         "pairs of a user's liked tracks across sessions; top-50 per track, at most 2 per artist"),
 }
+
+
+MODELS: dict[str, ModelSpec] = {name: replace(spec, name=name) for name, spec in _BUILT_IN.items()}
+
+
+def resolve_model(name: str, catalog: Catalog, params: dict[str, Any] | None = None, *,
+                  search_path: Path | None = None) -> ModelSpec:
+    """A built-in model, or a ``Trainer`` plugin (``module:Class`` or an entry point of ``botify.trainers``).
+
+    A plugin is built once here, so a missing module, a class that is not a ``Trainer`` or parameters its
+    constructor rejects fail before any log is read.
+    """
+    if name in MODELS:
+        if params:
+            raise ConfigError(f"built-in model {name!r} takes no --params")
+        return MODELS[name]
+    trainer_class = load_plugin_class(name, what="trainer", group=TRAINER_GROUP, base=Trainer,
+                                      search_path=search_path, builtins=tuple(sorted(MODELS)))
+    params = dict(params or {})
+
+    def build(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
+        try:
+            trainer = trainer_class(catalog, random_state=seed, **params)
+        except Exception as error:
+            raise PluginError(f"trainer {name!r} rejects the parameters {params}: {type(error).__name__}: "
+                              f"{error}") from error
+        return PluginModel(trainer, name)
+
+    if not isinstance(getattr(trainer_class, "name", None), str) or not trainer_class.name:
+        raise PluginError(f"trainer {name!r} must declare a class attribute `name` (its artifact's name)")
+    build(catalog, 0, False)  # the constructor accepts the parameters, the kind is known
+    description = (trainer_class.__doc__ or name).strip().splitlines()[0]
+    return ModelSpec(trainer_class.kind, build, lambda model: model.export(), description, name=trainer_class.name,
+                     plugin=name)
 
 
 @dataclass(frozen=True)
@@ -107,12 +145,13 @@ def _evaluate(model: OfflineModel, test: Interactions) -> RankingMetrics:
     return ranking_metrics(model.recommend(users, 100), users, positive.user, positive.track)
 
 
-def train_model(name: str, catalog: Catalog, data: Interactions, out: str | Path, *, seed: int = 0,
+def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, out: str | Path, *, seed: int = 0,
                 report: LogReadReport | None = None, show_progress: bool = True) -> TrainResult:
-    """Evaluate ``name`` offline, refit it on all of ``data`` and save its artifact under ``out``."""
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
-    spec = MODELS[name]
+    """Evaluate ``model`` offline, refit it on all of ``data`` and save its artifact under ``out``."""
+    if isinstance(model, str) and model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; expected one of {sorted(MODELS)}")
+    spec = MODELS[model] if isinstance(model, str) else model
+    name = spec.name
     started = time.perf_counter()
     train, test = time_split(data, 0.2)
     evaluated = spec.build(catalog, seed, show_progress).fit(train)
@@ -121,11 +160,18 @@ def train_model(name: str, catalog: Catalog, data: Interactions, out: str | Path
     final = spec.build(catalog, seed, show_progress).fit(data)
     logs = {"files": [str(p) for p in report.files], "lines": report.lines, "malformed": report.malformed} \
         if report else {}
-    artifact = save_artifact(
-        out, name, spec.kind, spec.export(final), catalog, model=final.name, description=spec.description,
-        parameters=final.get_config(), data_window=data.window(), logs=logs,
-        reproduce=provenance(data, seed, final.get_config()),
-        metrics={"split": "per-user time split, last 20% held out; positives: time > 0.8",
-                 name: metrics.to_dict(), "toppop": baseline.to_dict()},
-    )
+    try:
+        artifact = save_artifact(
+            out, name, spec.kind, spec.export(final), catalog, model=final.name, description=spec.description,
+            parameters=final.get_config(), data_window=data.window(), logs=logs,
+            reproduce=provenance(data, seed, final.get_config()),
+            metrics={"split": "per-user time split, last 20% held out; positives: time > 0.8",
+                     name: metrics.to_dict(), "toppop": baseline.to_dict()},
+            **({"plugin": spec.plugin} if spec.plugin else {}),
+        )
+    except ArtifactError as error:
+        if spec.plugin is None:
+            raise
+        raise PluginError(f"trainer {spec.plugin!r} exported arrays that do not fit kind {spec.kind!r}: "
+                          f"{error}") from error
     return TrainResult(artifact, metrics, baseline, time.perf_counter() - started)

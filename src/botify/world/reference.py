@@ -1,7 +1,9 @@
 """Export a world in the reference course's formats, so its own simulator and notebooks run on it.
 
-``tracks.json`` (JSON lines: track, artist, title), ``tracks.npy`` (float32 embeddings) and ``users.json``
-(JSON lines: user, interests and the user model's parameters).
+``tracks.json`` (JSON lines: the course's track, artist, title, then genre, popularity,
+artist_id and genre_id), ``tracks.npy``
+(float32 embeddings) and ``users.json`` (JSON lines: user, interests and the user model's parameters).
+``botify world import-reference`` reads them back (``reference_import.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ def export_reference(world_dir: str | Path, out: str | Path) -> list[Path]:
     with tracks_json.open("w") as handle:
         for track in range(catalog.n_tracks):
             meta = catalog.describe(track)
-            handle.write(json.dumps({"track": track, "artist": meta["artist"], "title": meta["title"]}) + "\n")
+            row = {"track": track, "artist": meta["artist"], "title": meta["title"], "genre": meta["genre"],
+                   "popularity": float(catalog.popularity[track]), "artist_id": int(catalog.artist_id[track]),
+                   "genre_id": int(catalog.genre_id[track])}
+            handle.write(json.dumps(row) + "\n")
     np.save(tracks_npy, np.asarray(truth.embeddings, dtype=np.float32))
     with users_json.open("w") as handle:
         for user in range(truth.n_users):

@@ -59,7 +59,7 @@ def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: 
 
     In-process logs hold the same lines as a day over HTTP (tested), so the models are the demo's.
     """
-    from botify.seminar import DATA, REPORT_MODELS
+    from botify.recipes.experiment import EXPLORATION, REPORT_MODELS
     from botify.sim.agents import InProcessLog
     from botify.train.dataset import load_interactions
     from botify.train.pipeline import train_model
@@ -69,7 +69,7 @@ def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: 
         return
     console.print(f"{', '.join(missing)} not in {artifacts}: a collection day ({collect_episodes:,} episodes, "
                   "in-process) and training")
-    plan = load_experiments(DATA / "exploration.yml")
+    plan = load_experiments(EXPLORATION)
     log = InProcessLog(plan)
     InProcessAgent(world, plan, log=log).play(range(collect_episodes), seed=seed)
     logs = artifacts.parent / "collect" / "logs"

@@ -26,8 +26,8 @@ import threading
 import time
 from typing import Any
 
-from botify.resp import RedisConnection, RedisError
 from botify.state import REQUEST_TTL, Counters, InMemoryStore, now_ms
+from botify.state.resp import RedisConnection, RedisError
 
 __all__ = ["RedisStore"]
 

@@ -1,0 +1,137 @@
+"""``botify ab``: analyse logs (table, power, A/A) and the intervals' coverage study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from botify.cli.common import DEFAULT_WORLD, LabGroup, console
+from botify.errors import ConfigError
+
+
+@click.group(cls=LabGroup)
+def ab() -> None:
+    """Analyse A/B experiments from the service's logs."""
+
+
+@ab.command("aa")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment whose arm's users are re-split.")
+@click.option("--arm", default="C", show_default=True, help="The arm whose users form the A/A population.")
+@click.option("--metric", default="mean_time_per_session", show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def ab_aa(logs: tuple[Path, ...], experiment: str, arm: str, metric: str, runs: int, seed: int) -> None:
+    """Re-split one arm's users by random salts and report the false positive rate of the Welch test."""
+    from botify.ab.aa import aa_false_positive_rate
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.logs import arm_index
+    from botify.ab.metrics import REPORT_METRICS
+
+    if metric not in REPORT_METRICS:
+        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    try:
+        index = arm_index(arm)
+    except ValueError as error:
+        raise ConfigError(f"`--arm` must be an arm label like 'C' or 'T1', got {arm!r}") from error
+    metrics = analyze_logs(logs, experiment).metrics
+    rows = metrics.arm == index
+    console.print(aa_false_positive_rate(metrics.user[rows], metrics.metric(metric)[rows], runs=runs,
+                                         seed=seed).describe())
+
+
+@ab.command("coverage")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=400, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=10), default=1000, show_default=True, help="Episodes per run.")
+@click.option("--truth-episodes", type=click.IntRange(min=1000), default=2_000_000, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def ab_coverage(world_dir: Path, runs: int, episodes: int, truth_episodes: int, seed: int) -> None:
+    """How often 95 % Welch intervals of small runs cover a large run's effect (Random vs StickyArtist)."""
+    from botify.recipes.coverage import interval_coverage
+    from botify.sim.world import load_sim_world
+
+    result = interval_coverage(load_sim_world(world_dir), ("random", "sticky_artist"), runs=runs,
+                               episodes=episodes, truth_episodes=truth_episodes, seed=seed)
+    console.print(result.describe())
+
+
+@ab.command("power")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment whose control arm gives the variance.")
+@click.option("--metric", default="mean_time_per_session", show_default=True)
+@click.option("--effect", type=float, default=0.05, show_default=True, help="Relative effect to detect (0.05 = 5%).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
+def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float, alpha: float, power: float) -> None:
+    """How many users a test needs, and the smallest effect the logged sample can detect."""
+    import numpy as np
+
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.metrics import REPORT_METRICS
+    from botify.ab.power import PowerPlan, minimum_detectable_effect, required_users
+
+    if metric not in REPORT_METRICS:
+        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    analysis = analyze_logs(logs, experiment)
+    values = analysis.metrics.metric(metric)[analysis.metrics.arm == 0]
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+    users = int(len(values))
+    plan = PowerPlan(metric, mean, sd, users, minimum_detectable_effect(sd, mean, users, alpha=alpha, power=power),
+                     effect, required_users(sd, mean, effect, alpha=alpha, power=power))
+    console.print(plan.describe())
+
+
+@ab.command("analyze")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment name, as in the log lines.")
+@click.option("--control", default="C", show_default=True, help="Control arm label.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report here.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Write a self-contained HTML report here.")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also give percentile-bootstrap intervals with this many resamples (0 = off).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--ratio", is_flag=True, help="Also compare time per session pooled over sessions (delta method).")
+@click.option("--pre", "pre_logs", multiple=True, type=click.Path(path_type=Path),
+              help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
+@click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", show_default=True,
+              help="duckdb: validated Parquet copies cached in $BOTIFY_CACHE (~/.cache/botify); python: no cache.")
+def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
+               resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
+               engine: str) -> None:
+    """Read every replica's logs (rotated files included) and print the treatment x metric table."""
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.table import render_rich
+
+    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine)
+    console.print(analysis.read.describe())
+    console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
+    console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
+    console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
+    from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
+
+    sections = []
+    if resamples:
+        sections.append(bootstrap_section(analysis, resamples, alpha=alpha, seed=seed))
+    if ratio:
+        sections.append(ratio_section(analysis, alpha=alpha))
+    if pre_logs:
+        sections.append(cuped_section(analysis, pre_logs, alpha=alpha))
+    extra = "".join("\n" + section for section in sections)
+    if extra:
+        console.print(extra)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(analysis.markdown() + extra)
+        console.print(f"report written to {out}")
+    if html_path is not None:
+        from botify.ab.html import render_html
+
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(render_html(analysis, f"{experiment}: treatments vs {control}",
+                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}))
+        console.print(f"HTML report written to {html_path}")
+

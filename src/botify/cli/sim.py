@@ -1,0 +1,90 @@
+"""``botify sim run``: simulate days of sessions in-process, over HTTP, at the console or at random."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from botify.cli.common import DEFAULT_WORLD, LabGroup, console
+from botify.errors import LabError
+from botify.experiments import default_plan
+
+
+@click.group(cls=LabGroup)
+def sim() -> None:
+    """Simulate users."""
+
+
+def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None:
+    if not pause and not hook:
+        return None
+
+    def between(day: int) -> None:
+        if hook:
+            env = {**os.environ, "BOTIFY_DAY": str(day)}
+            completed = subprocess.run(shlex.split(hook), env=env, check=False)
+            if completed.returncode != 0:
+                raise LabError(f"hook {hook!r} failed after day {day} with exit code {completed.returncode}")
+        if pause:
+            click.prompt(f"day {day} done; press Enter to start day {day + 1}", default="", show_default=False)
+
+    return between
+
+
+@sim.command("run")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
+@click.option("--episodes", type=click.IntRange(min=1), default=2000, show_default=True, help="Episodes per day.")
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--recommender", type=click.Choice(["remote", "inprocess", "console", "random"]), default="inprocess",
+              show_default=True)
+@click.option("--url", default="http://127.0.0.1:5001", show_default=True, help="Service URL (remote).")
+@click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Sessions in flight.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Experiment YAML (inprocess); default: the calibration experiment.")
+@click.option("--pause", is_flag=True, help="Wait for Enter between days.")
+@click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
+def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: str, days: int, concurrency: int,
+            experiment: Path | None, pause: bool, hook: str | None) -> None:
+    """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day."""
+    from botify.ab.metrics import REPORT_METRICS, user_metrics
+    from botify.ab.table import compare_arms, render_rich
+    from botify.experiments import load_experiments
+    from botify.sim.agents import ConsoleAgent, InProcessAgent, RandomAgent, RemoteAgent
+    from botify.sim.agents.base import Agent
+    from botify.sim.run import run_days
+    from botify.sim.world import load_sim_world
+
+    sim_world = load_sim_world(world_dir)
+    plan = load_experiments(experiment) if experiment else default_plan()
+    agent: Agent
+    if recommender == "inprocess":
+        agent = InProcessAgent(sim_world, plan)
+    elif recommender == "random":
+        agent = RandomAgent(sim_world)
+    elif recommender == "remote":
+        agent = RemoteAgent(sim_world, url, concurrency=concurrency)
+    else:
+        agent = ConsoleAgent(sim_world, console=console)
+    summaries = run_days(agent, episodes=episodes, days=days, seed=seed, between_days=_between_days(pause, hook),
+                         show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
+    if isinstance(agent, RemoteAgent):
+        console.print(f"HTTP: {agent.answered_requests:,} requests answered (/next and /last), "
+                      f"{agent.retried_requests:,} attempts retried (same X-Request-Id: answered the same, "
+                      "counted once by the analysis)")
+    if recommender == "inprocess" and len(plan.routing.arms) > 1:
+        import numpy as np
+
+        users = np.concatenate([s.results.user for s in summaries])
+        times = np.concatenate([s.results.time for s in summaries])
+        tracks = np.concatenate([s.results.tracks for s in summaries])
+        metrics = user_metrics(users, plan.routing.assign_many(users), times, tracks)
+        arms = ", ".join(f"{a.label}={a.recommender}" for a in plan.routing.arms)
+        in_process_metrics = tuple(m for m in REPORT_METRICS if m != "mean_request_latency")
+        rows = compare_arms(metrics, metric_names=in_process_metrics)
+        console.print(render_rich(rows, title=f"{plan.routing.name} ({arms})"))

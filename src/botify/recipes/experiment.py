@@ -1,0 +1,126 @@
+"""The lab's main recipe over real HTTP: ``botify demo`` (the report's experiment, or yours) and ``botify seminar``.
+
+World → collection day (exploration mix: Random, StickyArtist, TopPop) → models trained from its logs → an A/B
+day of an experiment file → the treatment × metric table, ``report.md`` and ``report.html``. The collection
+day and each model are reused from an earlier run in the same folder when nothing they depend on changed
+(``recipes/cache.py``), so changing a recommender and running again costs only the A/B day.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from botify.ab.analyze import Analysis, analyze_logs
+from botify.experiments import BUNDLED, load_experiments
+from botify.recipes.cache import CachedStep, collection_key, model_key
+from botify.recipes.day import ensure_world, http_day
+from botify.recipes.report import write_reports
+from botify.recommenders.registry import check_plan_classes
+from botify.sim.world import load_sim_world
+from botify.train.dataset import load_interactions
+from botify.train.pipeline import train_model
+from botify.world.catalog import Catalog, load_catalog
+
+__all__ = ["REPORT_MODELS", "SEMINAR_MODELS", "ExperimentOptions", "run_experiment"]
+
+SEMINAR_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
+REPORT_MODELS = ("dssm", "contextual")
+EXPLORATION = BUNDLED / "exploration.yml"
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    """Parameters of the recipe."""
+
+    world_dir: Path = Path("worlds/default")
+    out: Path = Path("runs/demo")
+    collect_episodes: int = 200_000
+    episodes: int = 30_000
+    seed: int = 31337
+    concurrency: int = 16
+    workers: int = 1
+    models: tuple[str, ...] = REPORT_MODELS
+    plan: Path = BUNDLED / "report.yml"
+    title: str = "Botify"
+    rebuild: bool = False
+
+
+def _collection_day(options: ExperimentOptions, console: Console) -> tuple[Path, dict[str, object]]:
+    logs = options.out / "collect" / "logs"
+    key = collection_key(options.world_dir, EXPLORATION, seed=options.seed, episodes=options.collect_episodes)
+    step = CachedStep(options.out / "collect" / "KEY.json", key, rebuild=options.rebuild)
+    if step.fresh(logs):
+        console.print(f"[1/4] collection day reused from {logs}: same world, seed, episodes, exploration arms and "
+                      "simulator/service code (--rebuild forces a new one)")
+        return logs, key
+    console.print(f"[1/4] collection day ({step.changed()})")
+    step.forget()
+    http_day(load_sim_world(options.world_dir), options.world_dir, config=EXPLORATION, log_dir=logs,
+             episodes=range(options.collect_episodes), seed=options.seed, console=console,
+             label="[1/4] collection day", concurrency=options.concurrency)
+    step.record()
+    return logs, key
+
+
+def _train(options: ExperimentOptions, catalog: Catalog, logs: Path, collection: dict[str, object],
+           console: Console) -> Path:
+    artifacts = options.out / "artifacts"
+    steps = {name: CachedStep(artifacts / name / "KEY.json", model_key(collection, name, seed=options.seed),
+                              rebuild=options.rebuild) for name in options.models}
+    stale = [name for name, step in steps.items() if not step.fresh(artifacts / name / "LATEST")]
+    reused = [name for name in options.models if name not in stale]
+    if reused:
+        console.print(f"[2/4] reused {', '.join(reused)} from {artifacts}: same collection day, seed, training code "
+                      "and libraries")
+    if not stale:
+        return artifacts
+    with console.status("[2/4] reading the collection logs"):
+        data, report = load_interactions([logs], catalog.n_tracks)
+    console.print(f"[2/4] {report.describe()}; {len(data):,} interactions")
+    for name in stale:
+        console.print(f"[2/4] training {name} ({steps[name].changed()})")
+        steps[name].forget()
+        shutil.rmtree(artifacts / name, ignore_errors=True)
+        result = train_model(name, catalog, data, artifacts, seed=options.seed, report=report)
+        steps[name].record()
+        console.print(f"[2/4] trained {result.describe()}")
+    return artifacts
+
+
+def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
+    """Run every step (reusing what is fresh) and write ``out/report.md`` and ``out/report.html``."""
+    started = time.perf_counter()
+    plan = load_experiments(options.plan)
+    check_plan_classes(plan)  # a bad plugin stops the run now, not after the collection day
+    options.out.mkdir(parents=True, exist_ok=True)
+    ensure_world(options.world_dir, console)
+    catalog = load_catalog(options.world_dir)
+    logs, collection = _collection_day(options, console)
+    artifacts = _train(options, catalog, logs, collection, console)
+    day_logs = options.out / "experiment" / "logs"
+    day_started = time.perf_counter()
+    http_day(load_sim_world(options.world_dir), options.world_dir, config=options.plan, log_dir=day_logs,
+             episodes=range(options.collect_episodes, options.collect_episodes + options.episodes),
+             seed=options.seed, console=console, label="[3/4] experiment day", concurrency=options.concurrency,
+             workers=options.workers, artifacts=artifacts)
+    analysis = analyze_logs([day_logs], plan.routing.name)
+    day_seconds = time.perf_counter() - day_started
+    total = time.perf_counter() - started
+    report = write_reports(
+        options.out, analysis, plan, title=options.title, console=console,
+        footer=(f"Collection day {options.collect_episodes:,} episodes, experiment day {options.episodes:,} "
+                f"episodes, seed {options.seed}; artifacts in {artifacts}; {total:.0f} s end to end "
+                f"(A/B day and analysis {day_seconds:.0f} s)."),
+        context={"world": options.world_dir, "world seed": catalog.manifest.get("seed", "?"),
+                 "collection episodes": options.collect_episodes, "experiment episodes": options.episodes,
+                 "seed": options.seed, "concurrency": options.concurrency, "workers": options.workers,
+                 "models": ", ".join(options.models), "experiment file": options.plan})
+    console.print(f"[4/4] report written to {report} and report.html ({total:.0f} s end to end, "
+                  f"A/B day and analysis {day_seconds:.0f} s)")
+    return analysis
+
