@@ -25,7 +25,7 @@ import httpx
 from bench_service import parse_wrk, wrk
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.service.process import ServiceProcess, free_port
-from botify.train.synthetic import random_report_artifacts, write_report_arms
+from botify.testing.artifacts import random_report_artifacts, write_report_arms
 from botify.world.catalog import load_catalog
 
 _TICK = os.sysconf("SC_CLK_TCK")

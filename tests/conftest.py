@@ -67,7 +67,7 @@ def default_world(tmp_path_factory: pytest.TempPathFactory) -> SimWorld:
 @pytest.fixture(scope="session")
 def model_artifacts(sim_world: SimWorld, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """DSSM-like and Contextual-like artifacts from seeded random vectors (the recommenders only read arrays)."""
-    from botify.train.synthetic import random_report_artifacts
+    from botify.testing.artifacts import random_report_artifacts
 
     return random_report_artifacts(sim_world.catalog, sim_world.n_users, tmp_path_factory.mktemp("artifacts"))
 

@@ -123,7 +123,7 @@ from botify.experiments import ExperimentPlan
 from botify.service.app import BotifyApp
 from botify.train.dataset import load_interactions
 from botify.train.pipeline import MODELS, train_model
-from botify.train.synthetic import REPORT_ARMS
+from botify.testing.artifacts import REPORT_ARMS
 from botify.world.catalog import load_catalog
 
 world, artifacts, logs, out = sys.argv[1:5]

@@ -21,7 +21,7 @@ from botify.experiments import load_experiments
 from botify.service.process import free_port
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld
-from botify.train.synthetic import write_report_arms
+from botify.testing.artifacts import write_report_arms
 
 pytestmark = pytest.mark.skipif(not (shutil.which("nginx") and shutil.which("redis-server")),
                                 reason="needs Debian's nginx and redis-server (.ci/run installs them)")

@@ -16,7 +16,7 @@ import pytest
 from botify.cluster.redis_server import RedisServer
 from botify.service.process import ServiceProcess, free_port
 from botify.sim.agents.http import HttpConnection
-from botify.train.synthetic import write_report_arms
+from botify.testing.artifacts import write_report_arms
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="needs Debian's redis-server (.ci/run installs it)")

@@ -18,7 +18,7 @@ from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 from botify.state import InMemoryStore
 from botify.state.redis import RedisStore
-from botify.train.synthetic import REPORT_ARMS
+from botify.testing.artifacts import REPORT_ARMS
 
 StoreFactory = Callable[..., RedisStore]
 

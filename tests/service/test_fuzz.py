@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from botify.service.process import ServiceProcess
-from botify.train.synthetic import write_report_arms
+from botify.testing.artifacts import write_report_arms
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 

@@ -14,7 +14,7 @@ from botify.experiments import load_experiments
 from botify.service.process import ServiceProcess, free_port
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld
-from botify.train.synthetic import write_report_arms
+from botify.testing.artifacts import write_report_arms
 
 EXPERIMENT = """seed: 11
 experiments:

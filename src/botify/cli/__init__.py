@@ -12,6 +12,7 @@ from botify.cli.ab import ab
 from botify.cli.cluster import cluster, logs
 from botify.cli.common import LabGroup
 from botify.cli.lab import demo, seminar, train
+from botify.cli.scaffold import init
 from botify.cli.serve import serve
 from botify.cli.sim import sim
 from botify.cli.tune import tune
@@ -26,5 +27,5 @@ def main() -> None:
     """Botify: an open lab for music next-track recommendation."""
 
 
-for command in (world, sim, serve, demo, train, seminar, cluster, logs, tune, ab):
+for command in (init, world, sim, serve, demo, train, seminar, cluster, logs, tune, ab):
     main.add_command(command)

@@ -47,10 +47,12 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Sessions in flight.")
 @click.option("--experiment", type=click.Path(path_type=Path), default=None,
               help="Experiment YAML (inprocess); default: the calibration experiment.")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
+              help="Where the experiment's artifacts are loaded from (inprocess).")
 @click.option("--pause", is_flag=True, help="Wait for Enter between days.")
 @click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
 def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: str, days: int, concurrency: int,
-            experiment: Path | None, pause: bool, hook: str | None) -> None:
+            experiment: Path | None, artifacts: Path, pause: bool, hook: str | None) -> None:
     """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day."""
     from botify.ab.metrics import REPORT_METRICS, user_metrics
     from botify.ab.table import compare_arms, render_rich
@@ -64,7 +66,7 @@ def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: st
     plan = load_experiments(experiment) if experiment else default_plan()
     agent: Agent
     if recommender == "inprocess":
-        agent = InProcessAgent(sim_world, plan)
+        agent = InProcessAgent(sim_world, plan, artifacts=artifacts)
     elif recommender == "random":
         agent = RandomAgent(sim_world)
     elif recommender == "remote":

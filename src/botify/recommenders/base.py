@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import override
 
+from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed, counter_randint, counter_randint_one
 
@@ -104,11 +105,16 @@ class Recommender(ABC):
 class StatefulRecommender(Recommender):
     """Base of recommenders that keep per-session state in a ``StateStore`` (given as ``store``).
 
-    Subclasses implement ``recommend``; a batch is answered row by row, in order, so each request sees the state
-    its predecessors left.
+    ``self.store.get_state(user) -> bytes | None`` and ``self.store.put_state(user, value)`` keep one value per
+    user, shared by every replica of the service (in-process when no store is given). Subclasses implement
+    ``recommend``; a batch is answered row by row, in order, so each request sees the state its predecessors left.
     """
 
     stateful: ClassVar[bool] = True
+
+    def __init__(self, catalog: Catalog, *, store: StateStore | None = None, random_state: int | None = None) -> None:
+        super().__init__(catalog, random_state=random_state)
+        self.store: StateStore = store if store is not None else InMemoryStore()
 
     @override
     def recommend_batch(self, requests: Requests) -> IntArray:

@@ -31,7 +31,7 @@ from botify.artifacts import Artifact
 from botify.errors import ConfigError
 from botify.recommenders.base import StatefulRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
-from botify.state import InMemoryStore, StateStore
+from botify.state import StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["CustomRecommender", "SessionMemory"]
@@ -72,14 +72,13 @@ class CustomRecommender(StatefulRecommender):
     def __init__(self, catalog: Catalog, *, dssm: Artifact, contextual: Artifact, threshold: float = 0.1,
                  probability: float = 0.3, fallback_only_below_t: bool = False, store: StateStore | None = None,
                  random_state: int | None = None) -> None:
-        super().__init__(catalog, random_state=random_state)
+        super().__init__(catalog, store=store, random_state=random_state)
         if not 0 <= threshold <= 1 or not 0 <= probability <= 1:
             raise ConfigError(f"`threshold` and `probability` must be in [0, 1], got {threshold}, {probability}")
         self.threshold, self.probability = threshold, probability
         self.fallback_only_below_t = fallback_only_below_t
         self.dssm = IndexedRecommender(catalog, artifact=dssm, random_state=self.random_state)
         self.contextual = ContextualRecommender(catalog, artifact=contextual, random_state=self.random_state)
-        self.store = store or InMemoryStore()
         self._artist_of: list[int] = catalog.artist_id.tolist()
         order, offsets = catalog.tracks_by_artist()
         self._artist_tracks: list[int] = order.tolist()

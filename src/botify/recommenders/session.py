@@ -31,7 +31,7 @@ from typing_extensions import override
 from botify.artifacts import Artifact, rows_of
 from botify.errors import ConfigError
 from botify.recommenders.base import StatefulRecommender
-from botify.state import InMemoryStore, StateStore
+from botify.state import StateStore
 from botify.world.catalog import Catalog
 
 __all__ = ["SessionMemory", "SessionRecommender"]
@@ -64,14 +64,13 @@ class SessionRecommender(StatefulRecommender):
 
     def __init__(self, catalog: Catalog, *, dssm: Artifact, neighbours: int = 100, artist_penalty: float = 0.1,
                  store: StateStore | None = None, random_state: int | None = None) -> None:
-        super().__init__(catalog, random_state=random_state)
+        super().__init__(catalog, store=store, random_state=random_state)
         if "item_vectors" not in dssm.arrays:
             raise ConfigError(f"artifact {dssm.ref} has no item vectors: retrain it with `botify train dssm`")
         if neighbours < 1 or artist_penalty < 0:
             raise ConfigError(f"`neighbours` must be >= 1 and `artist_penalty` >= 0, got {neighbours}, "
                               f"{artist_penalty}")
         self.dssm, self.neighbours, self.artist_penalty = dssm, neighbours, artist_penalty
-        self.store = store or InMemoryStore()
         self._users = np.asarray(dssm.arrays["users"])
         self._lists = np.asarray(dssm.arrays["items"])
         self._vectors: npt.NDArray[np.float32] = np.ascontiguousarray(dssm.arrays["item_vectors"])
