@@ -1,0 +1,69 @@
+"""The package's layers: every import goes down (or stays within its own package), never up.
+
+A lazy import inside a function counts as much as one at the top of a module. The root ``botify/__init__.py`` is
+the public facade and may name anything; everything may read ``botify.__version__``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import botify
+
+SOURCE = Path(botify.__file__).parent
+LAYERS: list[set[str]] = [
+    {"errors"},                                                            # one exception hierarchy
+    {"world", "state", "plugins"},                                         # the catalog; state stores; loader
+    {"experiments", "artifacts"},                                          # experiment files; model artifacts
+    {"ab", "recommenders"},                                                # analysis; online recommenders
+    {"train", "service"},                                                  # offline models; the HTTP service
+    {"sim", "cluster"},                                                    # the simulator; the topology
+    {"testing", "recipes"},                                                # checks for users; end-to-end jobs
+    {"cli"},                                                               # the command line
+]
+LAYER_OF = {package: level for level, packages in enumerate(LAYERS) for package in packages}
+
+
+def package_of(module: str) -> str | None:
+    """``botify.sim.engine`` -> ``sim``; the root package and other libraries -> None."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "botify" and len(parts) > 1 else None
+
+
+def upward_imports(root: Path) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in ("templates",) or relative == Path("__init__.py"):
+            continue
+        own = relative.parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                target = package_of(name)
+                if target is None or target == own:
+                    continue
+                if LAYER_OF[target] >= LAYER_OF[own]:
+                    found.append(f"{relative}:{node.lineno} imports {name} ({own}, layer {LAYER_OF[own]} -> "
+                                 f"{target}, layer {LAYER_OF[target]})")
+    return found
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {p.name.removesuffix(".py") for p in SOURCE.iterdir()
+                if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").exists()}
+    assert packages - {"templates"} == set(LAYER_OF)
+
+
+def test_imports_only_go_down() -> None:
+    assert upward_imports(SOURCE) == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "x.py").write_text("def f():\n    from botify.recipes.experiment import run_experiment\n")
+    (tmp_path / "recipes.py").write_text("from botify.state import InMemoryStore\n")
+    assert upward_imports(tmp_path) == [
+        "state/x.py:2 imports botify.recipes.experiment (state, layer 1 -> recipes, layer 6)"]
