@@ -58,3 +58,48 @@ class TestRegistration:
         obs, _ = env.reset(seed=5)
         assert 0 <= obs["track"] < sim_world.n_tracks
         env.close()
+
+
+def next_track(user: int, track: int, step: int, n_tracks: int) -> int:
+    """A deterministic stand-in recommender, so that every driver asks the same thing."""
+    return (track * 7919 + user * 31 + step * 104729) % n_tracks
+
+
+class TestOneUserModel:
+    """The env, the batched engine and the step-by-step player (the remote agent's) give the same sessions."""
+
+    EPISODES = 300
+
+    def engine_sessions(self, world: SimWorld, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from botify.recommenders.base import Requests
+        from botify.sim.engine import BatchedEngine
+
+        def policy(requests: Requests) -> np.ndarray:
+            return np.array([next_track(int(u), int(t), int(k), world.n_tracks)
+                             for u, t, k in zip(requests.user, requests.track, requests.step, strict=True)])
+
+        results = BatchedEngine(world).run(policy, seed=seed, episodes=range(self.EPISODES))
+        return results.user, results.tracks, results.time
+
+    def test_env_engine_and_player_agree(self, sim_world: SimWorld) -> None:
+        import gymnasium
+
+        from botify.sim.session import SessionPlayer
+
+        users, tracks, times = self.engine_sessions(sim_world, seed=17)
+        env = gymnasium.make("botify/Session-v0", world=sim_world)
+        for episode in range(self.EPISODES):
+            obs, info = env.reset(seed=17) if episode == 0 else env.reset()
+            assert info["episode"] == episode and obs["user"] == users[episode]
+            played, total, done, step = 1, 1.0, False, 0
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(
+                    next_track(int(obs["user"]), int(obs["track"]), step, sim_world.n_tracks))
+                played, total, step, done = played + 1, total + float(reward), step + 1, terminated or truncated
+            assert (played, total) == (tracks[episode], pytest.approx(times[episode], abs=1e-9)), episode
+
+            player = SessionPlayer(sim_world, 17, episode)
+            while not player.done:
+                player.listen(next_track(player.user, player.last_track, player.step, sim_world.n_tracks))
+            assert (player.user, len(player.played), player.total_time) == \
+                (users[episode], tracks[episode], pytest.approx(times[episode], abs=1e-9))

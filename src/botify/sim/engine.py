@@ -16,7 +16,7 @@ import numpy.typing as npt
 from botify.errors import LabError
 from botify.recommenders.base import Requests
 from botify.sim.episodes import budget_uniform, episode_starts, session_numbers
-from botify.sim.model import budget_decrement, listen_time, taste_scores
+from botify.sim.model import play_step
 from botify.sim.world import SimWorld
 
 __all__ = ["BatchedEngine", "EventRecorder", "Policy", "SessionResults"]
@@ -165,9 +165,9 @@ class BatchedEngine:
             artist = world.artist_id[track]
             already = (played[:, : step + 1] == track[:, None]).any(axis=1)
             artist_count = (played_artist[:, : step + 1] == artist[:, None]).sum(axis=1)
-            score = taste_scores(world.embeddings, track, vectors)
-            time = listen_time(score, bias, sharpness, gamma, artist_count, already)
-            budget -= budget_decrement(budget_uniform(seed, episode[row], step), time)
+            time, decrement = play_step(world.embeddings, track, vectors, bias, sharpness, gamma, artist_count,
+                                        already, budget_uniform(seed, episode[row], step))
+            budget -= decrement
             played[:, step + 1] = track
             played_artist[:, step + 1] = artist
             total_time += time

@@ -1,7 +1,9 @@
 """A Gymnasium environment for one listening session, for people who want the standard API.
 
-It applies the same equations as the batched engine (``botify.sim.model``); only its random draws come
-from ``self.np_random`` (seeded by ``reset(seed=...)``) instead of the engine's counter-based streams.
+It plays each episode with the step-by-step player (``session.SessionPlayer``), which applies the batched
+engine's step (``model.play_step``) and the engine's counter-based draws: ``reset(seed=s)`` starts run ``s`` at
+episode 0 and each later ``reset()`` plays the next episode, so the env's episodes are the engine's sessions
+for the same seed (``options={"episode": n}`` jumps to one).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import numpy as np
 from gymnasium import spaces
 
 from botify.errors import ConfigError
-from botify.sim.model import budget_decrement, listen_time, taste_scores
+from botify.sim.episodes import episode_starts
+from botify.sim.session import SessionPlayer
 from botify.sim.world import SimWorld
 
 __all__ = ["SessionEnv"]
@@ -42,11 +45,11 @@ class SessionEnv(gym.Env[Observation, int]):
     Terminated when the budget reaches 0; truncated after ``max_session_length`` recommendations.
 
     ## Arguments
-    ``world`` (a ``SimWorld``), ``max_session_length`` (default 1000). ``reset(options={"user": u})`` fixes
-    the user; otherwise it is uniform.
+    ``world`` (a ``SimWorld``), ``max_session_length`` (default 1000). ``reset(options={"episode": n})`` plays
+    episode ``n`` of the run; ``reset(options={"user": u})`` fixes the user (otherwise the engine's uniform draw).
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version (episodes drawn like the batched engine's since the user-model step was shared).
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -65,68 +68,51 @@ class SessionEnv(gym.Env[Observation, int]):
             }
         )
         self.action_space: spaces.Space[int] = spaces.Discrete(world.n_tracks)  # type: ignore[assignment]
-        self._user = 0
-        self._interest = 0
-        self._budget = 0
-        self._played: list[int] = []
-        self._artist_counts: dict[int, int] = {}
-        self._last_time = 1.0
+        self._seed: int | None = None
+        self._next_episode = 0
+        self._player: SessionPlayer | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observation, dict[str, Any]]:
-        """Start a new session: pick the user, one interest uniformly, the first track among its k nearest."""
+        """Start the next episode of the run: its user, interest and first track are the engine's draws."""
         super().reset(seed=seed)
-        truth = self.world.truth
-        user = (options or {}).get("user")
-        if user is None:
-            user = int(self.np_random.integers(truth.n_users))
-        elif not 0 <= int(user) < truth.n_users:
-            raise ConfigError(f"`options['user']` must be in [0, {truth.n_users}), got {user}")
-        self._user = int(user)
-        slot = int(self.np_random.integers(truth.interests.shape[1]))
-        self._interest = int(truth.interests[self._user, slot])
-        neighbour = int(self.np_random.integers(truth.interest_neighbours[self._user]))
-        first = int(truth.interest_nearest[self._user, slot, neighbour])
-        self._budget = int(truth.session_budget[self._user])
-        self._played = [first]
-        self._artist_counts = {int(self.world.artist_id[first]): 1}
-        self._last_time = 1.0
-        return self._observation(), {"interest": self._interest, "budget": self._budget}
+        if seed is not None:
+            self._seed, self._next_episode = int(seed), 0
+        elif self._seed is None:
+            self._seed = int(self.np_random.integers(2**32))
+        options = options or {}
+        episode = int(options.get("episode", self._next_episode))
+        if episode < 0:
+            raise ConfigError(f"`options['episode']` must be >= 0, got {episode}")
+        user = options.get("user")
+        if user is not None and not 0 <= int(user) < self.world.n_users:
+            raise ConfigError(f"`options['user']` must be in [0, {self.world.n_users}), got {user}")
+        starts = episode_starts(self.world, self._seed, np.array([episode]), None if user is None else [int(user)])
+        self._player = SessionPlayer(self.world, self._seed, episode, max_session_length=self.max_session_length,
+                                     starts=starts)
+        self._next_episode = episode + 1
+        return self._observation(), {"interest": self._player.interest, "budget": self._player.budget,
+                                     "episode": episode}
 
     def step(self, action: int) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         """Play the recommended track; reward is its listened fraction."""
         if not self.action_space.contains(int(action)):
             raise ConfigError(f"`action` must be a track id in [0, {self.world.n_tracks}), got {action!r}")
-        if not self._played:
+        if self._player is None:
             raise RuntimeError("Cannot call `step` before `reset`.")
-        truth, track = self.world.truth, int(action)
-        artist = int(self.world.artist_id[track])
-        score = taste_scores(self.world.embeddings, np.array([track]), self.world.embeddings[[self._interest]])
-        time = float(
-            listen_time(
-                score,
-                truth.consume_bias[[self._user]],
-                truth.consume_sharpness[[self._user]],
-                truth.artist_discount_gamma[[self._user]],
-                self._artist_counts.get(artist, 0),
-                track in self._played,
-            )[0]
-        )
-        self._budget -= int(budget_decrement(np.array([self.np_random.random()]), np.array([time]))[0])
-        self._played.append(track)
-        self._artist_counts[artist] = self._artist_counts.get(artist, 0) + 1
-        self._last_time = time
-        terminated = self._budget <= 0
-        truncated = not terminated and len(self._played) - 1 >= self.max_session_length
-        return self._observation(), time, terminated, truncated, {"budget": self._budget}
+        time = self._player.listen(int(action))
+        terminated = self._player.budget <= 0
+        return self._observation(), time, terminated, self._player.truncated, {"budget": self._player.budget}
 
     def render(self) -> str | None:
         """Describe the last played track (``render_mode="ansi"``)."""
-        if self.render_mode != "ansi" or not self._played:
+        if self.render_mode != "ansi" or self._player is None:
             return None
-        meta = self.world.catalog.describe(self._played[-1])
-        return f"user {self._user}: {meta['artist']} — {meta['title']} ({self._last_time:.2f})"
+        meta = self.world.catalog.describe(self._player.last_track)
+        return f"user {self._player.user}: {meta['artist']} — {meta['title']} ({self._player.last_time:.2f})"
 
     def _observation(self) -> Observation:
-        return {"user": self._user, "track": self._played[-1], "time": np.array(self._last_time, dtype=np.float64)}
+        assert self._player is not None
+        return {"user": self._player.user, "track": self._player.last_track,
+                "time": np.array(self._player.last_time, dtype=np.float64)}

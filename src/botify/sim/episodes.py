@@ -29,11 +29,16 @@ class EpisodeStarts:
     first_track: npt.NDArray[np.int64]
 
 
-def episode_starts(world: SimWorld, seed: int, episodes: npt.ArrayLike) -> EpisodeStarts:
-    """Sample users uniformly, one interest uniformly, and the first track among its k nearest."""
+def episode_starts(world: SimWorld, seed: int, episodes: npt.ArrayLike,
+                   users: npt.ArrayLike | None = None) -> EpisodeStarts:
+    """Each episode's user, interest and first track (the first among the interest's k nearest).
+
+    Users are drawn uniformly unless ``users`` fixes them; the interest and the first track are drawn uniformly.
+    """
     episode = np.asarray(episodes, dtype=np.int64)
     truth = world.truth
-    user = counter_randint(seed, truth.n_users, episode, _USER)
+    user = counter_randint(seed, truth.n_users, episode, _USER) if users is None else \
+        np.broadcast_to(np.asarray(users, dtype=np.int64), episode.shape).copy()
     slot = counter_randint(seed, truth.interests.shape[1], episode, _INTEREST)
     interest = truth.interests[user, slot].astype(np.int64)
     neighbour = counter_randint(seed, truth.interest_neighbours[user], episode, _FIRST_TRACK)

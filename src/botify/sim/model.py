@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
-__all__ = ["budget_decrement", "listen_time", "taste_scores"]
+__all__ = ["budget_decrement", "listen_time", "play_step", "taste_scores"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -46,3 +46,24 @@ def listen_time(
 def budget_decrement(uniform: FloatArray, time: FloatArray) -> npt.NDArray[np.int64]:
     """1 where the budget drops (``u > time``), else 0."""
     return (uniform > time).astype(np.int64)
+
+
+def play_step(
+    embeddings: FloatArray,
+    track: npt.NDArray[np.int64],
+    session_vectors: FloatArray,
+    consume_bias: FloatArray,
+    consume_sharpness: FloatArray,
+    artist_discount_gamma: FloatArray,
+    artist_count: npt.ArrayLike,
+    already_played: npt.ArrayLike,
+    uniform: FloatArray,
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """One step of the user model: each recommended track's listened time, and 1 where the budget drops.
+
+    The batched engine calls it for thousands of sessions at once, the step-by-step player (the remote agent,
+    the console and the Gymnasium env) for one.
+    """
+    time = listen_time(taste_scores(embeddings, track, session_vectors), consume_bias, consume_sharpness,
+                       artist_discount_gamma, artist_count, already_played)
+    return time, budget_decrement(uniform, time)

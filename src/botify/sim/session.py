@@ -11,7 +11,7 @@ import numpy as np
 from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import EpisodeStarts, budget_uniform_one, episode_starts
-from botify.sim.model import budget_decrement, listen_time, taste_scores
+from botify.sim.model import play_step
 from botify.sim.world import SimWorld
 
 __all__ = ["SessionPlayer", "results_from_players"]
@@ -74,13 +74,12 @@ class SessionPlayer:
         if not 0 <= track < self.world.n_tracks:
             raise ConfigError(f"`track` must be in [0, {self.world.n_tracks}), got {track}")
         artist = int(self.world.artist_id[track])
-        score = taste_scores(self.world.embeddings, np.array([track]), self.world.embeddings[[self.interest]])
-        time = float(
-            listen_time(score, self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
-                        track in self.played)[0]
-        )
-        uniform = budget_uniform_one(self.seed, self.episode, self.step)
-        self.budget -= int(budget_decrement(np.array([uniform]), np.array([time]))[0])
+        times, decrement = play_step(self.world.embeddings, np.array([track]), self.world.embeddings[[self.interest]],
+                                     self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
+                                     track in self.played,
+                                     np.array([budget_uniform_one(self.seed, self.episode, self.step)]))
+        time = float(times[0])
+        self.budget -= int(decrement[0])
         self.played.append(track)
         self.times.append(time)
         self._artist_counts[artist] = self._artist_counts.get(artist, 0) + 1
