@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|cluster|train|ab ...]`` (``make bench``).
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|cluster|train|ab|plugin ...]`` (``make bench``).
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_ab  # noqa: E402
 import bench_cluster  # noqa: E402
+import bench_plugin  # noqa: E402
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
@@ -22,7 +23,7 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "cluster", "train", "ab"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "cluster", "train", "ab", "plugin"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -31,7 +32,8 @@ def main() -> None:
         print("== world generation ==")
         bench_world.run()
     on_default_world = [("sim", "simulator", bench_sim.run), ("service", "service", bench_service.run),
-                        ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run)]
+                        ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run),
+                        ("plugin", "a plugin arm vs the same built-in", bench_plugin.run)]
     if not chosen & {name for name, _, _ in on_default_world}:
         return
     with tempfile.TemporaryDirectory() as world_dir:

@@ -1,0 +1,94 @@
+"""What an arm costs when its recommender comes in as a plugin, against the same code as a built-in.
+
+The plugin is a module in a temporary folder whose classes subclass built-ins without changing them
+(``sticky_artist``: stateless; ``custom``: per-session state), named by import path in the experiment file. Two
+measures per pair, alternated (built-in, plugin, built-in, plugin) and the better of two runs kept: in-process
+episodes per second, and the service's ``POST /next`` throughput with wrk. A ratio near 1.00 means the plugin
+path adds nothing per request.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from bench_service import wrk
+from botify.experiments import load_experiments
+from botify.service.process import ServiceProcess
+from botify.sim.agents import InProcessAgent
+from botify.sim.world import load_sim_world
+from botify.testing import random_report_artifacts
+
+PLUGIN = '''
+from botify.recommenders.baselines import StickyArtistRecommender
+from botify.recommenders.custom import CustomRecommender
+
+
+class MySticky(StickyArtistRecommender):
+    """The built-in, unchanged, loaded by import path."""
+
+
+class MyCustom(CustomRecommender):
+    """The built-in, unchanged, loaded by import path."""
+'''
+
+PAIRS = {
+    "sticky_artist (stateless)": ("sticky_artist", "my_plugins:MySticky", "{}"),
+    "custom (per-session state)": ("custom", "my_plugins:MyCustom", "{dssm: dssm, contextual: contextual}"),
+}
+EPISODES = 20_000
+
+_LUA = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"track": ' .. (counter * 7919 % 50000) .. ', "time": 0.5}'
+  return wrk.format("POST", "/next/" .. (counter % 10000), {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def experiment(folder: Path, name: str, recommender: str, params: str) -> Path:
+    path = folder / f"{name}.yml"
+    path.write_text(f"seed: 3\nexperiments:\n  - name: BENCH\n    arms: [{{recommender: \"{recommender}\", "
+                    f"params: {params}}}]\n")
+    return path
+
+
+def in_process_rate(world_dir: Path, plan_file: Path, artifacts: Path) -> float:
+    world, plan = load_sim_world(world_dir), load_experiments(plan_file)
+    agent = InProcessAgent(world, plan, artifacts=artifacts)
+    started = time.perf_counter()
+    agent.play(range(EPISODES), seed=1)
+    return EPISODES / (time.perf_counter() - started)
+
+
+def http_rate(world_dir: Path, plan_file: Path, artifacts: Path, work: Path, script: Path) -> float:
+    with ServiceProcess(world_dir, config=plan_file, log_dir=work / "log", extra_args=["--artifacts", str(artifacts)],
+                        ) as service:
+        return wrk(service.url + "/next/1", 16, script, seconds=4)["rps"]
+
+
+def run(world_dir: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "my_plugins.py").write_text(textwrap.dedent(PLUGIN))
+        world = load_sim_world(world_dir)
+        artifacts = random_report_artifacts(world.catalog, world.n_users, work / "artifacts")
+        script = work / "next.lua"
+        script.write_text(_LUA)
+        for title, (built_in, plugin, params) in PAIRS.items():
+            files = {"built-in": experiment(work, "builtin", built_in, params),
+                     "plugin": experiment(work, "plugin", plugin, params)}
+            local: dict[str, float] = {"built-in": 0.0, "plugin": 0.0}
+            served: dict[str, float] = {"built-in": 0.0, "plugin": 0.0}
+            for _ in range(2):
+                for kind, plan_file in files.items():
+                    local[kind] = max(local[kind], in_process_rate(world_dir, plan_file, artifacts))
+                    served[kind] = max(served[kind], http_rate(world_dir, plan_file, artifacts, work, script))
+            print(f"{title}: in-process {local['built-in']:,.0f} vs plugin {local['plugin']:,.0f} episodes/s "
+                  f"(plugin/built-in {local['plugin'] / local['built-in']:.2f}); over HTTP "
+                  f"{served['built-in']:,.0f} vs {served['plugin']:,.0f} requests/s "
+                  f"({served['plugin'] / served['built-in']:.2f})")
