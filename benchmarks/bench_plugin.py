@@ -14,7 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench_service import wrk
+from bench_service import LUA_NEXT, wrk
 from botify.experiments import load_experiments
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent
@@ -40,14 +40,6 @@ PAIRS = {
 }
 EPISODES = 20_000
 
-_LUA = """
-counter = 0
-request = function()
-  counter = counter + 1
-  local body = '{"track": ' .. (counter * 7919 % 50000) .. ', "time": 0.5}'
-  return wrk.format("POST", "/next/" .. (counter % 10000), {["Content-Type"] = "application/json"}, body)
-end
-"""
 
 
 def experiment(folder: Path, name: str, recommender: str, params: str) -> Path:
@@ -78,7 +70,7 @@ def run(world_dir: Path) -> None:
         world = load_sim_world(world_dir)
         artifacts = random_report_artifacts(world.catalog, world.n_users, work / "artifacts")
         script = work / "next.lua"
-        script.write_text(_LUA)
+        script.write_text(LUA_NEXT)
         for title, (built_in, plugin, params) in PAIRS.items():
             files = {"built-in": experiment(work, "builtin", built_in, params),
                      "plugin": experiment(work, "plugin", plugin, params)}

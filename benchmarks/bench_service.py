@@ -17,7 +17,7 @@ from pathlib import Path
 
 from botify.service.process import ServiceProcess, free_port
 
-_LUA = """
+LUA_NEXT = """
 counter = 0
 request = function()
   counter = counter + 1
@@ -103,7 +103,7 @@ def run(world_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
         script = tmp / "next.lua"
-        script.write_text(_LUA)
+        script.write_text(LUA_NEXT)
         ceiling = _nginx(tmp, script)
         ours: dict[int, dict[int, dict[str, float]]] = {}
         for workers in (1, 2):
