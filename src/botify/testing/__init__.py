@@ -19,7 +19,21 @@ working directory) is where ``module:Class`` import paths are found.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from botify.testing.artifacts import REPORT_ARMS, random_report_artifacts, write_report_arms
-from botify.testing.lab import Lab
+
+if TYPE_CHECKING:
+    from botify.testing.lab import Lab
 
 __all__ = ["REPORT_ARMS", "Lab", "random_report_artifacts", "write_report_arms"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Lab`` runs the simulator; loading it on first use keeps ``botify.testing.artifacts`` (used by service-side
+    # tests and benchmarks) free of the simulator's modules.
+    if name == "Lab":
+        from botify.testing.lab import Lab
+
+        return Lab
+    raise AttributeError(f"module 'botify.testing' has no attribute {name!r}")
