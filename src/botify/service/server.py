@@ -17,6 +17,7 @@ from botify.errors import ConfigError
 from botify.experiments import BUNDLED, ExperimentPlan, load_experiments
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.app import BotifyApp
+from botify.service.protocol import WholeResponseProtocol
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import load_catalog
 
@@ -87,7 +88,7 @@ def app_from_env() -> BotifyApp:
 
 def serve(options: ServeOptions) -> None:
     """Run until SIGTERM/SIGINT; the log is flushed on the way out."""
-    common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": "httptools",
+    common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": WholeResponseProtocol,
               "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
     if options.workers == 1:
         _single_threaded_math()
