@@ -82,6 +82,7 @@ class TestEndToEnd:
         report = (out / "report.md").read_text()
         sticky = next(line for line in report.splitlines() if line.startswith("| T1 | mean_time_per_session |"))
         assert sticky.rstrip(" |").endswith("yes")
+        assert "<li>world seed: 7</li>" in (out / "report.html").read_text()  # the world's own seed
         code, output = run("ab", "analyze", str(out / "logs"), "--experiment", "CALIBRATION",
                            "--out", str(tmp_path / "again.md"), "--bootstrap", "200", "--ratio",
                            "--pre", str(out / "logs"))

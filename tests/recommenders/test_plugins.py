@@ -137,7 +137,8 @@ class TestDemoRefusesABadPlugin:
 
 
 class TestEntryPointPlugins:
-    def test_a_pip_installed_package_is_found_by_name(self, world_dir: Path, tmp_path: Path) -> None:
+    def test_a_pip_installed_package_is_found_by_name(self, world_dir: Path, collection_logs: Path,
+                                                      tmp_path: Path) -> None:
         package = tmp_path / "pkg"
         (package / "botify_echo").mkdir(parents=True)
         (package / "pyproject.toml").write_text(textwrap.dedent("""
@@ -151,6 +152,9 @@ class TestEntryPointPlugins:
 
             [project.entry-points."botify.recommenders"]
             echo = "botify_echo:Echo"
+
+            [project.entry-points."botify.trainers"]
+            plays = "botify_echo:Plays"
         """))
         (package / "botify_echo" / "__init__.py").write_text(textwrap.dedent("""
             from botify.recommenders.base import Recommender
@@ -161,6 +165,24 @@ class TestEntryPointPlugins:
 
                 def recommend_batch(self, requests):
                     return (requests.track + 1) % self.catalog.n_tracks
+
+
+            import numpy as np
+            from botify import Trainer
+
+
+            class Plays(Trainer):
+                name = "plays"
+                kind = "popularity"
+
+                def fit(self, data):
+                    self.counts = np.bincount(data.track, minlength=self.catalog.n_tracks).astype(np.float64)
+
+                def recommend(self, users, k):
+                    return np.tile(np.argsort(-self.counts, kind="stable")[:k], (len(users), 1))
+
+                def export(self):
+                    return {"popularity": self.counts}
         """))
         site = tmp_path / "site"
         installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -172,3 +194,8 @@ class TestEntryPointPlugins:
         with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "log", env=env) as service:
             answer = httpx.post(f"{service.url}/next/3", json={"track": 41, "time": 1.0})
         assert answer.status_code == 200 and answer.json()["track"] == 42
+        trained = subprocess.run([sys.executable, "-m", "botify.cli", "train", "plays", "--logs", str(collection_logs),
+                                  "--world", str(world_dir), "--out", str(tmp_path / "artifacts")],
+                                 capture_output=True, text=True, env=env, timeout=300)
+        assert trained.returncode == 0, trained.stderr
+        assert "plays/v0001: recall@100" in trained.stdout
