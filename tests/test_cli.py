@@ -81,7 +81,9 @@ class TestEndToEnd:
         assert "simulating over HTTP" in output and "report written to" in output
         report = (out / "report.md").read_text()
         sticky = next(line for line in report.splitlines() if line.startswith("| T1 | mean_time_per_session |"))
-        assert sticky.rstrip(" |").endswith("yes")
+        cells = [cell.strip() for cell in sticky.strip(" |").split("|")]
+        assert cells[9:] == ["yes", "better"]  # significant after Holm; better, since more time is better
+        assert report.splitlines()[2].startswith("**T1: SHIP — mean_time_per_session +")  # the verdict leads
         assert "<li>world seed: 7</li>" in (out / "report.html").read_text()  # the world's own seed
         code, output = run("ab", "analyze", str(out / "logs"), "--experiment", "CALIBRATION",
                            "--out", str(tmp_path / "again.md"), "--bootstrap", "200", "--ratio",

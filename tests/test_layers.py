@@ -14,7 +14,7 @@ import botify
 SOURCE = Path(botify.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors"},                                                            # one exception hierarchy
-    {"world", "state", "plugins"},                                         # the catalog; state stores; loader
+    {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
     {"experiments", "artifacts"},                                          # experiment files; model artifacts
     {"ab", "recommenders"},                                                # analysis; online recommenders
     {"train", "service"},                                                  # offline models; the HTTP service

@@ -17,6 +17,9 @@ File format (YAML)::
           - recommender: random
           - recommender: sticky_artist
           - {recommender: toppop, params: {k: 100}}
+    metrics:                    # optional: primary metric, secondary ones, guardrails (metric_plan.py)
+      primary: mean_time_per_session
+      guardrails: [{metric: mean_request_latency, tolerance: 1.0}]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy.typing as npt
 import yaml
 
 from botify.errors import ConfigError
+from botify.metric_plan import MetricPlan
 from botify.world.seeding import check_seed
 
 __all__ = ["BUNDLED", "Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "default_plan",
@@ -94,6 +98,7 @@ class ExperimentPlan:
     experiments: tuple[Experiment, ...]
     seed: int | None = None
     source: Path | None = None  # the experiment file; import paths of plugins resolve from its folder first
+    metrics: MetricPlan = field(default_factory=MetricPlan.default)  # what the routing experiment is judged on
 
     @property
     def directory(self) -> Path | None:
@@ -110,9 +115,9 @@ class ExperimentPlan:
         """Validate a parsed YAML document."""
         if not isinstance(data, dict) or "experiments" not in data:
             raise ConfigError(f"{source}: expected a mapping with an `experiments` list")
-        unknown = sorted(set(data) - {"experiments", "seed"})
+        unknown = sorted(set(data) - {"experiments", "seed", "metrics"})
         if unknown:
-            raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: ['experiments', 'seed']")
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: ['experiments', 'metrics', 'seed']")
         seed = data.get("seed")
         if seed is not None:
             check_seed(seed, "seed")
@@ -123,7 +128,7 @@ class ExperimentPlan:
         names = [e.name for e in experiments]
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: experiment names must be unique, got {names}")
-        return cls(experiments=experiments, seed=seed)
+        return cls(experiments=experiments, seed=seed, metrics=MetricPlan.from_dict(data.get("metrics"), source))
 
     @classmethod
     def single(cls, name: str, recommenders: list[str], seed: int | None = None) -> ExperimentPlan:

@@ -1,4 +1,4 @@
-"""A/B analysis: read logs, sessionize, user metrics, Welch statistics and the treatment × metric table."""
+"""A/B analysis: read logs, sessionize, user metrics, Welch statistics, the treatment × metric table, a verdict."""
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.ab.frames import AnalysisFrames, analyze
@@ -8,6 +8,7 @@ from botify.ab.multiple import SRMResult, holm, sample_ratio_mismatch
 from botify.ab.sessions import Sessions, sessionize
 from botify.ab.stats import TTestResult, welch_ttest
 from botify.ab.table import Comparison, compare_arms, render_markdown, render_rich
+from botify.ab.verdict import Verdict, decide
 
 __all__ = [
     "Analysis",
@@ -20,9 +21,11 @@ __all__ = [
     "Sessions",
     "TTestResult",
     "UserMetrics",
+    "Verdict",
     "analyze",
     "analyze_logs",
     "compare_arms",
+    "decide",
     "holm",
     "read_events",
     "render_markdown",

@@ -15,7 +15,9 @@ from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, sample_ratio_mismatch
 from botify.ab.sessions import Sessions, sessionize
 from botify.ab.table import Comparison, compare_arms, render_markdown
+from botify.ab.verdict import Verdict, decide
 from botify.errors import ConfigError
+from botify.metric_plan import MetricPlan
 
 __all__ = ["Analysis", "analyze_logs", "pre_period_metric"]
 
@@ -31,24 +33,38 @@ class Analysis:
     metrics: UserMetrics
     rows: list[Comparison]
     srm: SRMResult
+    plan: MetricPlan
+    verdicts: list[Verdict]
+
+    def verdict_lines(self) -> list[str]:
+        """One line per treatment: the decision and its reason."""
+        return [v.describe() for v in self.verdicts]
 
     def markdown(self, title: str | None = None) -> str:
-        """A Markdown report: what was read, users per arm, the table."""
+        """A Markdown report: the verdict, what was read, users per arm, the table."""
         arms = sorted(set(int(a) for a in self.metrics.arm))
         users = ", ".join(f"{'C' if a == 0 else f'T{a}'}: {int((self.metrics.arm == a).sum()):,}" for a in arms)
         return (
             f"# {title or 'A/B analysis of ' + self.experiment}\n\n"
-            f"- experiment `{self.experiment}`, control `{self.control}`\n"
+            + "".join(f"**{line}**\n\n" for line in self.verdict_lines())
+            + f"- experiment `{self.experiment}`, control `{self.control}`\n"
             f"- {self.read.describe()}\n"
             f"- sessions: {len(self.sessions):,} (unfinished, left out: {self.sessions.unfinished:,})\n"
             f"- users per arm: {users}\n"
-            f"- {self.srm.describe()}\n\n" + render_markdown(self.rows)
+            f"- primary metric `{self.plan.primary.name}`; guardrails: "
+            f"{', '.join(f'`{g.name}` at most {g.describe_tolerance()}' for g in self.plan.guardrails) or 'none'}\n"
+            f"- {self.srm.describe()}\n\n" + render_markdown(self.rows, self.plan)
         )
 
 
 def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C", alpha: float = 0.05,
-                 engine: str = "duckdb", cache_dir: str | Path | None = None) -> Analysis:
-    """Read (``engine``: see ``read_events_with``), sessionize and compare every treatment with ``control``."""
+                 engine: str = "duckdb", cache_dir: str | Path | None = None,
+                 metrics_plan: MetricPlan | None = None) -> Analysis:
+    """Read (``engine``: see ``read_events_with``), sessionize, compare every treatment with ``control`` and decide.
+
+    ``metrics_plan`` (an experiment file's ``metrics`` block, ``ExperimentPlan.metrics``) names the primary metric and
+    the guardrails; the defaults are ``MetricPlan.default()``.
+    """
     try:
         control_index = arm_index(control)
     except ValueError as error:
@@ -62,7 +78,10 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
         raise ConfigError(f"no user of experiment {experiment!r} is in the control arm {control!r}")
     rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
     users_per_arm = np.bincount(metrics.arm, minlength=max(int(metrics.arm.max()) + 1, 2))
-    return Analysis(experiment, control, read, sessions, metrics, rows, sample_ratio_mismatch(users_per_arm))
+    srm = sample_ratio_mismatch(users_per_arm)
+    plan = metrics_plan or MetricPlan.default()
+    return Analysis(experiment, control, read, sessions, metrics, rows, srm, plan,
+                    decide(rows, srm, plan, metrics, alpha=alpha))
 
 
 def pre_period_metric(paths: Iterable[str | Path], users: npt.NDArray[np.int64], metric: str, *,

@@ -1,7 +1,8 @@
 """Notebook-friendly results: the analysis as pandas DataFrames.
 
-``botify.ab.analyze(logs, experiment)`` returns ``AnalysisFrames``: the treatment × metric ``table``, the
-per-user ``users`` metrics and the ``sessions``, plus the SRM check and what was read.
+``botify.ab.analyze(logs, experiment)`` returns ``AnalysisFrames``: the ``verdicts`` (one row per treatment:
+decision and reason), the treatment × metric ``table`` (with each row's ``reading``: good / bad / neutral by the
+metric's direction), the per-user ``users`` metrics and the ``sessions``, plus the SRM check and what was read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from botify.ab.analyze import analyze_logs
 from botify.ab.logs import LogReadReport
 from botify.ab.metrics import REPORT_METRICS
 from botify.ab.multiple import SRMResult
-from botify.experiments import arm_name
+from botify.ab.table import row_tone
+from botify.experiments import arm_name, load_experiments
 
 __all__ = ["AnalysisFrames", "analyze"]
 
@@ -25,6 +27,7 @@ __all__ = ["AnalysisFrames", "analyze"]
 class AnalysisFrames:
     """DataFrames of one analysis."""
 
+    verdicts: pd.DataFrame
     table: pd.DataFrame
     users: pd.DataFrame
     sessions: pd.DataFrame
@@ -33,10 +36,14 @@ class AnalysisFrames:
 
 
 def analyze(logs: Iterable[str | Path] | str | Path, experiment: str, *, control: str = "C",
-            alpha: float = 0.05) -> AnalysisFrames:
-    """Run ``analyze_logs`` and return its results as DataFrames (one row per comparison, user, session)."""
+            alpha: float = 0.05, plan: str | Path | None = None) -> AnalysisFrames:
+    """Run ``analyze_logs`` and return its results as DataFrames (one row per verdict, comparison, user, session).
+
+    ``plan``: the experiment file whose ``metrics`` block (primary metric, guardrails) the verdict follows.
+    """
     paths = [logs] if isinstance(logs, str | Path) else list(logs)
-    result = analyze_logs(paths, experiment, control=control, alpha=alpha)
+    metrics_plan = load_experiments(plan).metrics if plan is not None else None
+    result = analyze_logs(paths, experiment, control=control, alpha=alpha, metrics_plan=metrics_plan)
     m = result.metrics
     users = pd.DataFrame({"user": m.user, "arm": [arm_name(int(a)) for a in m.arm], "sessions": m.sessions,
                           "time": m.time, "tracks": m.tracks, "latency": m.latency})
@@ -45,5 +52,6 @@ def analyze(logs: Iterable[str | Path] | str | Path, experiment: str, *, control
     s = result.sessions
     sessions = pd.DataFrame({"user": s.user, "arm": [arm_name(int(a)) for a in s.arm], "tracks": s.tracks,
                              "time": s.time, "latency_ms": s.latency_ms})
-    table = pd.DataFrame([asdict(row) for row in result.rows])
-    return AnalysisFrames(table, users, sessions, result.srm, result.read)
+    table = pd.DataFrame([{**asdict(row), "reading": row_tone(row, result.plan)} for row in result.rows])
+    verdicts = pd.DataFrame([asdict(v) for v in result.verdicts], columns=["treatment", "decision", "reason"])
+    return AnalysisFrames(verdicts, table, users, sessions, result.srm, result.read)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from rich.table import Table
 
@@ -10,8 +12,9 @@ from botify.ab.metrics import REPORT_METRICS, UserMetrics
 from botify.ab.multiple import holm
 from botify.ab.stats import welch_ttest
 from botify.experiments import arm_name
+from botify.metric_plan import MetricPlan
 
-__all__ = ["Comparison", "compare_arms", "render_markdown", "render_rich"]
+__all__ = ["Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone"]
 
 
 @dataclass(frozen=True)
@@ -72,29 +75,43 @@ def compare_arms(
 
 
 _HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
-           "Holm p", "significant (Holm)")
+           "Holm p", "significant (Holm)", "reading")
+_COLOURS = {"good": "green", "bad": "red", "neutral": "grey50"}
+
+Tone = Literal["good", "bad", "neutral"]
 
 
-def render_rich(rows: list[Comparison], title: str = "A/B") -> Table:
-    """A rich table, green for significant gains and red for significant losses."""
+def row_tone(row: Comparison, plan: MetricPlan) -> Tone:
+    """Good, bad or neutral, following the metric's direction: a significant rise in latency is bad."""
+    if not row.significant or not math.isfinite(row.effect):
+        return "neutral"
+    return "good" if (row.effect > 0) == (plan.direction(row.metric) == "higher") else "bad"
+
+
+def render_rich(rows: list[Comparison], title: str = "A/B", plan: MetricPlan | None = None) -> Table:
+    """A rich table: green where the treatment is significantly better, red where worse, grey otherwise."""
+    plan = plan or MetricPlan.default()
     table = Table(title=title)
-    for column in _HEADER:
-        table.add_column(column, justify="left" if column in ("treatment", "metric") else "right")
+    for column in _HEADER[:-1]:  # the colour says what `reading` says in Markdown
+        table.add_column(column, justify="left" if column in ("treatment", "metric") else "right",
+                         no_wrap=column == "metric")
     for row in rows:
-        colour = "green" if row.significant and row.effect > 0 else "red" if row.significant else ""
-        cells = _cells(row)
-        table.add_row(*cells[:2], *(f"[{colour}]{c}[/]" if colour else c for c in cells[2:]))
+        colour = _COLOURS[row_tone(row, plan)]
+        cells = _cells(row, plan)[:-1]
+        table.add_row(*cells[:2], *(f"[{colour}]{c}[/]" for c in cells[2:]))
     return table
 
 
-def render_markdown(rows: list[Comparison]) -> str:
-    """A Markdown table with the same columns."""
+def render_markdown(rows: list[Comparison], plan: MetricPlan | None = None) -> str:
+    """A Markdown table with the same columns; ``reading``: better / worse / n.s., by the metric's direction."""
+    plan = plan or MetricPlan.default()
     lines = ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cells(row, plan)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def _cells(row: Comparison) -> list[str]:
+def _cells(row: Comparison, plan: MetricPlan) -> list[str]:
+    tone = row_tone(row, plan)
     return [
         row.treatment,
         row.metric,
@@ -106,4 +123,5 @@ def _cells(row: Comparison) -> list[str]:
         "yes" if row.significant else "no",
         f"{row.pvalue_holm:.3g}",
         "yes" if row.significant_holm else "no",
+        {"good": "better", "bad": "worse", "neutral": "n.s."}[tone],
     ]

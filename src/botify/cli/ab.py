@@ -99,17 +99,24 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
 @click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", show_default=True,
               help="duckdb: validated Parquet copies cached in $BOTIFY_CACHE (~/.cache/botify); python: no cache.")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The experiment file whose `metrics` block (primary metric, guardrails) the verdict follows.")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
-               engine: str) -> None:
-    """Read every replica's logs (rotated files included) and print the treatment x metric table."""
+               engine: str, plan_file: Path | None) -> None:
+    """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
+    from botify.experiments import load_experiments
 
-    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine)
+    metrics_plan = load_experiments(plan_file).metrics if plan_file is not None else None
+    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
+                            metrics_plan=metrics_plan)
+    for line in analysis.verdict_lines():
+        console.print(f"[bold]{line}[/]")
     console.print(analysis.read.describe())
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
-    console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}"))
+    console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}", plan=analysis.plan))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
     from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
 

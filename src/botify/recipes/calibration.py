@@ -44,7 +44,7 @@ def run_calibration(options: CalibrationOptions, console: Console) -> Analysis:
     http_day(load_sim_world(options.world_dir), options.world_dir, config=options.experiment, log_dir=log_dir,
              episodes=range(options.episodes), seed=options.seed, console=console, label="[2-3/4]",
              concurrency=options.concurrency, workers=options.workers)
-    analysis = analyze_logs([log_dir], plan.routing.name)
+    analysis = analyze_logs([log_dir], plan.routing.name, metrics_plan=plan.metrics)
     total = time.perf_counter() - started
     report = write_reports(
         options.out, analysis, plan, title="Botify calibration", console=console,

@@ -108,7 +108,7 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
              episodes=range(options.collect_episodes, options.collect_episodes + options.episodes),
              seed=options.seed, console=console, label="[3/4] experiment day", concurrency=options.concurrency,
              workers=options.workers, artifacts=artifacts)
-    analysis = analyze_logs([day_logs], plan.routing.name)
+    analysis = analyze_logs([day_logs], plan.routing.name, metrics_plan=plan.metrics)
     day_seconds = time.perf_counter() - day_started
     total = time.perf_counter() - started
     report = write_reports(

@@ -25,7 +25,9 @@ def write_reports(out: Path, analysis: Analysis, plan: ExperimentPlan, *, title:
                   context: dict[str, Any], console: Console) -> Path:
     """Print the table and the log checks, write ``out/report.md`` and ``out/report.html``; return the former."""
     heading = f"{title}: {arms_label(plan)}"
-    console.print(render_rich(analysis.rows, title=f"{plan.routing.name}: {arms_label(plan)}"))
+    for line in analysis.verdict_lines():
+        console.print(f"[bold]{line}[/]")
+    console.print(render_rich(analysis.rows, title=f"{plan.routing.name}: {arms_label(plan)}", plan=analysis.plan))
     console.print(analysis.read.describe())
     console.print(analysis.srm.describe())
     report = out / "report.md"
