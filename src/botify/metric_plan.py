@@ -71,7 +71,7 @@ class MetricPlan:
     @classmethod
     def from_dict(cls, data: Any, source: str = "experiment file") -> MetricPlan:
         """Validate the ``metrics`` block of an experiment file (``None``: the defaults)."""
-        where = f"{source}: `metrics`"
+        where = f"{source}: metrics"
         if data is None:
             data = {"guardrails": [{"metric": "mean_request_latency", "tolerance": 1.0}]}
         if not isinstance(data, dict):
