@@ -1,137 +1,231 @@
-"""A self-contained HTML report: table, forest plots, session-time distributions, the day per arm, SRM, metadata.
+"""A self-contained HTML report that leads with the decision, its plots drawn by Plotly.
 
-Everything is inline (SVG and CSS), so the file opens offline.
+Order: the verdict per treatment, the SRM check and what was read, the table (green: significantly better in
+the metric's direction, red: significantly worse, grey: not significant), a forest plot per metric, the session
+time per arm, the primary metric's effect over the day with its 95 % band, the effect per calendar day when the
+logs span several, and the run's metadata. Plotly's JavaScript is inlined once, so the file opens offline.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+import plotly.graph_objects as go
 
 from botify.ab.analyze import Analysis
-from botify.ab.table import Comparison
+from botify.ab.metrics import user_metrics
+from botify.ab.stats import welch_ttest
+from botify.ab.table import row_tone
 from botify.experiments import arm_name
+from botify.metric_plan import UNITS
 
 __all__ = ["render_html"]
 
+TONE_COLOURS = {"good": "#0a7a2f", "bad": "#b3261e", "neutral": "#7a7a7a"}
+_ARM_COLOURS = ("#555555", "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
+_DECISION_CLASS = {"ship": "good", "don't ship": "bad", "inconclusive": "neutral"}
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,td:nth-child(2){text-align:left}
-.up{color:#0a7a2f;font-weight:600}.down{color:#b3261e;font-weight:600}.warn{color:#b3261e;font-weight:700}
-svg{background:#fafafa;border:1px solid #eee;margin:0.5em 1em 0.5em 0}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+td:first-child,td:nth-child(2){text-align:left}
+.good{color:#0a7a2f;font-weight:600}.bad{color:#b3261e;font-weight:600}.neutral{color:#7a7a7a}
+.verdict{font-size:1.15em;padding:0.6em 0.9em;margin:0.4em 0;border-left:6px solid;background:#f7f7f7}
+.verdict.good{border-color:#0a7a2f}.verdict.bad{border-color:#b3261e}.verdict.neutral{border-color:#7a7a7a}
+.warn{color:#b3261e;font-weight:700}.plot{margin:0.5em 0 1.5em 0}
 """
+_AXIS = {"automargin": True, "showline": True, "linecolor": "#444", "ticks": "outside", "zeroline": False}
 
 
-def _forest(rows: list[Comparison], metric: str) -> str:
-    chosen = [r for r in rows if r.metric == metric and np.isfinite(r.lower) and np.isfinite(r.upper)]
-    if not chosen:
+class _Figures:
+    """Turns figures into HTML, inlining Plotly's JavaScript with the first one only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, figure: go.Figure, name: str) -> str:
+        figure.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 20, "r": 30, "t": 60, "b": 20})
+        figure.update_xaxes(**_AXIS)
+        figure.update_yaxes(**_AXIS)
+        self.count += 1
+        body = figure.to_html(full_html=False, include_plotlyjs=self.count == 1, div_id=f"plot-{name}",
+                              config={"displaylogo": False, "responsive": True})
+        return f'<div class="plot" data-plot="{html.escape(name)}">{body}</div>'
+
+
+def _forest(figures: _Figures, analysis: Analysis, metric: str) -> str:
+    rows = [r for r in analysis.rows if r.metric == metric and np.isfinite(r.lower) and np.isfinite(r.upper)]
+    if not rows:
         return ""
-    low = min(0.0, *(r.lower for r in chosen))
-    high = max(0.0, *(r.upper for r in chosen))
-    span = (high - low) or 1.0
-    width, left, row_h = 460, 60, 26
-    height = row_h * len(chosen) + 40
+    figure = go.Figure()
+    for r in rows:
+        colour = TONE_COLOURS[row_tone(r, analysis.plan)]
+        label = f"{r.treatment}: {r.effect:+.2f} % [{r.lower:+.2f}, {r.upper:+.2f}]"
+        figure.add_trace(go.Scatter(
+            x=[r.effect], y=[label], mode="markers", marker={"color": colour, "size": 11}, showlegend=False,
+            error_x={"type": "data", "symmetric": False, "array": [r.upper - r.effect],
+                     "arrayminus": [r.effect - r.lower], "color": colour, "thickness": 2.5, "width": 6},
+            hovertemplate=f"{html.escape(label)}<extra></extra>"))
+    figure.add_vline(x=0, line_dash="dash", line_color="#888")
+    low, high = min(0.0, *(r.lower for r in rows)), max(0.0, *(r.upper for r in rows))
+    pad = (high - low) * 0.08 or 1.0
+    role = "primary" if metric == analysis.plan.primary.name else \
+        "guardrail" if metric in {g.name for g in analysis.plan.guardrails} else "secondary"
+    unit = f" {UNITS[metric]}" if metric in UNITS else ""
+    figure.update_layout(title=f"{metric} — {role}, {analysis.plan.direction(metric)} is better",
+                         height=150 + 45 * len(rows), yaxis_title="treatment",
+                         xaxis_title=f"effect, % of the control mean (control: {rows[0].control_mean:.4g}{unit})")
+    figure.update_xaxes(range=[low - pad, high + pad], ticksuffix=" %")
+    return figures.html(figure, f"forest-{metric}")
 
-    def x(value: float) -> float:
-        return left + (value - low) / span * (width - left - 20)
 
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="forest plot of {metric}">',
-             f'<text x="{left}" y="16" font-size="13">{html.escape(metric)}: effect % with 95 % interval</text>',
-             f'<line x1="{x(0):.1f}" y1="24" x2="{x(0):.1f}" y2="{height - 10}" stroke="#888" stroke-dasharray="4"/>']
-    for i, row in enumerate(chosen):
-        y = 40 + i * row_h
-        colour = "#0a7a2f" if row.significant and row.effect > 0 else "#b3261e" if row.significant else "#555"
-        parts += [f'<text x="8" y="{y + 4}" font-size="12">{row.treatment}</text>',
-                  f'<line x1="{x(row.lower):.1f}" y1="{y}" x2="{x(row.upper):.1f}" y2="{y}" stroke="{colour}" '
-                  'stroke-width="2"/>',
-                  f'<circle cx="{x(row.effect):.1f}" cy="{y}" r="4" fill="{colour}"/>',
-                  f'<text x="{x(row.upper) + 4:.1f}" y="{y + 4}" font-size="11">{row.effect:+.1f}%</text>']
-    return "".join(parts) + "</svg>"
-
-
-def _histograms(analysis: Analysis) -> str:
+def _distributions(figures: _Figures, analysis: Analysis) -> str:
     s = analysis.sessions
     if len(s) == 0:
         return ""
-    edges = np.linspace(0, float(np.quantile(s.time, 0.99)) or 1.0, 21)
-    parts = []
-    for arm in sorted(set(int(a) for a in s.arm)):
-        counts, _ = np.histogram(np.minimum(s.time[s.arm == arm], edges[-1]), bins=edges)
-        share = counts / max(counts.sum(), 1)
-        bars = "".join(f'<rect x="{10 + i * 14}" y="{110 - 100 * v / max(share.max(), 1e-9):.1f}" width="12" '
-                       f'height="{100 * v / max(share.max(), 1e-9):.1f}" fill="#4a6fa5"/>' for i, v in enumerate(share))
-        parts.append(f'<svg width="300" height="140" role="img" aria-label="session time of arm {arm_name(arm)}">'
-                     f'<text x="10" y="130" font-size="12">{arm_name(arm)}: session time 0–{edges[-1]:.1f}'
-                     f'</text>{bars}</svg>')
-    return "".join(parts)
+    cap = float(np.quantile(s.time, 0.99)) or 1.0
+    figure = go.Figure()
+    for index, arm in enumerate(sorted(set(int(a) for a in s.arm))):
+        figure.add_trace(go.Histogram(x=np.minimum(s.time[s.arm == arm], cap), name=arm_name(arm),
+                                      histnorm="probability", xbins={"start": 0, "end": cap, "size": cap / 30},
+                                      marker_color=_ARM_COLOURS[index % len(_ARM_COLOURS)], opacity=0.55))
+    figure.update_layout(barmode="overlay", height=380,
+                         title="Session time per arm (the top 1 % pooled in the last bin)",
+                         xaxis_title="session time (listened tracks: the first one plus every fraction listened)",
+                         yaxis_title="share of the arm's sessions", legend_title_text="arm")
+    return figures.html(figure, "distributions")
 
 
-_PALETTE = ("#555555", "#0a7a2f", "#4a6fa5", "#b3261e", "#c77c02", "#7b3fa0", "#1b8a8a", "#a0522d")
-
-
-def _over_the_day(analysis: Analysis, points: int = 200) -> str:
-    """Running mean session time per arm against the time of day its sessions ended (the day's drift, if any)."""
+def _effect_at(analysis: Analysis, chosen: np.ndarray[Any, Any], treatment: int, control: int
+               ) -> tuple[float, float, float] | None:
     s = analysis.sessions
-    if len(s) < 2:
+    m = user_metrics(s.user[chosen], s.arm[chosen], s.time[chosen], s.tracks[chosen], s.latency_ms[chosen])
+    values = m.metric(analysis.plan.primary.name)
+    base, other = values[m.arm == control], values[m.arm == treatment]
+    if len(base) < 2 or len(other) < 2 or not base.mean():
+        return None
+    result = welch_ttest(other, base)
+    scale = 100 / float(base.mean())
+    return result.estimate * scale, result.ci_low * scale, result.ci_high * scale
+
+
+def _over_the_day(figures: _Figures, analysis: Analysis, checkpoints: int = 24) -> str:
+    """The primary metric's effect, recomputed on the sessions ended so far, with its 95 % interval."""
+    s = analysis.sessions
+    if len(s) < 20:
         return ""
-    start, stop = int(s.end.min()), int(s.end.max())
-    span = max(stop - start, 1)
     order = np.argsort(s.end, kind="stable")
-    lines, low, high = [], np.inf, -np.inf
-    for arm in sorted(set(int(a) for a in s.arm)):
-        chosen = order[s.arm[order] == arm]
-        running = np.cumsum(s.time[chosen]) / np.arange(1, len(chosen) + 1)
-        keep = np.unique(np.linspace(min(len(chosen) - 1, 9), len(chosen) - 1, points).astype(np.int64))
-        keep = keep[keep >= 0]
-        lines.append((arm, (s.end[chosen][keep] - start) / span, running[keep]))
-        if len(keep):
-            low, high = min(low, float(running[keep].min())), max(high, float(running[keep].max()))
-    if not np.isfinite(low):
+    start = int(s.end[order[0]])
+    span_ms = int(s.end[order[-1]]) - start
+    per_unit, unit = (1000, "seconds") if span_ms < 120_000 else (60_000, "minutes") if span_ms < 7_200_000 \
+        else (3_600_000, "hours")
+    control = 0
+    figure = go.Figure()
+    arms = sorted(set(int(a) for a in s.arm) - {control})
+    for index, arm in enumerate(arms):
+        xs, mid, low, high = [], [], [], []
+        for cut in np.linspace(len(order) / checkpoints, len(order), checkpoints):
+            chosen = order[: int(cut)]
+            effect = _effect_at(analysis, chosen, arm, control)
+            if effect is None:
+                continue
+            xs.append((int(s.end[chosen[-1]]) - start) / per_unit)
+            mid.append(effect[0])
+            low.append(effect[1])
+            high.append(effect[2])
+        colour = _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]
+        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=colour,
+                                    opacity=0.18, line={"width": 0}, hoverinfo="skip", showlegend=False))
+        figure.add_trace(go.Scatter(x=xs, y=mid, mode="lines+markers", name=f"{arm_name(arm)} vs C",
+                                    line={"color": colour, "width": 2}))
+    figure.add_hline(y=0, line_dash="dash", line_color="#888")
+    figure.update_layout(height=400, title=f"{analysis.plan.primary.name}: effect over the day, on the sessions "
+                                           "ended so far (95 % band)",
+                         xaxis_title=f"{unit} since the first session ended",
+                         yaxis_title="effect, % of the control mean", legend_title_text="treatment")
+    figure.update_yaxes(ticksuffix=" %")
+    return figures.html(figure, "over-the-day")
+
+
+def _per_day(figures: _Figures, analysis: Analysis) -> str:
+    s = analysis.sessions
+    if len(s) == 0:
         return ""
-    width, height, left, top, bottom = 620, 260, 50, 24, 30
-    scale = (high - low) or 1.0
+    days = (s.end // 86_400_000).astype(np.int64)
+    distinct = sorted(set(days.tolist()))
+    if len(distinct) < 2:
+        first = dt.datetime.fromtimestamp(int(s.end.min()) / 1000, dt.UTC).strftime("%Y-%m-%d")
+        return (f"<p>All sessions ended on one calendar day ({first}, UTC); an experiment that spans several days "
+                "gets the primary metric's effect per day here.</p>")
+    figure = go.Figure()
+    arms = sorted(set(int(a) for a in s.arm) - {0})
+    for index, arm in enumerate(arms):
+        xs, mid, minus, plus = [], [], [], []
+        for day in distinct:
+            effect = _effect_at(analysis, np.flatnonzero(days == day), arm, 0)
+            if effect is None:
+                continue
+            xs.append(dt.datetime.fromtimestamp(day * 86_400, dt.UTC).strftime("%Y-%m-%d"))
+            mid.append(effect[0])
+            minus.append(effect[0] - effect[1])
+            plus.append(effect[2] - effect[0])
+        figure.add_trace(go.Scatter(x=xs, y=mid, mode="markers", name=f"{arm_name(arm)} vs C",
+                                    marker={"color": _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)], "size": 10},
+                                    error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}))
+    figure.add_hline(y=0, line_dash="dash", line_color="#888")
+    figure.update_layout(height=380, title=f"{analysis.plan.primary.name}: effect per day (95 % interval)",
+                         xaxis_title="day (UTC)", yaxis_title="effect, % of the control mean",
+                         legend_title_text="treatment")
+    figure.update_xaxes(type="category")
+    return figures.html(figure, "per-day")
 
-    def y(value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return top + (high - value) / scale * (height - top - bottom)
 
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="session time accumulated over the day">',
-             f'<text x="{left}" y="16" font-size="13">running mean session time per arm over the day '
-             f'({span / 60000:.1f} min)</text>',
-             f'<text x="4" y="{top + 10}" font-size="11">{high:.3g}</text>',
-             f'<text x="4" y="{height - bottom}" font-size="11">{low:.3g}</text>']
-    for i, (arm, x, values) in enumerate(lines):
-        colour = _PALETTE[i % len(_PALETTE)]
-        xs = left + x * (width - left - 80)
-        path = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, y(values), strict=True))
-        parts += [f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>',
-                  f'<text x="{width - 70}" y="{top + 14 * (i + 1)}" font-size="12" fill="{colour}">'
-                  f'{arm_name(arm)} {values[-1]:.3g}</text>']
-    return "".join(parts) + "</svg>"
+def _table(analysis: Analysis) -> str:
+    header = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
+              "Holm p", "significant (Holm)", "reading")
+    body = []
+    for r in analysis.rows:
+        tone = row_tone(r, analysis.plan)
+        cells = [r.treatment, r.metric, f"{r.effect:+.2f}", f"{r.lower:+.2f}", f"{r.upper:+.2f}",
+                 f"{r.control_mean:.4g}", f"{r.treatment_mean:.4g}", "yes" if r.significant else "no",
+                 f"{r.pvalue_holm:.3g}", "yes" if r.significant_holm else "no",
+                 {"good": "better", "bad": "worse", "neutral": "n.s."}[tone]]
+        body.append(f'<tr class="{tone}" data-metric="{r.metric}">'
+                    + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return (f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in header)}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _verdicts(analysis: Analysis) -> str:
+    return "".join(f'<p class="verdict {_DECISION_CLASS[v.decision]}"><strong>{html.escape(v.treatment)}: '
+                   f"{html.escape(v.decision.upper())}</strong> — {html.escape(v.reason)}</p>"
+                   for v in analysis.verdicts)
+
+
+def _metric_order(analysis: Analysis) -> list[str]:
+    declared = [analysis.plan.primary.name, *(g.name for g in analysis.plan.guardrails),
+                *(s.name for s in analysis.plan.secondary)]
+    present = {r.metric for r in analysis.rows}
+    return [m for m in declared if m in present] + sorted(present - set(declared))
 
 
 def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None) -> str:
     """The whole report as one HTML string."""
-    header = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
-              "Holm p", "significant (Holm)")
-    body = []
-    for r in analysis.rows:
-        css = "up" if r.significant and r.effect > 0 else "down" if r.significant else ""
-        cells = [r.treatment, r.metric, f"{r.effect:+.2f}", f"{r.lower:+.2f}", f"{r.upper:+.2f}",
-                 f"{r.control_mean:.4g}", f"{r.treatment_mean:.4g}", "yes" if r.significant else "no",
-                 f"{r.pvalue_holm:.3g}", "yes" if r.significant_holm else "no"]
-        body.append("<tr>" + "".join(f'<td class="{css}">{html.escape(c)}</td>' if i > 1 else
-                                     f"<td>{html.escape(c)}</td>" for i, c in enumerate(cells)) + "</tr>")
-    metrics = sorted({r.metric for r in analysis.rows})
+    figures = _Figures()
+    forests = "".join(_forest(figures, analysis, metric) for metric in _metric_order(analysis))
     srm_class = "warn" if analysis.srm.mismatch else ""
     meta = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in (metadata or {}).items())
+    guardrails = ", ".join(f"{g.name} at most {g.describe_tolerance()}" for g in analysis.plan.guardrails) or "none"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<section id='verdict'>{_verdicts(analysis)}</section>"
+            f"<p>Primary metric: {html.escape(analysis.plan.primary.name)}; "
+            f"guardrails: {html.escape(guardrails)}.</p>"
             f"<p class='{srm_class}'>{html.escape(analysis.srm.describe())}</p>"
-            f"<p>{html.escape(analysis.read.describe())}</p>"
-            f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in header)}</tr></thead><tbody>{''.join(body)}"
-            f"</tbody></table><h2>Effects</h2>{''.join(_forest(analysis.rows, m) for m in metrics)}"
-            f"<h2>Session time per arm</h2>{_histograms(analysis)}"
-            f"<h2>Over the day</h2>{_over_the_day(analysis)}<h2>Run</h2><ul>{meta}</ul></body></html>\n")
+            f"<p>{html.escape(analysis.read.describe())}</p>{_table(analysis)}"
+            f"<h2>Effects</h2>{forests}<h2>Session time per arm</h2>{_distributions(figures, analysis)}"
+            f"<h2>Over the day</h2>{_over_the_day(figures, analysis)}<h2>Per day</h2>{_per_day(figures, analysis)}"
+            f"<h2>Run</h2><ul>{meta}</ul></body></html>\n")
+
