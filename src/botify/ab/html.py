@@ -29,7 +29,8 @@ _ARM_COLOURS = ("#555555", "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b"
 _DECISION_CLASS = {"ship": "good", "don't ship": "bad", "inconclusive": "neutral"}
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,td:nth-child(2){text-align:left}
 .good{color:#0a7a2f;font-weight:600}.bad{color:#b3261e;font-weight:600}.neutral{color:#7a7a7a}
 .verdict{font-size:1.15em;padding:0.6em 0.9em;margin:0.4em 0;border-left:6px solid;background:#f7f7f7}
