@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from botify.ab.analyze import Analysis
 from botify.ab.metrics import user_metrics
 from botify.ab.stats import welch_ttest
-from botify.ab.table import row_tone
+from botify.ab.table import HEADER, row_tone, table_cells
 from botify.experiments import arm_name
 from botify.metric_plan import UNITS
 
@@ -184,18 +184,10 @@ def _per_day(figures: _Figures, analysis: Analysis) -> str:
 
 
 def _table(analysis: Analysis) -> str:
-    header = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
-              "Holm p", "significant (Holm)", "reading")
-    body = []
-    for r in analysis.rows:
-        tone = row_tone(r, analysis.plan)
-        cells = [r.treatment, r.metric, f"{r.effect:+.2f}", f"{r.lower:+.2f}", f"{r.upper:+.2f}",
-                 f"{r.control_mean:.4g}", f"{r.treatment_mean:.4g}", "yes" if r.significant else "no",
-                 f"{r.pvalue_holm:.3g}", "yes" if r.significant_holm else "no",
-                 {"good": "better", "bad": "worse", "neutral": "n.s."}[tone]]
-        body.append(f'<tr class="{tone}" data-metric="{r.metric}">'
-                    + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return (f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in header)}</tr></thead>"
+    body = [f'<tr class="{row_tone(r, analysis.plan)}" data-metric="{r.metric}">'
+            + "".join(f"<td>{html.escape(c)}</td>" for c in table_cells(r, analysis.plan)) + "</tr>"
+            for r in analysis.rows]
+    return (f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in HEADER)}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 

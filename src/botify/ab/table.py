@@ -14,7 +14,7 @@ from botify.ab.stats import welch_ttest
 from botify.experiments import arm_name
 from botify.metric_plan import MetricPlan
 
-__all__ = ["Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone"]
+__all__ = ["HEADER", "Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone", "table_cells"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def compare_arms(
                                                                                                   strict=True)]
 
 
-_HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
+HEADER = ("treatment", "metric", "effect %", "lower %", "upper %", "control", "treatment mean", "significant",
            "Holm p", "significant (Holm)", "reading")
 _COLOURS = {"good": "green", "bad": "red", "neutral": "grey50"}
 
@@ -92,12 +92,12 @@ def render_rich(rows: list[Comparison], title: str = "A/B", plan: MetricPlan | N
     """A rich table: green where the treatment is significantly better, red where worse, grey otherwise."""
     plan = plan or MetricPlan.default()
     table = Table(title=title)
-    for column in _HEADER[:-1]:  # the colour says what `reading` says in Markdown
+    for column in HEADER[:-1]:  # the colour says what `reading` says in Markdown
         table.add_column(column, justify="left" if column in ("treatment", "metric") else "right",
                          no_wrap=column == "metric")
     for row in rows:
         colour = _COLOURS[row_tone(row, plan)]
-        cells = _cells(row, plan)[:-1]
+        cells = table_cells(row, plan)[:-1]
         table.add_row(*cells[:2], *(f"[{colour}]{c}[/]" for c in cells[2:]))
     return table
 
@@ -105,12 +105,13 @@ def render_rich(rows: list[Comparison], title: str = "A/B", plan: MetricPlan | N
 def render_markdown(rows: list[Comparison], plan: MetricPlan | None = None) -> str:
     """A Markdown table with the same columns; ``reading``: better / worse / n.s., by the metric's direction."""
     plan = plan or MetricPlan.default()
-    lines = ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
-    lines += ["| " + " | ".join(_cells(row, plan)) + " |" for row in rows]
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(table_cells(row, plan)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
-def _cells(row: Comparison, plan: MetricPlan) -> list[str]:
+def table_cells(row: Comparison, plan: MetricPlan) -> list[str]:
+    """One row's cells, as ``HEADER`` names them."""
     tone = row_tone(row, plan)
     return [
         row.treatment,
