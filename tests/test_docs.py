@@ -30,6 +30,14 @@ class TestDocs:
                           if outside in line]
         assert offenders == []
 
+    def test_the_readme_and_the_docs_name_no_internal_issue(self) -> None:
+        import re
+
+        pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        named = [f"{page.name}: {match.group(0)}" for page in pages
+                 for match in re.finditer(r"\b[Ii]ssues? #?\d+|(?<![\w&])#\d+\b", page.read_text())]
+        assert named == []
+
     def test_every_doc_the_readme_links_exists(self) -> None:
         import re
 
