@@ -58,8 +58,9 @@ class TestPluginDoc:
         from botify.sim.agents import InProcessAgent
         doc = (ROOT / "docs" / "plugins.md").read_text()
         for block in code_blocks(doc, "python") + code_blocks(doc, "yaml"):
-            name = block.splitlines()[0].lstrip("# ").split(",")[0]  # the first line names the file
-            (tmp_path / name).write_text(block)
+            first = block.splitlines()[0]
+            if first.startswith("# ") and first.split(",")[0].endswith((".py", ".yml")):  # "# my_module.py, ..."
+                (tmp_path / first[2:].split(",")[0]).write_text(block)
         plan = load_experiments(tmp_path / "experiment.yml")
         agent = InProcessAgent(sim_world, plan)
         results = agent.play(range(100), seed=1)
