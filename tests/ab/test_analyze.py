@@ -120,16 +120,15 @@ class TestHtml:
     def test_the_effect_over_the_day_ends_at_the_tables_effect(self, collection_logs: Path) -> None:
         import numpy as np
 
-        from botify.ab.html import _effect_at
+        from botify.ab.html import _primary_effects
 
         analysis = analyze_logs([collection_logs], "EXPLORATION")
-        every_session = np.arange(len(analysis.sessions))
-        for treatment in (1, 2):
+        effects = _primary_effects(analysis, np.arange(len(analysis.sessions)))
+        assert sorted(effects) == [1, 2]
+        for treatment, effect in effects.items():
             row = next(r for r in analysis.rows
                        if r.metric == "mean_time_per_session" and r.treatment == f"T{treatment}")
-            effect = _effect_at(analysis, every_session, treatment, 0)
-            assert effect is not None
-            assert effect == pytest.approx((row.effect, row.lower, row.upper))
+            assert (effect.effect, effect.lower, effect.upper) == pytest.approx((row.effect, row.lower, row.upper))
 
 
 class TestFastPaths:

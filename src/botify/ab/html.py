@@ -16,9 +16,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from botify.ab.analyze import Analysis
+from botify.ab.logs import arm_index
 from botify.ab.metrics import user_metrics
-from botify.ab.stats import welch_ttest
-from botify.ab.table import HEADER, row_tone, table_cells
+from botify.ab.table import HEADER, Comparison, compare_arms, row_tone, table_cells
 from botify.experiments import arm_name
 from botify.metric_plan import UNITS
 
@@ -102,17 +102,20 @@ def _distributions(figures: _Figures, analysis: Analysis) -> str:
     return figures.html(figure, "distributions")
 
 
-def _effect_at(analysis: Analysis, chosen: np.ndarray[Any, Any], treatment: int, control: int
-               ) -> tuple[float, float, float] | None:
+def _primary_effects(analysis: Analysis, chosen: np.ndarray[Any, Any]) -> dict[int, Comparison]:
+    """The primary metric's comparison of each treatment with the control, on the sessions ``chosen``.
+
+    The table's own computation (``compare_arms``) on a subset; treatments without a finite interval (fewer than
+    two users in an arm) are left out.
+    """
     s = analysis.sessions
     m = user_metrics(s.user[chosen], s.arm[chosen], s.time[chosen], s.tracks[chosen], s.latency_ms[chosen])
-    values = m.metric(analysis.plan.primary.name)
-    base, other = values[m.arm == control], values[m.arm == treatment]
-    if len(base) < 2 or len(other) < 2 or not base.mean():
-        return None
-    result = welch_ttest(other, base)
-    scale = 100 / float(base.mean())
-    return result.estimate * scale, result.ci_low * scale, result.ci_high * scale
+    rows = compare_arms(m, control=arm_index(analysis.control), metric_names=(analysis.plan.primary.name,))
+    return {arm_index(r.treatment): r for r in rows if np.isfinite(r.lower) and np.isfinite(r.upper)}
+
+
+def _treatments(analysis: Analysis) -> list[int]:
+    return sorted(set(int(a) for a in analysis.sessions.arm) - {arm_index(analysis.control)})
 
 
 def _over_the_day(figures: _Figures, analysis: Analysis, checkpoints: int = 24) -> str:
@@ -125,25 +128,22 @@ def _over_the_day(figures: _Figures, analysis: Analysis, checkpoints: int = 24) 
     span_ms = int(s.end[order[-1]]) - start
     per_unit, unit = (1000, "seconds") if span_ms < 120_000 else (60_000, "minutes") if span_ms < 7_200_000 \
         else (3_600_000, "hours")
-    control = 0
+    arms = _treatments(analysis)
+    series: dict[int, tuple[list[float], list[Comparison]]] = {arm: ([], []) for arm in arms}
+    for cut in np.linspace(len(order) / checkpoints, len(order), checkpoints):
+        chosen = order[: int(cut)]
+        for arm, row in _primary_effects(analysis, chosen).items():
+            series[arm][0].append((int(s.end[chosen[-1]]) - start) / per_unit)
+            series[arm][1].append(row)
     figure = go.Figure()
-    arms = sorted(set(int(a) for a in s.arm) - {control})
     for index, arm in enumerate(arms):
-        xs, mid, low, high = [], [], [], []
-        for cut in np.linspace(len(order) / checkpoints, len(order), checkpoints):
-            chosen = order[: int(cut)]
-            effect = _effect_at(analysis, chosen, arm, control)
-            if effect is None:
-                continue
-            xs.append((int(s.end[chosen[-1]]) - start) / per_unit)
-            mid.append(effect[0])
-            low.append(effect[1])
-            high.append(effect[2])
+        xs, rows = series[arm]
         colour = _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]
-        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=high + low[::-1], fill="toself", fillcolor=colour,
-                                    opacity=0.18, line={"width": 0}, hoverinfo="skip", showlegend=False))
-        figure.add_trace(go.Scatter(x=xs, y=mid, mode="lines+markers", name=f"{arm_name(arm)} vs C",
-                                    line={"color": colour, "width": 2}))
+        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=[r.upper for r in rows] + [r.lower for r in rows][::-1],
+                                    fill="toself", fillcolor=colour, opacity=0.18, line={"width": 0},
+                                    hoverinfo="skip", showlegend=False))
+        figure.add_trace(go.Scatter(x=xs, y=[r.effect for r in rows], mode="lines+markers",
+                                    name=f"{arm_name(arm)} vs {analysis.control}", line={"color": colour, "width": 2}))
     figure.add_hline(y=0, line_dash="dash", line_color="#888")
     figure.update_layout(height=400, title=f"{analysis.plan.primary.name}: effect over the day, on the sessions "
                                            "ended so far (95 % band)",
@@ -163,21 +163,22 @@ def _per_day(figures: _Figures, analysis: Analysis) -> str:
         first = dt.datetime.fromtimestamp(int(s.end.min()) / 1000, dt.UTC).strftime("%Y-%m-%d")
         return (f"<p>All sessions ended on one calendar day ({first}, UTC); an experiment that spans several days "
                 "gets the primary metric's effect per day here.</p>")
+    arms = _treatments(analysis)
+    series: dict[int, tuple[list[str], list[Comparison]]] = {arm: ([], []) for arm in arms}
+    for day in distinct:
+        label = dt.datetime.fromtimestamp(day * 86_400, dt.UTC).strftime("%Y-%m-%d")
+        for arm, row in _primary_effects(analysis, np.flatnonzero(days == day)).items():
+            series[arm][0].append(label)
+            series[arm][1].append(row)
     figure = go.Figure()
-    arms = sorted(set(int(a) for a in s.arm) - {0})
     for index, arm in enumerate(arms):
-        xs, mid, minus, plus = [], [], [], []
-        for day in distinct:
-            effect = _effect_at(analysis, np.flatnonzero(days == day), arm, 0)
-            if effect is None:
-                continue
-            xs.append(dt.datetime.fromtimestamp(day * 86_400, dt.UTC).strftime("%Y-%m-%d"))
-            mid.append(effect[0])
-            minus.append(effect[0] - effect[1])
-            plus.append(effect[2] - effect[0])
-        figure.add_trace(go.Scatter(x=xs, y=mid, mode="markers", name=f"{arm_name(arm)} vs C",
+        xs, rows = series[arm]
+        figure.add_trace(go.Scatter(x=xs, y=[r.effect for r in rows], mode="markers",
+                                    name=f"{arm_name(arm)} vs {analysis.control}",
                                     marker={"color": _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)], "size": 10},
-                                    error_y={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus}))
+                                    error_y={"type": "data", "symmetric": False,
+                                             "array": [r.upper - r.effect for r in rows],
+                                             "arrayminus": [r.effect - r.lower for r in rows]}))
     figure.add_hline(y=0, line_dash="dash", line_color="#888")
     figure.update_layout(height=380, title=f"{analysis.plan.primary.name}: effect per day (95 % interval)",
                          xaxis_title="day (UTC)", yaxis_title="effect, % of the control mean",
