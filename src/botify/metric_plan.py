@@ -56,6 +56,10 @@ class MetricPlan:
     secondary: tuple[MetricSpec, ...]
     guardrails: tuple[MetricSpec, ...]
 
+    def describe_guardrails(self) -> str:
+        """``mean_request_latency at most +1 ms, …`` (or ``none``)."""
+        return ", ".join(f"{g.name} at most {g.describe_tolerance()}" for g in self.guardrails) or "none"
+
     def direction(self, metric: str) -> Direction:
         """Which way is better for ``metric`` (declared, else the built-in default)."""
         for spec in (self.primary, *self.secondary, *self.guardrails):

@@ -52,7 +52,7 @@ class Analysis:
             f"- sessions: {len(self.sessions):,} (unfinished, left out: {self.sessions.unfinished:,})\n"
             f"- users per arm: {users}\n"
             f"- primary metric `{self.plan.primary.name}`; guardrails: "
-            f"{', '.join(f'`{g.name}` at most {g.describe_tolerance()}' for g in self.plan.guardrails) or 'none'}\n"
+            f"{self.plan.describe_guardrails()}\n"
             f"- {self.srm.describe()}\n\n" + render_markdown(self.rows, self.plan)
         )
 

@@ -214,12 +214,11 @@ def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None 
     forests = "".join(_forest(figures, analysis, metric) for metric in _metric_order(analysis))
     srm_class = "warn" if analysis.srm.mismatch else ""
     meta = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in (metadata or {}).items())
-    guardrails = ", ".join(f"{g.name} at most {g.describe_tolerance()}" for g in analysis.plan.guardrails) or "none"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<section id='verdict'>{_verdicts(analysis)}</section>"
             f"<p>Primary metric: {html.escape(analysis.plan.primary.name)}; "
-            f"guardrails: {html.escape(guardrails)}.</p>"
+            f"guardrails: {html.escape(analysis.plan.describe_guardrails())}.</p>"
             f"<p class='{srm_class}'>{html.escape(analysis.srm.describe())}</p>"
             f"<p>{html.escape(analysis.read.describe())}</p>{_table(analysis)}"
             f"<h2>Effects</h2>{forests}<h2>Session time per arm</h2>{_distributions(figures, analysis)}"

@@ -7,6 +7,7 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import orjson
 import yaml
 
 from botify.experiments import ExperimentPlan
-from botify.recommenders.base import Requests
+from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
@@ -50,9 +51,9 @@ class Lab:
             random_report_artifacts(catalog, users, artifacts, seed=seed)
         return cls(directory, world_dir, artifacts, Path(search_path or Path.cwd()).resolve())
 
-    @property
+    @cached_property
     def world(self) -> SimWorld:
-        """The simulator's view of the small world."""
+        """The simulator's view of the small world (loaded once per ``Lab``)."""
         return load_sim_world(self.world_dir)
 
     def plan(self, arm: Arm) -> ExperimentPlan:
@@ -60,6 +61,10 @@ class Lab:
         plan = ExperimentPlan.from_dict({"seed": self.seed, "experiments": [{"name": "CHECK", "arms": [arm]}]},
                                         source=f"arm {arm}")
         return dataclasses.replace(plan, source=self.search_path / "experiment.yml")
+
+    def build(self, arm: Arm) -> Recommender:
+        """A fresh instance of ``arm``'s recommender, probed as the service probes it."""
+        return build_plan_recommenders(self.plan(arm), self.world.catalog, artifacts=self.artifacts)[0]
 
     def play(self, arm: Arm, *, episodes: int = 300, seed: int = 5) -> list[bytes]:
         """The log lines of ``episodes`` in-process sessions served by ``arm`` (a fresh instance)."""
@@ -111,7 +116,7 @@ class Lab:
     def assert_latency_below(self, arm: Arm, *, p99_ms: float, episodes: int = 300) -> float:
         """The 99th percentile of one ``recommend`` call, replaying real requests in order; returns it (ms)."""
         requests = [r for r in map(orjson.loads, self.play(arm, episodes=episodes)) if r["message"] == "next"]
-        recommender = build_plan_recommenders(self.plan(arm), self.world.catalog, artifacts=self.artifacts)[0]
+        recommender = self.build(arm)
         timings = np.empty(len(requests))
         for i, r in enumerate(requests):
             started = time.perf_counter()
@@ -123,5 +128,4 @@ class Lab:
 
     def answers(self, arm: Arm, requests: Requests) -> np.ndarray[Any, Any]:
         """A fresh instance's answers to a batch, for tests of your own."""
-        recommender = build_plan_recommenders(self.plan(arm), self.world.catalog, artifacts=self.artifacts)[0]
-        return recommender.recommend_batch(requests)
+        return self.build(arm).recommend_batch(requests)
