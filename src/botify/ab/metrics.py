@@ -12,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from botify.metric_plan import DIRECTIONS
+
 __all__ = ["REPORT_METRICS", "UserMetrics", "user_metrics"]
 
-REPORT_METRICS = ("time", "sessions", "mean_request_latency", "mean_tracks_per_session", "mean_time_per_session")
+# The table's metrics, in its order: the ones whose direction and unit ``metric_plan`` knows.
+REPORT_METRICS = tuple(DIRECTIONS)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from botify.recipes.cache import CachedStep, collection_key, model_key
 from botify.recipes.day import ensure_world, http_day
 from botify.recipes.report import write_reports
 from botify.recommenders.registry import check_plan_classes
-from botify.sim.world import load_sim_world
+from botify.sim.world import SimWorld, load_sim_world
 from botify.train.dataset import load_interactions
 from botify.train.pipeline import train_model
-from botify.world.catalog import Catalog, load_catalog
+from botify.world.catalog import Catalog
 
 __all__ = ["REPORT_MODELS", "SEMINAR_MODELS", "ExperimentOptions", "run_experiment"]
 
@@ -50,7 +50,7 @@ class ExperimentOptions:
     rebuild: bool = False
 
 
-def _collection_day(options: ExperimentOptions, console: Console) -> tuple[Path, dict[str, object]]:
+def _collection_day(options: ExperimentOptions, world: SimWorld, console: Console) -> tuple[Path, dict[str, object]]:
     logs = options.out / "collect" / "logs"
     key = collection_key(options.world_dir, EXPLORATION, seed=options.seed, episodes=options.collect_episodes)
     step = CachedStep(options.out / "collect" / "KEY.json", key, rebuild=options.rebuild)
@@ -60,7 +60,7 @@ def _collection_day(options: ExperimentOptions, console: Console) -> tuple[Path,
         return logs, key
     console.print(f"[1/4] collection day ({step.changed()})")
     step.forget()
-    http_day(load_sim_world(options.world_dir), options.world_dir, config=EXPLORATION, log_dir=logs,
+    http_day(world, options.world_dir, config=EXPLORATION, log_dir=logs,
              episodes=range(options.collect_episodes), seed=options.seed, console=console,
              label="[1/4] collection day", concurrency=options.concurrency)
     step.record()
@@ -99,12 +99,13 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
     check_plan_classes(plan)  # a bad plugin stops the run now, not after the collection day
     options.out.mkdir(parents=True, exist_ok=True)
     ensure_world(options.world_dir, console)
-    catalog = load_catalog(options.world_dir)
-    logs, collection = _collection_day(options, console)
+    world = load_sim_world(options.world_dir)
+    catalog = world.catalog
+    logs, collection = _collection_day(options, world, console)
     artifacts = _train(options, catalog, logs, collection, console)
     day_logs = options.out / "experiment" / "logs"
     day_started = time.perf_counter()
-    http_day(load_sim_world(options.world_dir), options.world_dir, config=options.plan, log_dir=day_logs,
+    http_day(world, options.world_dir, config=options.plan, log_dir=day_logs,
              episodes=range(options.collect_episodes, options.collect_episodes + options.episodes),
              seed=options.seed, console=console, label="[3/4] experiment day", concurrency=options.concurrency,
              workers=options.workers, artifacts=artifacts)
