@@ -18,7 +18,8 @@ import botify
 
 SOURCE = Path(botify.__file__).parent
 SERVICE_SIDE = ["recommenders", "service", "train", "ab", "state"]
-FORBIDDEN = ("botify.sim", "botify.world.truth", "botify.world.generate", "botify.world.reference")
+FORBIDDEN = ("botify.sim", "botify.world.truth", "botify.world.returns", "botify.world.generate",
+             "botify.world.reference")
 DYNAMIC = "<a dynamic import of a computed name>"
 # Service-side files that may import a computed name: the plugin loader imports the user's own modules (what they
 # import is theirs; the file audit below still watches what a served plugin opens).
@@ -151,7 +152,7 @@ for engine in ("python", "duckdb"):
     analyze_logs([out + "/served"], "E", engine=engine)
     analyze_logs([logs], "EXPLORATION", engine=engine)
 leaked = sorted({p for p in opened if "/truth" in p})
-forbidden = sorted(m for m in sys.modules if m.startswith(("botify.sim", "botify.world.truth")))
+forbidden = sorted(m for m in sys.modules if m.startswith(("botify.sim", "botify.world.truth", "botify.world.returns")))
 print("kinds:", sorted(kinds), "models:", sorted(MODELS), "files opened:", len(set(opened)))
 print("leaked:", leaked, "forbidden modules:", forbidden)
 sys.exit(1 if leaked or forbidden or not opened else 0)

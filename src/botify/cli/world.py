@@ -26,6 +26,11 @@ def _parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
         if not sep or key not in fields:
             raise ConfigError(f"`--set` expects KEY=VALUE with KEY one of {sorted(fields)}, got {item!r}")
         kind = type(getattr(WorldConfig(), key))
+        if kind is bool:
+            if raw.lower() not in ("true", "false"):
+                raise ConfigError(f"`--set {key}` expects true or false, got {raw!r}")
+            overrides[key] = raw.lower() == "true"
+            continue
         try:
             overrides[key] = kind(raw)
         except ValueError as error:

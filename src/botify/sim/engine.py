@@ -17,6 +17,7 @@ from botify.errors import LabError
 from botify.recommenders.base import Requests
 from botify.sim.episodes import budget_uniform, episode_starts, session_numbers
 from botify.sim.model import play_step
+from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
 
 __all__ = ["BatchedEngine", "EventRecorder", "Policy", "SessionResults"]
@@ -51,6 +52,8 @@ class SessionResults:
     tracks: npt.NDArray[np.int64]
     time: npt.NDArray[np.float64]
     truncated: npt.NDArray[np.bool_]
+    heard: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+    """With the return model: the distinct (episode, artist) pairs played, for the artists' fatigue."""
 
     def __len__(self) -> int:
         return int(self.episode.shape[0])
@@ -87,21 +90,28 @@ class BatchedEngine:
         policy: Policy,
         *,
         seed: int,
-        episodes: range,
+        episodes: range | npt.NDArray[np.int64],
+        users: npt.NDArray[np.int64] | None = None,
+        returns: ReturnState | None = None,
         sessions_played: npt.NDArray[np.int64] | None = None,
         batch_size: int = 4096,
         progress: Callable[[int], None] | None = None,
         recorder: EventRecorder | None = None,
     ) -> SessionResults:
-        """Play ``episodes`` (global episode numbers) and return their sessions in episode order.
+        """Play ``episodes`` (global episode numbers, ascending) and return their sessions in episode order.
 
+        ``users`` fixes each episode's user (the return model's visitors), else users are drawn uniformly.
+        ``returns`` (the return model's state) adds the artists' fatigue and reports the artists heard.
         ``sessions_played`` (per-user count of earlier sessions, e.g. from earlier days) numbers the sessions
         and is advanced in place.
         """
-        starts = episode_starts(self.world, seed, np.arange(episodes.start, episodes.stop, episodes.step))
+        numbers = np.arange(episodes.start, episodes.stop, episodes.step) if isinstance(episodes, range) else \
+            np.asarray(episodes, dtype=np.int64)
+        starts = episode_starts(self.world, seed, numbers, users)
         wave = session_numbers(starts.user)
-        numbers = session_numbers(starts.user, sessions_played)
+        session = session_numbers(starts.user, sessions_played)
         parts = []
+        heard: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
         # One user's sessions never overlap (as over HTTP): wave k holds every user's k-th session of the run.
         for k in range(int(wave.max()) + 1 if len(wave) else 0):
             in_wave = np.flatnonzero(wave == k)
@@ -110,15 +120,18 @@ class BatchedEngine:
                 parts.append(
                     self._run_batch(
                         policy, seed, starts.episode[rows], starts.user[rows], starts.interest[rows],
-                        starts.first_track[rows], numbers[rows], progress, recorder,
+                        starts.first_track[rows], session[rows], progress, recorder, returns, heard,
                     )
                 )
         if not parts:
             empty = np.zeros(0, np.int64)
-            return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
+            return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_),
+                                  None if returns is None else (empty, empty))
         columns = [np.concatenate(c) for c in zip(*parts, strict=True)]
         order = np.argsort(columns[0], kind="stable")
-        return SessionResults(*(c[order] for c in columns))
+        episode, user, session_number, tracks, time, truncated = (c[order] for c in columns)
+        return SessionResults(episode, user, session_number, tracks, time, truncated,
+                              heard=None if returns is None else _distinct_pairs(heard, self.world.artist_id))
 
     def _run_batch(
         self,
@@ -131,6 +144,8 @@ class BatchedEngine:
         session: npt.NDArray[np.int64],
         progress: Callable[[int], None] | None,
         recorder: EventRecorder | None,
+        returns: ReturnState | None,
+        heard: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64],
                npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         world, truth = self.world, self.world.truth
@@ -165,8 +180,9 @@ class BatchedEngine:
             artist = world.artist_id[track]
             already = (played[:, : step + 1] == track[:, None]).any(axis=1)
             artist_count = (played_artist[:, : step + 1] == artist[:, None]).sum(axis=1)
+            factor = None if returns is None else returns.listen_factor(user[row], track)
             time, decrement = play_step(world.embeddings, track, vectors, bias, sharpness, gamma, artist_count,
-                                        already, budget_uniform(seed, episode[row], step))
+                                        already, budget_uniform(seed, episode[row], step), factor)
             budget -= decrement
             played[:, step + 1] = track
             played_artist[:, step + 1] = artist
@@ -179,6 +195,8 @@ class BatchedEngine:
                 out_tracks[finished] = step + 1
                 out_time[finished] = total_time[done]
                 out_truncated[finished] = (budget[done] > 0)
+                if returns is not None:
+                    heard.append((np.repeat(episode[finished], step + 1), played_artist[done, : step + 1].ravel()))
                 if recorder is not None:
                     recorder.last(user[finished], session[finished], np.full(len(finished), step, np.int64),
                                   track[done], time[done])
@@ -192,6 +210,17 @@ class BatchedEngine:
             else:
                 last_track, last_time = track, time
         return episode, user, session, out_tracks, out_time, out_truncated
+
+
+def _distinct_pairs(pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+                    artist_id: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The distinct (episode, artist) pairs, sorted."""
+    if not pairs:
+        empty = np.zeros(0, np.int64)
+        return empty, empty
+    n_artists = int(artist_id.max()) + 1
+    key = np.unique(np.concatenate([e * n_artists + a for e, a in pairs]))
+    return key // n_artists, key % n_artists
 
 
 def _widen(array: npt.NDArray[np.int64], capacity: int) -> npt.NDArray[np.int64]:

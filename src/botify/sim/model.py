@@ -7,6 +7,7 @@ For a recommended track ``r`` in a session started from interest track ``j`` (se
     time = 0                           if r was already played in this session
 
 After each track the budget drops by one when a uniform draw ``u > time``; the session ends at budget 0.
+With the return model on, ``time`` is also multiplied by the artist's fatigue across sessions before rounding.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ def listen_time(
     artist_discount_gamma: FloatArray,
     artist_count: npt.ArrayLike,
     already_played: npt.ArrayLike,
+    factor: FloatArray | None = None,
 ) -> FloatArray:
-    """Listened fraction of each recommended track, rounded to 2 decimals (``np.around``, as the reference)."""
+    """Listened fraction of each recommended track, rounded to 2 decimals (``np.around``, as the reference).
+
+    ``factor`` multiplies the time before rounding (the return model's fatigue across sessions).
+    """
     raw = expit((score - consume_bias) * consume_sharpness)
-    time = np.around(raw * np.power(artist_discount_gamma, artist_count), decimals=2)
+    discounted = raw * np.power(artist_discount_gamma, artist_count)
+    time = np.around(discounted if factor is None else discounted * factor, decimals=2)
     return np.where(already_played, 0.0, time)
 
 
@@ -58,12 +64,13 @@ def play_step(
     artist_count: npt.ArrayLike,
     already_played: npt.ArrayLike,
     uniform: FloatArray,
+    factor: FloatArray | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """One step of the user model: each recommended track's listened time, and 1 where the budget drops.
 
     The batched engine calls it for thousands of sessions at once, the step-by-step player (the remote agent,
-    the console and the Gymnasium env) for one.
+    the console and the Gymnasium env) for one. ``factor``: see ``listen_time``.
     """
     time = listen_time(taste_scores(embeddings, track, session_vectors), consume_bias, consume_sharpness,
-                       artist_discount_gamma, artist_count, already_played)
+                       artist_discount_gamma, artist_count, already_played, factor)
     return time, budget_decrement(uniform, time)

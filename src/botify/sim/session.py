@@ -12,6 +12,7 @@ from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import EpisodeStarts, budget_uniform_one, episode_starts
 from botify.sim.model import play_step
+from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
 
 __all__ = ["SessionPlayer", "results_from_players"]
@@ -21,8 +22,11 @@ class SessionPlayer:
     """The state of one session: call ``listen(track)`` until ``done``."""
 
     def __init__(self, world: SimWorld, seed: int, episode: int, *, max_session_length: int = 1000,
-                 starts: EpisodeStarts | None = None, row: int = 0) -> None:
-        """Start ``episode``; pass ``starts`` (and the episode's ``row`` in it) when drawn for many at once."""
+                 starts: EpisodeStarts | None = None, row: int = 0, returns: ReturnState | None = None) -> None:
+        """Start ``episode``; pass ``starts`` (and the episode's ``row`` in it) when drawn for many at once.
+
+        ``returns`` (the return model's state) adds the artists' fatigue across sessions.
+        """
         if starts is None:
             starts, row = episode_starts(world, seed, np.array([episode])), 0
         self.world = world
@@ -41,6 +45,7 @@ class SessionPlayer:
         self.times = [1.0]
         self._artist_counts = {int(world.artist_id[first]): 1}
         self.truncated = False
+        self.returns = returns
 
     @property
     def last_track(self) -> int:
@@ -51,6 +56,11 @@ class SessionPlayer:
     def last_time(self) -> float:
         """Its listened fraction."""
         return self.times[-1]
+
+    @property
+    def artists(self) -> list[int]:
+        """The distinct artists heard in the session so far."""
+        return list(self._artist_counts)
 
     @property
     def step(self) -> int:
@@ -74,10 +84,12 @@ class SessionPlayer:
         if not 0 <= track < self.world.n_tracks:
             raise ConfigError(f"`track` must be in [0, {self.world.n_tracks}), got {track}")
         artist = int(self.world.artist_id[track])
-        times, decrement = play_step(self.world.embeddings, np.array([track]), self.world.embeddings[[self.interest]],
+        tracks = np.array([track])
+        factor = None if self.returns is None else self.returns.listen_factor(np.array([self.user]), tracks)
+        times, decrement = play_step(self.world.embeddings, tracks, self.world.embeddings[[self.interest]],
                                      self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
                                      track in self.played,
-                                     np.array([budget_uniform_one(self.seed, self.episode, self.step)]))
+                                     np.array([budget_uniform_one(self.seed, self.episode, self.step)]), factor)
         time = float(times[0])
         self.budget -= int(decrement[0])
         self.played.append(track)
@@ -88,8 +100,15 @@ class SessionPlayer:
         return time
 
 
-def results_from_players(players: list[SessionPlayer]) -> SessionResults:
-    """Session rows of finished players, in the given order (session numbers unknown: -1)."""
+def results_from_players(players: list[SessionPlayer], *, heard: bool = False) -> SessionResults:
+    """Session rows of finished players, in the given order (session numbers unknown: -1).
+
+    ``heard`` adds the distinct (episode, artist) pairs of the sessions, sorted, as the engine reports them.
+    """
+    pairs = None
+    if heard:
+        found = sorted({(p.episode, artist) for p in players for artist in p.artists})
+        pairs = (np.array([e for e, _ in found], dtype=np.int64), np.array([a for _, a in found], dtype=np.int64))
     return SessionResults(
         episode=np.array([p.episode for p in players], dtype=np.int64),
         user=np.array([p.user for p in players], dtype=np.int64),
@@ -97,4 +116,5 @@ def results_from_players(players: list[SessionPlayer]) -> SessionResults:
         tracks=np.array([len(p.played) for p in players], dtype=np.int64),
         time=np.array([p.total_time for p in players], dtype=np.float64),
         truncated=np.array([p.truncated for p in players], dtype=np.bool_),
+        heard=pairs,
     )

@@ -73,6 +73,32 @@ class WorldConfig:
     artist_discount_gamma: float = 0.8
     """Artist fatigue gamma of every user (reference default)."""
 
+    # The return model (docs/returns.md). Off: users are drawn uniformly for every episode, as in the reference.
+    return_model: bool = False
+    """Users come back on later days (or leave) depending on how their sessions went."""
+    visit_alpha: float = 2.0
+    """Beta(alpha, beta) of a user's initial daily visit probability."""
+    visit_beta: float = 3.0
+    """Beta(alpha, beta) of a user's initial daily visit probability (mean alpha / (alpha + beta) = 0.4)."""
+    expectation_median: float = 2.5
+    """Median session time a user expects at first (log-normal across users)."""
+    expectation_sigma: float = 0.3
+    """Log-normal sigma of the initial expectation."""
+    expectation_adaptation: float = 0.1
+    """Share of the gap to the last session's time by which the expectation moves after each session."""
+    satisfaction_rate: float = 0.4
+    """Step of the visit log-odds per unit of satisfaction (satisfaction is in (-1, 1))."""
+    repeat_share: float = 0.5
+    """Another session the same day with probability repeat_share x the visit probability."""
+    max_sessions_per_day: int = 4
+    """At most this many sessions per user and day."""
+    churn_probability: float = 0.05
+    """Probability of leaving for good after the worst possible session; scales with (1 - satisfaction) / 2."""
+    artist_fatigue: float = 0.6
+    """Listened time is multiplied by artist_fatigue ** F (F: the artist's recent sessions); 1 = no fatigue."""
+    fatigue_recovery: float = 0.8
+    """F is multiplied by this every day (0 = forgotten overnight, 1 = never forgotten)."""
+
     def __post_init__(self) -> None:
         positive_ints = ("n_tracks", "n_users", "dim", "n_genres", "scenes_per_genre", "interests_per_user",
                          "interest_neighbours", "session_budget")
@@ -107,6 +133,24 @@ class WorldConfig:
             )
         if not 0 < self.artist_discount_gamma <= 1:
             raise ConfigError(f"`artist_discount_gamma` must be in (0, 1], got {self.artist_discount_gamma}")
+        self._check_return_model()
+
+    def _check_return_model(self) -> None:
+        if not isinstance(self.return_model, bool):
+            raise ConfigError(f"`return_model` must be true or false, got {self.return_model!r}")
+        for name in ("visit_alpha", "visit_beta", "expectation_median"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"`{name}` must be > 0, got {getattr(self, name)!r}")
+        for name in ("expectation_sigma", "satisfaction_rate"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
+        for name in ("expectation_adaptation", "repeat_share", "churn_probability", "fatigue_recovery"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"`{name}` must be in [0, 1], got {getattr(self, name)!r}")
+        if not 0 < self.artist_fatigue <= 1:
+            raise ConfigError(f"`artist_fatigue` must be in (0, 1], got {self.artist_fatigue!r}")
+        if not isinstance(self.max_sessions_per_day, int) or self.max_sessions_per_day < 1:
+            raise ConfigError(f"`max_sessions_per_day` must be a positive integer, got {self.max_sessions_per_day!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the knobs as a plain dict (for manifests)."""

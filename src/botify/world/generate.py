@@ -14,6 +14,7 @@ from botify import __version__
 from botify.world.catalog import Catalog
 from botify.world.config import WorldConfig
 from botify.world.names import GENRES, artist_names, track_titles
+from botify.world.returns import generate_returns
 from botify.world.seeding import check_seed, make_rng
 from botify.world.truth import Truth, nearest_by_inner_product
 
@@ -96,6 +97,7 @@ def generate_world(config: WorldConfig, seed: int) -> tuple[Catalog, Truth]:
         session_budget=np.full(config.n_users, config.session_budget, dtype=np.int32),
         artist_discount_gamma=np.full(config.n_users, config.artist_discount_gamma, dtype=np.float64),
         manifest={"seed": seed, "config": config.to_dict(), "botify": __version__},
+        returns=generate_returns(config, seed),
     )
     return catalog, truth
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from botify.errors import WorldError
+from botify.world.returns import ReturnTruth, load_returns
 
 __all__ = ["TRUTH_DIR", "Truth", "load_truth", "nearest_by_inner_product"]
 
@@ -37,6 +38,8 @@ class Truth:
     session_budget: npt.NDArray[np.int32]
     artist_discount_gamma: npt.NDArray[np.float64]
     manifest: dict[str, Any]
+    returns: ReturnTruth | None = None
+    """The return model's users and knobs; None when the world has it off."""
 
     @property
     def n_users(self) -> int:
@@ -68,6 +71,8 @@ class Truth:
         )
         pq.write_table(table, out / "users.parquet", compression="zstd")
         (out / "manifest.json").write_text(json.dumps(self.manifest, indent=2, sort_keys=True) + "\n")
+        if self.returns is not None:
+            self.returns.save(out)
 
 
 def load_truth(world_dir: str | Path, *, mmap: bool = True) -> Truth:
@@ -81,9 +86,10 @@ def load_truth(world_dir: str | Path, *, mmap: bool = True) -> Truth:
     users = pq.read_table(path / "users.parquet")
     interests_column = users.column("interests").combine_chunks()
     n_interests = interests_column.type.list_size
+    interests = interests_column.flatten().to_numpy().astype(np.int32).reshape(-1, n_interests)
     return Truth(
         embeddings=np.load(path / "embeddings.npy", mmap_mode=mode),
-        interests=interests_column.flatten().to_numpy().astype(np.int32).reshape(-1, n_interests),
+        interests=interests,
         interest_nearest=np.load(path / "interest_nearest.npy", mmap_mode=mode),
         interest_neighbours=users.column("interest_neighbours").to_numpy().astype(np.int32),
         consume_bias=users.column("consume_bias").to_numpy().astype(np.float64),
@@ -91,6 +97,7 @@ def load_truth(world_dir: str | Path, *, mmap: bool = True) -> Truth:
         session_budget=users.column("session_budget").to_numpy().astype(np.int32),
         artist_discount_gamma=users.column("artist_discount_gamma").to_numpy().astype(np.float64),
         manifest=json.loads((path / "manifest.json").read_text()),
+        returns=load_returns(path, len(interests)),
     )
 
 

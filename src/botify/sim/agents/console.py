@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import numpy.typing as npt
 from rich.console import Console
 
-from botify.sim.agents.base import Progress
+from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import SessionResults
+from botify.sim.episodes import episode_starts
+from botify.sim.returns import ReturnState
 from botify.sim.session import SessionPlayer, results_from_players
 from botify.sim.world import SimWorld
 
@@ -22,17 +26,20 @@ class ConsoleAgent:
         self.ask = ask
         self.console = console or Console()
 
-    def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
+    def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
+             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
         """Play the episodes interactively."""
         players: list[SessionPlayer] = []
-        for episode in episodes:
-            player = SessionPlayer(self.world, seed, episode)
+        numbers = np.asarray(episodes, dtype=np.int64)
+        starts = episode_starts(self.world, seed, numbers, users)
+        for row, episode in enumerate(numbers.tolist()):
+            player = SessionPlayer(self.world, seed, episode, starts=starts, row=row, returns=returns)
             self.console.print(f"[bold]Episode {episode}[/]: user {player.user} starts with "
                                f"{self._describe(player.last_track)}")
             while not player.done:
                 answer = self.ask("next track id (q to quit): ").strip()
                 if answer.lower() in {"q", "quit", "exit"}:
-                    return results_from_players(players)
+                    return results_from_players(players, heard=returns is not None)
                 if not answer.isdigit() or int(answer) >= self.world.n_tracks:
                     self.console.print(f"[red]enter a track id between 0 and {self.world.n_tracks - 1}[/]")
                     continue
@@ -42,7 +49,7 @@ class ConsoleAgent:
             players.append(player)
             if progress is not None:
                 progress(1)
-        return results_from_players(players)
+        return results_from_players(players, heard=returns is not None)
 
     def _describe(self, track: int) -> str:
         meta = self.world.catalog.describe(track)

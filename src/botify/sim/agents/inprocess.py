@@ -12,8 +12,9 @@ from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import event_line
-from botify.sim.agents.base import Progress
+from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import BatchedEngine, SessionResults
+from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
 from botify.state import Counters, InMemoryStore, StateStore
 from botify.world.catalog import Catalog
@@ -60,11 +61,12 @@ class InProcessAgent:
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
         self.log = log
 
-    def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
+    def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
+             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
         """Play the episodes in batches (recording the service's log lines if a log is attached)."""
         return self.engine.run(
-            self.policy, seed=seed, episodes=episodes, sessions_played=self.sessions_played, progress=progress,
-            recorder=self.log,
+            self.policy, seed=seed, episodes=episodes, users=users, returns=returns,
+            sessions_played=self.sessions_played, progress=progress, recorder=self.log,
         )
 
 

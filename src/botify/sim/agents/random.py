@@ -6,8 +6,9 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.recommenders.base import Requests
-from botify.sim.agents.base import Progress
+from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import BatchedEngine, SessionResults
+from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
 from botify.world.seeding import counter_randint
 
@@ -24,12 +25,14 @@ class RandomAgent:
         self.n_tracks = world.n_tracks
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
 
-    def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
+    def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
+             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
         """Play the episodes in batches."""
 
         def policy(requests: Requests) -> npt.NDArray[np.int64]:
             return counter_randint(seed, self.n_tracks, requests.user, requests.session, requests.step, _STREAM)
 
         return self.engine.run(
-            policy, seed=seed, episodes=episodes, sessions_played=self.sessions_played, progress=progress
+            policy, seed=seed, episodes=episodes, users=users, returns=returns, sessions_played=self.sessions_played,
+            progress=progress,
         )

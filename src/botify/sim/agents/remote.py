@@ -17,14 +17,16 @@ import secrets
 from collections import defaultdict
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import uvloop
 
 from botify.errors import LabError, ServiceUnreachableError
-from botify.sim.agents.base import Progress
+from botify.sim.agents.base import Episodes, Progress
 from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection, parse_base_url
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
+from botify.sim.returns import ReturnState
 from botify.sim.session import SessionPlayer, results_from_players
 from botify.sim.world import SimWorld
 
@@ -62,14 +64,15 @@ class RemoteAgent:
         self.answered_requests = 0  # /next and /last: the requests the service logs
         self.run_id = secrets.token_hex(4)
 
-    def play(self, episodes: range, *, seed: int, progress: Progress | None = None) -> SessionResults:
+    def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
+             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
         """Play the episodes over HTTP and return their sessions in episode order."""
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(self._play(episodes, seed, progress))
+            return runner.run(self._play(np.asarray(episodes, dtype=np.int64), seed, progress, users, returns))
 
-    async def _play(self, episodes: range, seed: int, progress: Progress | None) -> SessionResults:
-        numbers = np.arange(episodes.start, episodes.stop, episodes.step)
-        starts = episode_starts(self.world, seed, numbers)
+    async def _play(self, numbers: npt.NDArray[np.int64], seed: int, progress: Progress | None,
+                    users: npt.NDArray[np.int64] | None, returns: ReturnState | None) -> SessionResults:
+        starts = episode_starts(self.world, seed, numbers, users)
         per_user: dict[int, list[int]] = defaultdict(list)
         for row, user in enumerate(starts.user.tolist()):
             per_user[user].append(row)
@@ -86,7 +89,7 @@ class RemoteAgent:
                 while queue:
                     for row in queue.pop():
                         player = SessionPlayer(self.world, seed, int(numbers[row]), starts=starts, row=row,
-                                               max_session_length=self.max_session_length)
+                                               max_session_length=self.max_session_length, returns=returns)
                         finished[row] = await self._play_session(connection, player)
                         if progress is not None:
                             progress(1)
@@ -94,7 +97,7 @@ class RemoteAgent:
                 connection.close()
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
-        return results_from_players([finished[row] for row in range(len(numbers))])
+        return results_from_players([finished[row] for row in range(len(numbers))], heard=returns is not None)
 
     def _connection(self) -> HttpConnection:
         return HttpConnection(self.host, self.port, timeout=self.timeout)

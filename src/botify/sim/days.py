@@ -1,0 +1,118 @@
+"""Days under the return model: each day's visitors play their sessions wave by wave, with any agent.
+
+Wave ``k`` of a day holds every user's ``k``-th session of that day, so one user's sessions never overlap and
+each is played against the state its earlier sessions left; between waves the model decides who comes back
+(``botify.sim.returns``). The agent only plays the episodes it is given, so the batched engine, the remote agent
+over HTTP and the console play the same days for the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from botify.errors import ConfigError
+from botify.sim.agents.base import Agent
+from botify.sim.engine import SessionResults
+from botify.sim.returns import ReturnState
+from botify.sim.world import SimWorld
+
+__all__ = ["Horizon", "ReturnDay", "concat_results", "play_days"]
+
+
+@dataclass(frozen=True)
+class ReturnDay:
+    """One day of a horizon: how many users came, their sessions and the mean session time."""
+
+    day: int
+    active_users: int
+    sessions: int
+    mean_time: float
+    left: int
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        return (f"day {self.day}: {self.active_users:,} active users, {self.sessions:,} sessions, mean session time "
+                f"{self.mean_time:.4f}, {self.left:,} left for good")
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Every session of a multi-day run, in play order (day, wave, user), with its day; and who left when."""
+
+    sessions: SessionResults
+    day: npt.NDArray[np.int64]
+    days: int
+    n_users: int
+    left_on: npt.NDArray[np.int64]
+    """Per user: the day after whose sessions they left for good, or -1."""
+
+    def summary(self, day: int) -> ReturnDay:
+        """The figures of one day."""
+        rows = self.day == day
+        return _summarize(day, self.sessions.user[rows], self.sessions.time[rows], int((self.left_on == day).sum()))
+
+
+def _summarize(day: int, user: npt.NDArray[np.int64], time: npt.NDArray[np.float64], left: int) -> ReturnDay:
+    return ReturnDay(day, len(np.unique(user)), len(user), float(time.mean()) if len(time) else float("nan"), left)
+
+
+def concat_results(parts: list[SessionResults]) -> SessionResults:
+    """Sessions of several runs, one after the other (artists heard dropped)."""
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
+    return SessionResults(*(np.concatenate([getattr(p, name) for p in parts]) for name in
+                            ("episode", "user", "session", "tracks", "time", "truncated")))
+
+
+def play_days(
+    agent: Agent,
+    world: SimWorld,
+    *,
+    days: int,
+    seed: int,
+    show_progress: bool = True,
+    on_day: Callable[[ReturnDay], None] | None = None,
+) -> Horizon:
+    """Play ``days`` days of the world's return model with ``agent``."""
+    if days < 1:
+        raise ConfigError(f"`days` must be >= 1, got {days}")
+    state = ReturnState(world, seed)
+    parts: list[SessionResults] = []
+    day_of: list[npt.NDArray[np.int64]] = []
+    left_on = np.full(world.n_users, -1, dtype=np.int64)
+    with Progress(TextColumn("day {task.completed:.0f}/{task.total:.0f}"), BarColumn(),
+                  TextColumn("{task.fields[sessions]:,} sessions"), TimeElapsedColumn(),
+                  disable=not show_progress) as bar:
+        task = bar.add_task("days", total=days, sessions=0)
+        sessions = [0]
+
+        def advance(n: int) -> None:
+            sessions[0] += n
+            bar.update(task, sessions=sessions[0])
+
+        for day in range(days):
+            users = state.start_day(day)
+            wave = 0
+            first = len(parts)
+            while len(users):
+                results = agent.play(state.episodes(wave, users), seed=seed, users=users, returns=state,
+                                     progress=advance)
+                assert results.heard is not None, "agents report the artists heard when given the return model"
+                before = state.left.copy()
+                users = state.end_wave(wave, results.user, results.time, *results.heard)
+                left_on[state.left & ~before] = day
+                parts.append(results)
+                day_of.append(np.full(len(results), day, dtype=np.int64))
+                wave += 1
+            bar.update(task, completed=day + 1)
+            if on_day is not None:
+                played = concat_results(parts[first:])
+                on_day(_summarize(day, played.user, played.time, int((left_on == day).sum())))
+    return Horizon(concat_results(parts), np.concatenate(day_of) if day_of else np.zeros(0, np.int64), days,
+                   world.n_users, left_on)

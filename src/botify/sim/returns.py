@@ -1,0 +1,144 @@
+"""The return model, played: who visits each day, how sessions move them, who leaves (docs/returns.md).
+
+State per user: the log-odds ``z`` of visiting on a day, the expected session time ``e``, whether they left,
+and the fatigue ``F`` of every artist heard in recent sessions. A day is played in waves: wave 0 is every
+visitor's first session of the day, wave ``k + 1`` the users who came back after their wave-``k`` session. After
+each session of time ``T``::
+
+    satisfaction  s = (T² − e²) / (T² + e²)            in (−1, 1); tanh(log(T / e))
+    z  ←  z + satisfaction_rate · s
+    e  ←  e + expectation_adaptation · (T − e)
+    leaves for good          if u_churn  < churn_probability · (1 − s) / 2
+    another session today    if u_repeat < repeat_share · sigmoid(z)     (at most max_sessions_per_day)
+    F[artist] += 1           for every artist heard in the session
+
+Each morning ``F ← F · fatigue_recovery`` (entries under 0.01 are forgotten) and a user who has not left visits
+if ``u_visit < sigmoid(z)``; a recommended track's listened time is multiplied by ``artist_fatigue ** F[artist]``.
+Every ``u`` is a counter-based draw of ``(seed, stream, day, wave, user)``, and an episode's number encodes
+``(day, wave, user)``, so the same seed gives the same days whatever plays them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit, logit
+
+from botify.errors import LabError
+from botify.sim.world import SimWorld
+from botify.world.returns import ReturnTruth
+from botify.world.seeding import counter_uniform
+
+__all__ = ["ArtistFatigue", "ReturnState", "satisfaction"]
+
+_VISIT, _REPEAT, _CHURN = 21, 22, 23
+_FORGOTTEN = 0.01
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def satisfaction(time: FloatArray, expectation: FloatArray) -> FloatArray:
+    """How a session of ``time`` felt against the user's ``expectation``: ``tanh(log(T / e))``."""
+    squared_time, squared_expectation = time * time, expectation * expectation
+    result: FloatArray = (squared_time - squared_expectation) / (squared_time + squared_expectation)
+    return result
+
+
+class ArtistFatigue:
+    """``F[user, artist]`` kept sparse: sorted keys ``user * n_artists + artist`` and their values."""
+
+    def __init__(self, n_artists: int) -> None:
+        self.n_artists = n_artists
+        self.keys = np.zeros(0, dtype=np.int64)
+        self.values = np.zeros(0, dtype=np.float64)
+
+    def of(self, users: IntArray, artists: IntArray) -> FloatArray:
+        """``F`` of each (user, artist) pair; 0 for pairs not heard recently."""
+        query = users * self.n_artists + artists
+        index = np.minimum(np.searchsorted(self.keys, query), max(len(self.keys) - 1, 0))
+        if not len(self.keys):
+            return np.zeros(len(query))
+        return np.where(self.keys[index] == query, self.values[index], 0.0)
+
+    def add(self, users: IntArray, artists: IntArray) -> None:
+        """``F += 1`` for each (user, artist) pair (pairs must be distinct)."""
+        keys = np.concatenate([self.keys, users * self.n_artists + artists])
+        values = np.concatenate([self.values, np.ones(len(users))])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.values = np.bincount(inverse.reshape(-1), weights=values, minlength=len(self.keys)).astype(np.float64)
+
+    def recover(self, factor: float) -> None:
+        """One night: every ``F`` is multiplied by ``factor``; the ones under 0.01 are forgotten."""
+        self.values = self.values * factor
+        keep = self.values >= _FORGOTTEN
+        self.keys, self.values = self.keys[keep], self.values[keep]
+
+
+class ReturnState:
+    """Every user's state under the return model, advanced one wave of sessions at a time."""
+
+    def __init__(self, world: SimWorld, seed: int) -> None:
+        returns = world.truth.returns
+        if returns is None:
+            raise LabError("this world has no return model; generate one with "
+                           "`botify world generate --set return_model=true` (docs/returns.md)")
+        self.truth: ReturnTruth = returns
+        self.knobs = returns.knobs
+        self.seed = seed
+        self.n_users = world.n_users
+        self.artist_id = world.artist_id
+        self.log_odds: FloatArray = logit(returns.visit_probability)
+        self.expectation: FloatArray = returns.expectation.copy()
+        self.left = np.zeros(self.n_users, dtype=np.bool_)
+        self.fatigue = ArtistFatigue(int(world.artist_id.max()) + 1 if len(world.artist_id) else 0)
+        self.day = -1
+
+    def start_day(self, day: int) -> IntArray:
+        """The users who visit on ``day`` (days are played in order from 0), ascending."""
+        if day != self.day + 1:
+            raise LabError(f"days are played in order: expected day {self.day + 1}, got {day}")
+        if day > 0:
+            self.fatigue.recover(self.knobs.fatigue_recovery)
+        self.day = day
+        users = np.arange(self.n_users, dtype=np.int64)
+        draw = counter_uniform(self.seed, _VISIT, day, 0, users)
+        visitors: IntArray = users[~self.left & (draw < expit(self.log_odds))]
+        return visitors
+
+    def episodes(self, wave: int, users: IntArray) -> IntArray:
+        """Episode numbers of the wave's sessions: ``(day * max_sessions_per_day + wave) * n_users + user``."""
+        return (self.day * self.knobs.max_sessions_per_day + wave) * self.n_users + users
+
+    def user_of(self, episodes: IntArray) -> IntArray:
+        """The user of each episode number."""
+        users: IntArray = episodes % self.n_users
+        return users
+
+    def listen_factor(self, users: IntArray, tracks: IntArray) -> FloatArray | None:
+        """``artist_fatigue ** F`` of each recommended track's artist; None when fatigue is off."""
+        if self.knobs.artist_fatigue == 1.0:
+            return None
+        exponent = self.fatigue.of(users, self.artist_id[tracks])
+        factor: FloatArray = np.power(self.knobs.artist_fatigue, exponent)
+        return factor
+
+    def end_wave(self, wave: int, users: IntArray, times: FloatArray, heard_episode: IntArray,
+                 heard_artist: IntArray) -> IntArray:
+        """Apply a wave's sessions (one per user) and return who plays another session today, ascending.
+
+        ``heard_episode``/``heard_artist`` are the distinct (episode, artist) pairs played in the wave.
+        """
+        knobs = self.knobs
+        s = satisfaction(times, self.expectation[users])
+        self.log_odds[users] += knobs.satisfaction_rate * s
+        self.expectation[users] += knobs.expectation_adaptation * (times - self.expectation[users])
+        churn = counter_uniform(self.seed, _CHURN, self.day, wave, users) < knobs.churn_probability * (1 - s) / 2
+        self.left[users[churn]] = True
+        self.fatigue.add(self.user_of(heard_episode), heard_artist)
+        if wave + 1 >= knobs.max_sessions_per_day:
+            return np.zeros(0, dtype=np.int64)
+        stays = ~self.left[users]
+        repeat = counter_uniform(self.seed, _REPEAT, self.day, wave + 1, users)
+        again = stays & (repeat < knobs.repeat_share * expit(self.log_odds[users]))
+        return np.sort(users[again])
