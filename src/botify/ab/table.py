@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
+import numpy as np
+import numpy.typing as npt
 from rich.table import Table
 
-from botify.ab.metrics import REPORT_METRICS, UserMetrics
+from botify.ab.metrics import REPORT_METRICS
 from botify.ab.multiple import holm
 from botify.ab.stats import welch_ttest
 from botify.experiments import arm_name
@@ -37,8 +39,21 @@ class Comparison:
     significant_holm: bool = False
 
 
+class PerUserMetrics(Protocol):
+    """Per-user rows with an arm each and metric columns by name (``UserMetrics`` and the long-term columns)."""
+
+    @property
+    def arm(self) -> npt.NDArray[np.int64]:
+        """Each row's arm."""
+        ...
+
+    def metric(self, name: str) -> npt.NDArray[np.float64]:
+        """A metric column by name."""
+        ...
+
+
 def compare_arms(
-    metrics: UserMetrics, *, control: int = 0, metric_names: tuple[str, ...] = REPORT_METRICS, alpha: float = 0.05
+    metrics: PerUserMetrics, *, control: int = 0, metric_names: tuple[str, ...] = REPORT_METRICS, alpha: float = 0.05
 ) -> list[Comparison]:
     """Welch test of every treatment arm against ``control`` for each metric."""
     rows: list[Comparison] = []

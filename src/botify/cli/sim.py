@@ -7,12 +7,18 @@ import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from botify.cli.common import DEFAULT_WORLD, LabGroup, console
 from botify.errors import LabError
 from botify.experiments import default_plan
+
+if TYPE_CHECKING:
+    from botify.experiments import ExperimentPlan
+    from botify.sim.agents.base import Agent
+    from botify.sim.world import SimWorld
 
 
 @click.group(cls=LabGroup)
@@ -38,7 +44,8 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
 
 @sim.command("run")
 @click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
-@click.option("--episodes", type=click.IntRange(min=1), default=2000, show_default=True, help="Episodes per day.")
+@click.option("--episodes", type=click.IntRange(min=1), default=None,
+              help="Episodes per day [default: 2000; with the return model the model decides].")
 @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
 @click.option("--recommender", type=click.Choice(["remote", "inprocess", "console", "random"]), default="inprocess",
               show_default=True)
@@ -46,19 +53,23 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Sessions in flight.")
 @click.option("--experiment", type=click.Path(path_type=Path), default=None,
-              help="Experiment YAML (inprocess); default: the calibration experiment.")
+              help="Experiment YAML (inprocess: served; remote: the service's file, for per-arm figures); "
+                   "default: the calibration experiment.")
 @click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
               help="Where the experiment's artifacts are loaded from (inprocess).")
 @click.option("--pause", is_flag=True, help="Wait for Enter between days.")
 @click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
-def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: str, days: int, concurrency: int,
-            experiment: Path | None, artifacts: Path, pause: bool, hook: str | None) -> None:
-    """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day."""
+def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, url: str, days: int,
+            concurrency: int, experiment: Path | None, artifacts: Path, pause: bool, hook: str | None) -> None:
+    """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day.
+
+    In a world with the return model (docs/returns.md) each day's visitors come from the model: it prints each
+    day's active users, sessions and mean session time, each arm by day, and the long-term A/B table.
+    """
     from botify.ab.metrics import REPORT_METRICS, user_metrics
     from botify.ab.table import compare_arms, render_rich
     from botify.experiments import load_experiments
     from botify.sim.agents import ConsoleAgent, InProcessAgent, RandomAgent, RemoteAgent
-    from botify.sim.agents.base import Agent
     from botify.sim.run import run_days
     from botify.sim.world import load_sim_world
 
@@ -73,12 +84,20 @@ def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: st
         agent = RemoteAgent(sim_world, url, concurrency=concurrency)
     else:
         agent = ConsoleAgent(sim_world, console=console)
-    summaries = run_days(agent, episodes=episodes, days=days, seed=seed, between_days=_between_days(pause, hook),
+    if sim_world.truth.returns is not None:
+        if episodes is not None:
+            raise LabError("this world has the return model: each day's sessions come from it; drop --episodes")
+        if pause or hook:
+            raise LabError("--pause and --hook are for worlds without the return model")
+        routed = recommender == "inprocess" or (recommender == "remote" and experiment is not None)
+        _play_horizon(agent, sim_world, days=days, seed=seed, plan=plan if routed else None,
+                      show_progress=recommender != "console")
+        _report_http(agent)
+        return
+    summaries = run_days(agent, episodes=episodes or 2000, days=days, seed=seed,
+                         between_days=_between_days(pause, hook),
                          show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
-    if isinstance(agent, RemoteAgent):
-        console.print(f"HTTP: {agent.answered_requests:,} requests answered (/next and /last), "
-                      f"{agent.retried_requests:,} attempts retried (same X-Request-Id: answered the same, "
-                      "counted once by the analysis)")
+    _report_http(agent)
     if recommender == "inprocess" and len(plan.routing.arms) > 1:
         import numpy as np
 
@@ -90,3 +109,28 @@ def sim_run(world_dir: Path, episodes: int, seed: int, recommender: str, url: st
         in_process_metrics = tuple(m for m in REPORT_METRICS if m != "mean_request_latency")
         rows = compare_arms(metrics, metric_names=in_process_metrics)
         console.print(render_rich(rows, title=f"{plan.routing.name} ({arms})"))
+
+
+def _report_http(agent: object) -> None:
+    from botify.sim.agents import RemoteAgent
+
+    if isinstance(agent, RemoteAgent):
+        console.print(f"HTTP: {agent.answered_requests:,} requests answered (/next and /last), "
+                      f"{agent.retried_requests:,} attempts retried (same X-Request-Id: answered the same, "
+                      "counted once by the analysis)")
+
+
+def _play_horizon(agent: Agent, sim_world: SimWorld, *, days: int, seed: int, plan: ExperimentPlan | None,
+                  show_progress: bool) -> None:
+    from botify.recipes.horizon import arms_by_day, daily_sessions, long_term_table, retention_table
+    from botify.sim.days import play_days
+
+    horizon = play_days(agent, sim_world, days=days, seed=seed, show_progress=show_progress,
+                        on_day=lambda s: console.print(s.describe()))
+    if plan is None or len(plan.routing.arms) < 2:
+        return
+    sessions = daily_sessions(horizon, plan)
+    labels = [f"{a.label}={a.recommender}" for a in plan.routing.arms]
+    console.print(arms_by_day(sessions, labels))
+    console.print(retention_table(sessions, labels))
+    console.print(long_term_table(sessions, f"{plan.routing.name} over {days} days ({', '.join(labels)})"))
