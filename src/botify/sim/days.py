@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,8 +67,11 @@ def concat_results(parts: list[SessionResults]) -> SessionResults:
     if not parts:
         empty = np.zeros(0, np.int64)
         return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
-    return SessionResults(*(np.concatenate([getattr(p, name) for p in parts]) for name in
-                            ("episode", "user", "session", "tracks", "time", "truncated")))
+    def joined(name: str) -> npt.NDArray[Any]:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return SessionResults(joined("episode"), joined("user"), joined("session"), joined("tracks"), joined("time"),
+                          joined("truncated"))
 
 
 def play_days(
