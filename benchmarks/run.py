@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|service|cluster|train|ab|plugin ...]`` (``make bench``).
+"""Run every benchmark: ``python benchmarks/run.py [world|sim|days|service|cluster|train|ab|plugin ...]`` (``make bench``).
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -15,6 +15,7 @@ import bench_ab  # noqa: E402
 import bench_cluster  # noqa: E402
 import bench_plugin  # noqa: E402
 import bench_service  # noqa: E402
+import bench_days  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
 import bench_world  # noqa: E402
@@ -23,7 +24,7 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "service", "cluster", "train", "ab", "plugin"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "days", "service", "cluster", "train", "ab", "plugin"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -31,6 +32,11 @@ def main() -> None:
     if "world" in chosen:
         print("== world generation ==")
         bench_world.run()
+    if "days" in chosen:
+        print("== the multi-day engine (return model on) ==")
+        with tempfile.TemporaryDirectory() as world_dir:
+            write_world(world_dir, WorldConfig(return_model=True), seed=0)
+            bench_days.run(Path(world_dir))
     on_default_world = [("sim", "simulator", bench_sim.run), ("service", "service", bench_service.run),
                         ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run),
                         ("plugin", "a plugin arm vs the same built-in", bench_plugin.run)]

@@ -63,10 +63,14 @@ class ArtistFatigue:
 
     def add(self, users: IntArray, artists: IntArray) -> None:
         """``F += 1`` for each (user, artist) pair (pairs must be distinct)."""
-        keys = np.concatenate([self.keys, users * self.n_artists + artists])
-        values = np.concatenate([self.values, np.ones(len(users))])
-        self.keys, inverse = np.unique(keys, return_inverse=True)
-        self.values = np.bincount(inverse.reshape(-1), weights=values, minlength=len(self.keys)).astype(np.float64)
+        new = np.sort(users * self.n_artists + artists)
+        at = np.searchsorted(self.keys, new)
+        known = at < len(self.keys)
+        known[known] = self.keys[at[known]] == new[known]
+        self.values[at[known]] += 1.0
+        # Merging two sorted arrays by insertion positions: no sort of the whole map.
+        self.keys = np.insert(self.keys, at[~known], new[~known])
+        self.values = np.insert(self.values, at[~known], 1.0)
 
     def recover(self, factor: float) -> None:
         """One night: every ``F`` is multiplied by ``factor``; the ones under 0.01 are forgotten."""
