@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from scipy.special import expit, logit
 
+from botify.cli import main
 from botify.errors import LabError
 from botify.experiments import load_experiments
 from botify.recommenders.base import Requests
@@ -217,3 +219,39 @@ class TestSameSeedSameDays:
             expected = list(zip(in_process_days.day[rows].tolist(), np.round(sessions.time[rows], 6).tolist(),
                                 sessions.tracks[rows].tolist(), strict=True))
             assert played == expected, f"user {user}"
+
+
+class TestCommands:
+    def test_generate_and_run_days_with_per_arm_tables(self, tmp_path: Path, experiment_file: Path) -> None:
+        world = tmp_path / "world"
+        generated = CliRunner().invoke(main, ["world", "generate", "--out", str(world), "--seed", "7", "--tracks",
+                                              "3000", "--users", "400", "--set", "return_model=true"])
+        assert generated.exit_code == 0, generated.output
+        result = CliRunner().invoke(main, ["sim", "run", "--world", str(world), "--days", "4", "--seed", "4",
+                                           "--experiment", str(experiment_file)])
+        assert result.exit_code == 0, result.output
+        for day in range(4):
+            assert f"day {day}: " in result.output and "active users" in result.output
+        for text in ("each arm by day", "retention: share of a cohort", "retention_d1", "time_per_user",
+                     "C=random", "T2=toppop"):
+            assert text in result.output, text
+
+    def test_episodes_with_the_return_model_is_a_clear_error(self, returns_world_dir: Path) -> None:
+        result = CliRunner().invoke(main, ["sim", "run", "--world", str(returns_world_dir), "--episodes", "10"])
+        assert result.exit_code == 1 and "each day's sessions come from it; drop --episodes" in result.output
+
+    def test_a_bad_boolean_knob_is_a_clear_error(self, tmp_path: Path) -> None:
+        result = CliRunner().invoke(main, ["world", "generate", "--out", str(tmp_path / "w"), "--set",
+                                           "return_model=yes"])
+        assert result.exit_code != 0 and "expects true or false" in result.output
+
+    def test_longterm_recipe_over_http(self, returns_world_dir: Path, model_artifacts: Path, tmp_path: Path) -> None:
+        result = CliRunner().invoke(main, ["longterm", "--world", str(returns_world_dir), "--artifacts",
+                                           str(model_artifacts), "--days", "3", "--out", str(tmp_path / "lt")])
+        assert result.exit_code == 0, result.output
+        assert "short-term winner (day 0, mean_time_per_session)" in result.output
+        report = (tmp_path / "lt" / "report.md").read_text()
+        assert report.startswith("# The long-term experiment\n\n**short-term winner")
+        assert "| k | C=indexed | T1=custom | T2=session |" in report
+        html = (tmp_path / "lt" / "report.html").read_text()
+        assert "retention: share of a cohort" in html and "plotly" in html.lower()

@@ -122,3 +122,28 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
     for spec in specs.values():
         result = train_model(spec, catalog, data, out, seed=seed, report=report)
         console.print(f"trained {result.describe()}")
+
+
+@click.command("longterm")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=Path("worlds/returns"),
+              show_default=True, help="A world with the return model (generated, seed 0, if missing).")
+@click.option("--experiment", "experiment_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Default: DSSM's random pick vs the report's custom recommender vs session.")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=Path("runs/demo/artifacts"),
+              show_default=True, help="The models the arms use (botify demo trains them).")
+@click.option("--days", type=click.IntRange(min=2), default=15, show_default=True,
+              help="Day 0 and 14 more: day-14 retention.")
+@click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/longterm"), show_default=True)
+def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, days: int, seed: int, concurrency: int,
+             out: Path) -> None:
+    """The long-term experiment over real HTTP: whether the short-term and the long-term winners agree.
+
+    Days under the return model (docs/returns.md) -> each arm by day, retention curves, day 0's A/B and the
+    horizon's, report.md and report.html in OUT.
+    """
+    from botify.recipes.longterm import LongTermOptions, run_long_term
+
+    run_long_term(LongTermOptions(world_dir, experiment_file or BUNDLED / "longterm.yml", artifacts, out, days, seed,
+                                  concurrency), console)

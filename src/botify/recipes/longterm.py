@@ -1,0 +1,165 @@
+"""The long-term experiment: arms served over real HTTP for days under the return model, then who won when.
+
+It answers the question short A/B tests cannot: does the arm that wins the first day's session time also keep
+users coming back? Day 0's mean session time is the short-term metric; listened time per user over the horizon
+and the last day's retention are the long-term ones. The report shows the retention curves and the daily effects.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from rich.console import Console
+
+from botify.ab.longterm import DailySessions, compare_long_term, daily_effects, retention_curve
+from botify.ab.table import Comparison, render_markdown, render_rich
+from botify.errors import LabError
+from botify.experiments import load_experiments
+from botify.recipes.horizon import arms_by_day, daily_sessions, retention_days, retention_table
+from botify.service.process import ServiceProcess
+from botify.sim.agents.remote import RemoteAgent
+from botify.sim.days import play_days
+from botify.sim.world import load_sim_world
+from botify.world.catalog import CATALOG_DIR
+from botify.world.config import WorldConfig
+from botify.world.generate import write_world
+
+__all__ = ["LongTermOptions", "Winners", "run_long_term", "winners"]
+
+
+@dataclass(frozen=True)
+class LongTermOptions:
+    """Where and how long to run."""
+
+    world_dir: Path
+    experiment: Path
+    artifacts: Path
+    out: Path
+    days: int = 15
+    seed: int = 31337
+    concurrency: int = 16
+
+
+@dataclass(frozen=True)
+class Winners:
+    """The best arm by the short-term metric and by each long-term one (None: no arm beat control significantly)."""
+
+    short_term: str | None
+    long_term_time: str | None
+    long_term_retention: str | None
+
+    def describe(self) -> str:
+        """Whether the short-term and long-term winners agree, in one paragraph."""
+        def name(arm: str | None) -> str:
+            return arm or "none (no arm significantly above control)"
+
+        agree = self.short_term == self.long_term_time == self.long_term_retention
+        return (f"short-term winner (day 0, mean_time_per_session): {name(self.short_term)}; long-term winner by "
+                f"time_per_user: {name(self.long_term_time)}, by last-day retention: "
+                f"{name(self.long_term_retention)} — {'they agree' if agree else 'they DISAGREE'}")
+
+
+def _best(rows: list[Comparison], metric: str, control: str) -> str | None:
+    """The arm with the highest mean on ``metric``: control unless a treatment is significantly above it."""
+    candidates = [r for r in rows if r.metric == metric]
+    above = [r for r in candidates if r.significant and r.effect > 0]
+    if above:
+        return max(above, key=lambda r: r.treatment_mean).treatment
+    below_all = candidates and all(r.significant and r.effect < 0 for r in candidates)
+    return control if below_all else None
+
+
+def winners(sessions: DailySessions) -> Winners:
+    """Who wins day 0 and who wins the horizon."""
+    first_day = daily_effects(sessions)[0]
+    horizon = compare_long_term(sessions, retention_days=retention_days(sessions.days))
+    last = f"retention_d{sessions.days - 1}"
+    control = horizon[0].control if horizon else "C"
+    return Winners(_best(first_day, "mean_time_per_session", control), _best(horizon, "time_per_user", control),
+                   _best(horizon, last, control))
+
+
+def _figure(sessions: DailySessions, labels: list[str]) -> go.Figure:
+    figure = make_subplots(rows=1, cols=2, subplot_titles=(
+        "retention: share of a cohort active k days after its first day",
+        "daily effect on mean_time_per_session vs control, % (95 % interval)"))
+    for arm, label in enumerate(labels):
+        figure.add_trace(go.Scatter(x=list(range(sessions.days)), y=retention_curve(sessions, arm).tolist(),
+                                    mode="lines+markers", name=label, legendgroup=label), row=1, col=1)
+    effects = daily_effects(sessions)
+    for arm, label in enumerate(labels[1:], start=1):
+        rows = [(day, r) for day, day_rows in enumerate(effects) for r in day_rows if r.treatment == f"T{arm}"]
+        figure.add_trace(go.Scatter(
+            x=[day for day, _ in rows], y=[r.effect for _, r in rows], mode="lines+markers", name=label,
+            legendgroup=label, showlegend=False,
+            error_y={"type": "data", "symmetric": False, "array": [r.upper - r.effect for _, r in rows],
+                     "arrayminus": [r.effect - r.lower for _, r in rows]}), row=1, col=2)
+    figure.add_hline(y=0, line_dash="dot", row=1, col=2)
+    figure.update_xaxes(title_text="k (days after the first)", row=1, col=1)
+    figure.update_xaxes(title_text="day", row=1, col=2)
+    figure.update_layout(template="plotly_white", height=480, margin={"l": 30, "r": 30, "t": 60, "b": 30})
+    return figure
+
+
+def run_long_term(options: LongTermOptions, console: Console) -> Winners:
+    """Serve the experiment, play ``days`` days over HTTP, print and write the long-term report."""
+    if not (options.artifacts / "dssm").is_dir():
+        raise LabError(f"no models in {options.artifacts}; run `botify demo` first (it trains DSSM and Contextual), "
+                       "or pass --artifacts")
+    if not (options.world_dir / CATALOG_DIR).is_dir():
+        with console.status(f"generating the default world with the return model in {options.world_dir}"):
+            write_world(options.world_dir, WorldConfig(return_model=True), seed=0)
+    world = load_sim_world(options.world_dir)
+    if world.truth.returns is None:
+        raise LabError(f"{options.world_dir} has no return model; generate one with "
+                       "`botify world generate --set return_model=true`")
+    plan = load_experiments(options.experiment)
+    log_dir = options.out / "logs"
+    shutil.rmtree(log_dir, ignore_errors=True)
+    with console.status("starting the service"):
+        service = ServiceProcess(options.world_dir, config=options.experiment, log_dir=log_dir,
+                                 extra_args=["--artifacts", str(options.artifacts)]).start()
+    try:
+        console.print(f"service up at {service.url}; {options.days} days over HTTP (logs in {log_dir})")
+        agent = RemoteAgent(world, service.url, concurrency=options.concurrency)
+        horizon = play_days(agent, world, days=options.days, seed=options.seed,
+                            on_day=lambda s: console.print(s.describe()))
+    finally:
+        with console.status("stopping the service"):
+            service.stop()
+    sessions = daily_sessions(horizon, plan)
+    labels = [f"{a.label}={a.recommender}" for a in plan.routing.arms]
+    rows = compare_long_term(sessions, retention_days=retention_days(options.days))
+    first_day = daily_effects(sessions)[0]
+    found = winners(sessions)
+    console.print(arms_by_day(sessions, labels))
+    console.print(retention_table(sessions, labels))
+    console.print(render_rich(first_day, title="day 0 (the short-term A/B)"))
+    console.print(render_rich(rows, title=f"{plan.routing.name} over {options.days} days"))
+    console.print(found.describe())
+    _write_report(options, sessions, labels, rows, first_day, found)
+    console.print(f"report: {options.out / 'report.md'} and {options.out / 'report.html'}")
+    return found
+
+
+def _write_report(options: LongTermOptions, sessions: DailySessions, labels: list[str], rows: list[Comparison],
+                  first_day: list[Comparison], found: Winners) -> None:
+    options.out.mkdir(parents=True, exist_ok=True)
+    curves = [retention_curve(sessions, arm) for arm in range(len(labels))]
+    retention = ["| k | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    retention += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" for c in curves) + " |" for k in range(sessions.days)]
+    text = (f"# The long-term experiment\n\n**{found.describe()}**\n\n"
+            f"{options.days} days under the return model, over HTTP; arms: {', '.join(labels)}.\n\n"
+            f"## Day 0 (the short-term A/B)\n\n{render_markdown(first_day)}\n"
+            f"## Over {options.days} days\n\n{render_markdown(rows)}\n"
+            "## Retention curves\n\n" + "\n".join(retention) + "\n")
+    (options.out / "report.md").write_text(text)
+    html = _figure(sessions, labels).to_html(full_html=False, include_plotlyjs=True)
+    body = text.split("\n\n")[1].strip("*")
+    (options.out / "report.html").write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Long-term experiment</title></head><body>"
+        f"<h1>The long-term experiment</h1><p><strong>{body}</strong></p>{html}</body></html>\n")
