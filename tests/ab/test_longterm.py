@@ -121,3 +121,27 @@ class TestAAOverFourteenDays:
         names = [row.metric for row in compare_long_term(halves, retention_days=(1, 7, 13))]
         assert names == ["active_days", "sessions_per_user", "time_per_user", "retention_d1", "retention_d7",
                          "retention_d13"]
+
+
+class TestWinners:
+    def test_an_arm_that_wins_day_0_and_loses_the_horizon_is_called_out(self) -> None:
+        from botify.recipes.longterm import winners
+
+        rng = np.random.default_rng(0)
+        users = np.arange(800)
+        arm = users % 2
+        rows_user, rows_day, rows_time = [], [], []
+        for day in range(5):
+            # Arm 1: longer sessions on day 0, then most of its users stop coming.
+            came = users if day == 0 else users[(arm == 0) | (rng.random(800) < 0.3)]
+            mean = np.where(arm[came] == 1, 3.0 if day == 0 else 2.0, 2.0)
+            rows_user.append(came)
+            rows_day.append(np.full(len(came), day))
+            rows_time.append(mean + rng.normal(0, 0.5, len(came)))
+        user = np.concatenate(rows_user)
+        sessions = DailySessions(user, user % 2, np.concatenate(rows_day), np.concatenate(rows_time),
+                                 np.full(len(user), 3), days=5)
+        found = winners(sessions)
+        assert found.short_term == "T1" and found.long_term_time == "C"
+        assert len(found.reversals) == 1 and found.reversals[0].startswith("T1 reverses against C: day 0 +")
+        assert "they DISAGREE" in found.describe()

@@ -51,16 +51,19 @@ class Winners:
     short_term: str | None
     long_term_time: str | None
     long_term_retention: str | None
+    reversals: tuple[str, ...] = ()
+    """Arms significantly better than control on day 0 and significantly worse over the horizon, or the reverse."""
 
     def describe(self) -> str:
-        """Whether the short-term and long-term winners agree, in one paragraph."""
+        """Whether the short-term and long-term winners agree, and which arms reverse against control."""
         def name(arm: str | None) -> str:
             return arm or "none (no arm significantly above control)"
 
         agree = self.short_term == self.long_term_time == self.long_term_retention
-        return (f"short-term winner (day 0, mean_time_per_session): {name(self.short_term)}; long-term winner by "
+        text = (f"short-term winner (day 0, mean_time_per_session): {name(self.short_term)}; long-term winner by "
                 f"time_per_user: {name(self.long_term_time)}, by last-day retention: "
                 f"{name(self.long_term_retention)} — {'they agree' if agree else 'they DISAGREE'}")
+        return text + "".join(f"; {reversal}" for reversal in self.reversals)
 
 
 def _best(rows: list[Comparison], metric: str, control: str) -> str | None:
@@ -79,8 +82,15 @@ def winners(sessions: DailySessions) -> Winners:
     horizon = compare_long_term(sessions, retention_days=retention_days(sessions.days))
     last = f"retention_d{sessions.days - 1}"
     control = horizon[0].control if horizon else "C"
+    reversals = []
+    for day_row in first_day:
+        later = next(r for r in horizon if r.treatment == day_row.treatment and r.metric == "time_per_user")
+        if day_row.significant and later.significant and (day_row.effect > 0) != (later.effect > 0):
+            reversals.append(f"{day_row.treatment} reverses against {control}: day 0 {day_row.effect:+.2f} % "
+                             f"[{day_row.lower:+.2f}, {day_row.upper:+.2f}], time_per_user over the horizon "
+                             f"{later.effect:+.2f} % [{later.lower:+.2f}, {later.upper:+.2f}]")
     return Winners(_best(first_day, "mean_time_per_session", control), _best(horizon, "time_per_user", control),
-                   _best(horizon, last, control))
+                   _best(horizon, last, control), tuple(reversals))
 
 
 def _figure(sessions: DailySessions, labels: list[str]) -> go.Figure:
