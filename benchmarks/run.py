@@ -1,4 +1,6 @@
-"""Run every benchmark: ``python benchmarks/run.py [world|sim|days|service|cluster|train|ab|plugin ...]`` (``make bench``).
+"""Run every benchmark (``make bench``).
+
+``python benchmarks/run.py [world|sim|days|service|cluster|train|ab|plugin ...]``.
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -13,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_ab  # noqa: E402
 import bench_cluster  # noqa: E402
+import bench_days  # noqa: E402
 import bench_plugin  # noqa: E402
 import bench_service  # noqa: E402
-import bench_days  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
 import bench_world  # noqa: E402

@@ -53,7 +53,7 @@ class SessionResults:
     time: npt.NDArray[np.float64]
     truncated: npt.NDArray[np.bool_]
     heard: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
-    """With the return model: the distinct (episode, artist) pairs played, for the artists' fatigue."""
+    """With the return model: the (episode, artist) pairs played (repeats allowed), for the artists' fatigue."""
 
     def __len__(self) -> int:
         return int(self.episode.shape[0])
@@ -131,7 +131,7 @@ class BatchedEngine:
         order = np.argsort(columns[0], kind="stable")
         episode, user, session_number, tracks, time, truncated = (c[order] for c in columns)
         return SessionResults(episode, user, session_number, tracks, time, truncated,
-                              heard=None if returns is None else _distinct_pairs(heard, self.world.artist_id))
+                              heard=None if returns is None else _heard_pairs(heard))
 
     def _run_batch(
         self,
@@ -212,15 +212,13 @@ class BatchedEngine:
         return episode, user, session, out_tracks, out_time, out_truncated
 
 
-def _distinct_pairs(pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
-                    artist_id: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The distinct (episode, artist) pairs, sorted."""
+def _heard_pairs(pairs: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The (episode, artist) pairs played, one per track (an artist played twice in a session appears twice)."""
     if not pairs:
         empty = np.zeros(0, np.int64)
         return empty, empty
-    n_artists = int(artist_id.max()) + 1
-    key = np.unique(np.concatenate([e * n_artists + a for e, a in pairs]))
-    return key // n_artists, key % n_artists
+    return np.concatenate([e for e, _ in pairs]), np.concatenate([a for _, a in pairs])
 
 
 def _widen(array: npt.NDArray[np.int64], capacity: int) -> npt.NDArray[np.int64]:

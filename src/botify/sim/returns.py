@@ -46,37 +46,57 @@ def satisfaction(time: FloatArray, expectation: FloatArray) -> FloatArray:
 
 
 class ArtistFatigue:
-    """``F[user, artist]`` kept sparse: sorted keys ``user * n_artists + artist`` and their values."""
+    """``F[user, artist]`` kept sparse, as sorted keys ``user * n_artists + artist`` and their values.
+
+    Today's sessions go to a small map of their own, merged into the large one overnight: a wave's update then
+    touches only today's pairs. ``F`` is the sum of the two.
+    """
 
     def __init__(self, n_artists: int) -> None:
         self.n_artists = n_artists
         self.keys = np.zeros(0, dtype=np.int64)
         self.values = np.zeros(0, dtype=np.float64)
+        self.today_keys = np.zeros(0, dtype=np.int64)
+        self.today_values = np.zeros(0, dtype=np.float64)
 
     def of(self, users: IntArray, artists: IntArray) -> FloatArray:
         """``F`` of each (user, artist) pair; 0 for pairs not heard recently."""
         query = users * self.n_artists + artists
-        index = np.minimum(np.searchsorted(self.keys, query), max(len(self.keys) - 1, 0))
-        if not len(self.keys):
-            return np.zeros(len(query))
-        return np.where(self.keys[index] == query, self.values[index], 0.0)
+        found = _lookup(self.keys, self.values, query)
+        return found + _lookup(self.today_keys, self.today_values, query) if len(self.today_keys) else found
 
     def add(self, users: IntArray, artists: IntArray) -> None:
-        """``F += 1`` for each (user, artist) pair (pairs must be distinct)."""
+        """``F += 1`` for each distinct (user, artist) pair (a pair given twice counts once: one session)."""
         new = np.sort(users * self.n_artists + artists)
-        at = np.searchsorted(self.keys, new)
-        known = at < len(self.keys)
-        known[known] = self.keys[at[known]] == new[known]
-        self.values[at[known]] += 1.0
-        # Merging two sorted arrays by insertion positions: no sort of the whole map.
-        self.keys = np.insert(self.keys, at[~known], new[~known])
-        self.values = np.insert(self.values, at[~known], 1.0)
+        new = new[np.r_[True, new[1:] != new[:-1]]] if len(new) else new
+        self.today_keys, self.today_values = _merge(self.today_keys, self.today_values, new, np.ones(len(new)))
 
     def recover(self, factor: float) -> None:
-        """One night: every ``F`` is multiplied by ``factor``; the ones under 0.01 are forgotten."""
-        self.values = self.values * factor
-        keep = self.values >= _FORGOTTEN
-        self.keys, self.values = self.keys[keep], self.values[keep]
+        """One night: today's counts join the rest, every ``F`` is multiplied by ``factor``, those under 0.01 go."""
+        keys, values = _merge(self.keys, self.values, self.today_keys, self.today_values)
+        values = values * factor
+        keep = values >= _FORGOTTEN
+        self.keys, self.values = keys[keep], values[keep]
+        self.today_keys, self.today_values = self.today_keys[:0], self.today_values[:0]
+
+
+def _merge(keys: IntArray, values: FloatArray, new_keys: IntArray, new_values: FloatArray
+           ) -> tuple[IntArray, FloatArray]:
+    """Add sorted distinct ``new_keys``' values into the sorted map, inserting the keys it lacks (no re-sort)."""
+    at = np.searchsorted(keys, new_keys)
+    known = at < len(keys)
+    known[known] = keys[at[known]] == new_keys[known]
+    values = values.copy()
+    values[at[known]] += new_values[known]
+    return np.insert(keys, at[~known], new_keys[~known]), np.insert(values, at[~known], new_values[~known])
+
+
+def _lookup(keys: IntArray, values: FloatArray, query: IntArray) -> FloatArray:
+    if not len(keys):
+        return np.zeros(len(query))
+    index = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    found: FloatArray = np.where(keys[index] == query, values[index], 0.0)
+    return found
 
 
 class ReturnState:
@@ -131,7 +151,7 @@ class ReturnState:
                  heard_artist: IntArray) -> IntArray:
         """Apply a wave's sessions (one per user) and return who plays another session today, ascending.
 
-        ``heard_episode``/``heard_artist`` are the distinct (episode, artist) pairs played in the wave.
+        ``heard_episode``/``heard_artist`` are the (episode, artist) pairs played in the wave (repeats allowed).
         """
         knobs = self.knobs
         s = satisfaction(times, self.expectation[users])

@@ -103,7 +103,7 @@ class SessionPlayer:
 def results_from_players(players: list[SessionPlayer], *, heard: bool = False) -> SessionResults:
     """Session rows of finished players, in the given order (session numbers unknown: -1).
 
-    ``heard`` adds the distinct (episode, artist) pairs of the sessions, sorted, as the engine reports them.
+    ``heard`` adds the (episode, artist) pairs of the sessions, each artist once per session, for the fatigue.
     """
     pairs = None
     if heard:
