@@ -10,9 +10,12 @@ import pytest
 from click.testing import CliRunner
 from scipy.special import expit, logit
 
+from botify.ab.analyze import analyze_logs
+from botify.ab.longterm import Calendar, DailySessions, horizon_metrics
 from botify.cli import main
-from botify.errors import LabError
+from botify.errors import ConfigError, LabError
 from botify.experiments import load_experiments
+from botify.recipes.horizon import daily_sessions, write_calendar
 from botify.recommenders.base import Requests
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.process import ServiceProcess
@@ -192,6 +195,27 @@ class TestSameSeedSameDays:
             got = play_days(agent, returns_world, days=DAYS, seed=4, show_progress=False)
         assert_same_days(got, in_process_days)
 
+        # The service's logs, cut into days by the run's calendar, give the simulator's long-term metrics.
+        write_calendar(got, tmp_path / "calendar.json")
+        analysis = analyze_logs([tmp_path / "log"], "DAYS")
+        calendar = Calendar.load(tmp_path / "calendar.json")
+        from_logs = horizon_metrics(DailySessions.from_logs(analysis.sessions, calendar), retention_days=(1, DAYS - 1))
+        plan = load_experiments(experiment_file)
+        truth = horizon_metrics(daily_sessions(got, plan), retention_days=(1, DAYS - 1))
+        np.testing.assert_array_equal(from_logs.user, truth.user)
+        np.testing.assert_array_equal(from_logs.arm, truth.arm)
+        for name in ("active_days", "sessions_per_user", "retention_d1", f"retention_d{DAYS - 1}"):
+            np.testing.assert_array_equal(from_logs.metric(name), truth.metric(name), err_msg=name)
+        np.testing.assert_allclose(from_logs.metric("time_per_user"), truth.metric("time_per_user"), rtol=1e-12)
+
+        report, page = tmp_path / "report.md", tmp_path / "report.html"
+        result = CliRunner().invoke(main, ["ab", "analyze", str(tmp_path / "log"), "--experiment", "DAYS",
+                                           "--calendar", str(tmp_path / "calendar.json"), "--out", str(report),
+                                           "--html", str(page)])
+        assert result.exit_code == 0, result.output
+        assert f"## Over the horizon ({DAYS} simulated days)" in report.read_text()
+        assert "retention_d1" in report.read_text() and "data-plot=\"retention\"" in page.read_text()
+
     def test_in_the_gymnasium_env_user_by_user(self, returns_world: SimWorld, experiment_file: Path,
                                                in_process_days: Horizon) -> None:
         plan = load_experiments(experiment_file)
@@ -252,6 +276,17 @@ class TestCommands:
         assert "short-term winner (day 0, mean_time_per_session)" in result.output
         report = (tmp_path / "lt" / "report.md").read_text()
         assert report.startswith("# The long-term experiment\n\n**short-term winner")
-        assert "| k | C=indexed | T1=custom | T2=session |" in report
+        assert "| k | C | T1 | T2 |" in report and "## All 3 days as one A/B" in report
         html = (tmp_path / "lt" / "report.html").read_text()
         assert "retention: share of a cohort" in html and "plotly" in html.lower()
+        assert "from the service's logs" in result.output
+        calendar = Calendar.load(tmp_path / "lt" / "calendar.json")
+        assert calendar.days == 3 and (calendar.start[1:] > calendar.end[:-1]).all()
+
+    def test_a_calendar_that_does_not_fit_the_logs_is_a_clear_error(self, tmp_path: Path) -> None:
+        Calendar(np.array([0, 10]), np.array([5, 20])).save(tmp_path / "calendar.json")
+        with pytest.raises(ConfigError, match="2 sessions end outside every day of the calendar"):
+            Calendar.load(tmp_path / "calendar.json").day_of(np.array([3, 7, 12, 25]))
+        (tmp_path / "bad.json").write_text('{"days": [[5, 1]]}')
+        with pytest.raises(ConfigError, match="each start <= end"):
+            Calendar.load(tmp_path / "bad.json")

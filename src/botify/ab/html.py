@@ -17,10 +17,11 @@ import plotly.graph_objects as go
 
 from botify.ab.analyze import Analysis
 from botify.ab.logs import arm_index
+from botify.ab.longterm import DailySessions, compare_long_term, daily_effects, retention_curve, retention_days
 from botify.ab.metrics import user_metrics
 from botify.ab.table import HEADER, Comparison, compare_arms, row_tone, table_cells
 from botify.experiments import arm_name
-from botify.metric_plan import UNITS
+from botify.metric_plan import UNITS, MetricPlan
 
 __all__ = ["render_html"]
 
@@ -208,8 +209,41 @@ def _metric_order(analysis: Analysis) -> list[str]:
     return [m for m in declared if m in present] + sorted(present - set(declared))
 
 
-def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None) -> str:
-    """The whole report as one HTML string."""
+def _long_term(figures: _Figures, daily: DailySessions, control: str) -> str:
+    """Retention curves per arm, the daily effects of every treatment, and the horizon's table."""
+    arms = sorted(set(daily.arm.tolist()))
+    retention = go.Figure()
+    for index, arm in enumerate(arms):
+        retention.add_trace(go.Scatter(x=list(range(daily.days)), y=retention_curve(daily, arm).tolist(),
+                                       mode="lines+markers", name=arm_name(arm),
+                                       marker={"color": _ARM_COLOURS[index % len(_ARM_COLOURS)]}))
+    retention.update_layout(height=380, title="retention: share of a cohort active k days after its first day",
+                            xaxis_title="k (days after the cohort's first day)", yaxis_title="share active",
+                            legend_title_text="arm")
+    effects = daily_effects(daily, control=arm_index(control))
+    daily_figure = go.Figure()
+    for index, arm in enumerate(a for a in arms if arm_name(a) != control):
+        rows = [(day, r) for day, day_rows in enumerate(effects) for r in day_rows if r.treatment == arm_name(arm)]
+        daily_figure.add_trace(go.Scatter(
+            x=[day for day, _ in rows], y=[r.effect for _, r in rows], mode="lines+markers",
+            name=f"{arm_name(arm)} vs {control}", marker={"color": _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]},
+            error_y={"type": "data", "symmetric": False, "array": [r.upper - r.effect for _, r in rows],
+                     "arrayminus": [r.effect - r.lower for _, r in rows]}))
+    daily_figure.add_hline(y=0, line_dash="dash", line_color="#888")
+    daily_figure.update_layout(height=380, title="mean_time_per_session: effect per simulated day (95 % interval)",
+                               xaxis_title="day", yaxis_title="effect, % of the control mean",
+                               legend_title_text="treatment")
+    horizon = compare_long_term(daily, control=arm_index(control), retention_days=retention_days(daily.days))
+    table = "".join(f"<tr>{''.join(f'<td>{html.escape(c)}</td>' for c in table_cells(r, MetricPlan.default()))}</tr>"
+                    for r in horizon)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+    return (f"<p>{daily.days} simulated days (calendar from the run).</p><table><tr>{head}</tr>{table}</table>"
+            f"{figures.html(retention, 'retention')}{figures.html(daily_figure, 'daily-effects')}")
+
+
+def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None,
+                long_term: DailySessions | None = None) -> str:
+    """The whole report as one HTML string; ``long_term`` (sessions with their simulated day) adds the horizon."""
     figures = _Figures()
     forests = "".join(_forest(figures, analysis, metric) for metric in _metric_order(analysis))
     srm_class = "warn" if analysis.srm.mismatch else ""
@@ -223,5 +257,6 @@ def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None 
             f"<p>{html.escape(analysis.read.describe())}</p>{_table(analysis)}"
             f"<h2>Effects</h2>{forests}<h2>Session time per arm</h2>{_distributions(figures, analysis)}"
             f"<h2>Over the day</h2>{_over_the_day(figures, analysis)}<h2>Per day</h2>{_per_day(figures, analysis)}"
+            + (f"<h2>Over the horizon</h2>{_long_term(figures, long_term, analysis.control)}" if long_term else "") +
             f"<h2>Run</h2><ul>{meta}</ul></body></html>\n")
 

@@ -15,20 +15,23 @@ horizon metric with the same metric over pre-period days.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from botify.ab.cuped import cuped
 from botify.ab.metrics import user_metrics
+from botify.ab.sessions import Sessions
 from botify.ab.stats import welch_ttest
-from botify.ab.table import Comparison, compare_arms
+from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.errors import ConfigError
 from botify.experiments import arm_name
 
-__all__ = ["LONG_TERM_METRICS", "DailySessions", "UserColumns", "compare_long_term", "cuped_long_term",
-           "daily_effects", "horizon_metrics", "retention_curve"]
+__all__ = ["LONG_TERM_METRICS", "Calendar", "DailySessions", "UserColumns", "compare_long_term", "cuped_long_term",
+           "daily_effects", "horizon_metrics", "long_term_markdown", "retention_curve", "retention_days"]
 
 LONG_TERM_METRICS = ("active_days", "sessions_per_user", "time_per_user")
 
@@ -54,11 +57,60 @@ class DailySessions:
         if n and (self.day.min() < 0 or self.day.max() >= self.days):
             raise ConfigError(f"days must be in [0, {self.days}), got {self.day.min()}..{self.day.max()}")
 
+    @classmethod
+    def from_logs(cls, sessions: Sessions, calendar: Calendar) -> DailySessions:
+        """Sessions cut from the service's logs, each on the calendar day its last line was logged."""
+        return cls(sessions.user, sessions.arm, calendar.day_of(sessions.end), sessions.time, sessions.tracks,
+                   calendar.days)
+
     def between(self, first: int, stop: int) -> DailySessions:
         """The sessions of days ``first .. stop - 1``, renumbered from day 0."""
         rows = (self.day >= first) & (self.day < stop)
         return DailySessions(self.user[rows], self.arm[rows], self.day[rows] - first, self.time[rows],
                              self.tracks[rows], stop - first)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The wall-clock span of each simulated day (ms since the epoch), to read days off the service's timestamps.
+
+    A multi-day run over HTTP writes it (``calendar.json``: ``{"days": [[start, end], ...]}``); a session belongs to
+    the day whose span holds its last line's timestamp.
+    """
+
+    start: IntArray
+    end: IntArray
+
+    @classmethod
+    def load(cls, path: str | Path) -> Calendar:
+        """Read ``calendar.json``; a clear error for anything else."""
+        try:
+            spans = json.loads(Path(path).read_text())["days"]
+            start, end = (np.array([int(span[i]) for span in spans], dtype=np.int64) for i in (0, 1))
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
+            raise ConfigError(f"{path} is not a calendar ({{\"days\": [[start_ms, end_ms], ...]}}): {error}") from error
+        if not len(start) or (start > end).any() or (start[1:] <= end[:-1]).any():
+            raise ConfigError(f"{path}: days must be non-empty, each start <= end, in order without overlap")
+        return cls(start, end)
+
+    def save(self, path: str | Path) -> None:
+        """Write ``calendar.json``."""
+        spans = [[int(a), int(b)] for a, b in zip(self.start.tolist(), self.end.tolist(), strict=True)]
+        Path(path).write_text(json.dumps({"days": spans}) + "\n")
+
+    @property
+    def days(self) -> int:
+        """Number of days."""
+        return len(self.start)
+
+    def day_of(self, timestamps: IntArray) -> IntArray:
+        """The day of each timestamp; a ``ConfigError`` if one falls outside every day."""
+        day = np.searchsorted(self.start, timestamps, side="right") - 1
+        inside = (day >= 0) & (timestamps <= self.end[np.maximum(day, 0)])
+        if not inside.all():
+            raise ConfigError(f"{int((~inside).sum()):,} sessions end outside every day of the calendar "
+                              f"(first at {int(timestamps[~inside][0])} ms); is it the calendar of these logs?")
+        return day.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -83,6 +135,11 @@ def _active(sessions: DailySessions, n_users: int) -> npt.NDArray[np.bool_]:
     active = np.zeros((n_users, sessions.days), dtype=np.bool_)
     active[sessions.user, sessions.day] = True
     return active
+
+
+def retention_days(days: int) -> tuple[int, ...]:
+    """The retention days a horizon reports: day 1, day 7 and its last day, those it has."""
+    return tuple(sorted({k for k in (1, 7, days - 1) if 0 < k < days}))
 
 
 def horizon_metrics(sessions: DailySessions, retention_days: tuple[int, ...] = ()) -> UserColumns:
@@ -182,3 +239,19 @@ def cuped_long_term(sessions: DailySessions, pre_days: int, *, metric: str = "ti
                                    100 * test.ci_high / mean, 100 * plain.ci_low / mean, 100 * plain.ci_high / mean,
                                    adjusted.variance_reduction))
     return results
+
+
+def long_term_markdown(sessions: DailySessions, *, control: int = 0, alpha: float = 0.05) -> str:
+    """The horizon's section of a report: the long-term table, retention curves and the daily effects."""
+    arms = sorted(set(sessions.arm.tolist()))
+    rows = compare_long_term(sessions, control=control, retention_days=retention_days(sessions.days), alpha=alpha)
+    curves = [retention_curve(sessions, arm) for arm in arms]
+    lines = [f"## Over the horizon ({sessions.days} simulated days)", "", render_markdown(rows),
+             "Retention: share of a cohort active k days after its first day.", "",
+             "| k | " + " | ".join(arm_name(a) for a in arms) + " |", "|---|" + "---|" * len(arms)]
+    lines += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" for c in curves) + " |" for k in range(sessions.days)]
+    lines += ["", "mean_time_per_session, effect per day (% of control, 95 % interval):", "",
+              "| day | treatment | effect % | lower % | upper % |", "|---|---|---|---|---|"]
+    for day, day_rows in enumerate(daily_effects(sessions, control=control, alpha=alpha)):
+        lines += [f"| {day} | {r.treatment} | {r.effect:+.2f} | {r.lower:+.2f} | {r.upper:+.2f} |" for r in day_rows]
+    return "\n".join(lines) + "\n"

@@ -99,11 +99,13 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
 @click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", show_default=True,
               help="duckdb: validated Parquet copies cached in $BOTIFY_CACHE (~/.cache/botify); python: no cache.")
+@click.option("--calendar", "calendar_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="calendar.json of a multi-day run (return model): adds the horizon's metrics.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The experiment file whose `metrics` block (primary metric, guardrails) the verdict follows.")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
-               engine: str, plan_file: Path | None) -> None:
+               engine: str, calendar_file: Path | None, plan_file: Path | None) -> None:
     """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
@@ -118,6 +120,7 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}", plan=analysis.plan))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
+    from botify.ab.logs import arm_index
     from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
 
     sections = []
@@ -127,6 +130,12 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         sections.append(ratio_section(analysis, alpha=alpha))
     if pre_logs:
         sections.append(cuped_section(analysis, pre_logs, alpha=alpha))
+    long_term = None
+    if calendar_file is not None:
+        from botify.ab.longterm import Calendar, DailySessions, long_term_markdown
+
+        long_term = DailySessions.from_logs(analysis.sessions, Calendar.load(calendar_file))
+        sections.append(long_term_markdown(long_term, control=arm_index(control), alpha=alpha))
     extra = "".join("\n" + section for section in sections)
     if extra:
         console.print(extra)
@@ -139,6 +148,6 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
 
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(render_html(analysis, f"{experiment}: treatments vs {control}",
-                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}))
+                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}, long_term))
         console.print(f"HTML report written to {html_path}")
 

@@ -57,10 +57,13 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
                    "default: the calibration experiment.")
 @click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
               help="Where the experiment's artifacts are loaded from (inprocess).")
+@click.option("--calendar", "calendar_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Return model: write each day's wall-clock span here, for `botify ab analyze --calendar`.")
 @click.option("--pause", is_flag=True, help="Wait for Enter between days.")
 @click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
 def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, url: str, days: int,
-            concurrency: int, experiment: Path | None, artifacts: Path, pause: bool, hook: str | None) -> None:
+            concurrency: int, experiment: Path | None, artifacts: Path, calendar_file: Path | None, pause: bool,
+            hook: str | None) -> None:
     """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day.
 
     In a world with the return model (docs/returns.md) each day's visitors come from the model: it prints each
@@ -89,9 +92,12 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
             raise LabError("this world has the return model: each day's sessions come from it; drop --episodes")
         if pause or hook:
             raise LabError("--pause and --hook are for worlds without the return model")
+    elif calendar_file is not None:
+        raise LabError("--calendar is for worlds with the return model (docs/returns.md)")
+    if sim_world.truth.returns is not None:
         routed = recommender == "inprocess" or (recommender == "remote" and experiment is not None)
         _play_horizon(agent, sim_world, days=days, seed=seed, plan=plan if routed else None,
-                      show_progress=recommender != "console")
+                      show_progress=recommender != "console", calendar_file=calendar_file)
         _report_http(agent)
         return
     summaries = run_days(agent, episodes=episodes or 2000, days=days, seed=seed,
@@ -121,12 +127,15 @@ def _report_http(agent: object) -> None:
 
 
 def _play_horizon(agent: Agent, sim_world: SimWorld, *, days: int, seed: int, plan: ExperimentPlan | None,
-                  show_progress: bool) -> None:
-    from botify.recipes.horizon import arms_by_day, daily_sessions, long_term_table, retention_table
+                  show_progress: bool, calendar_file: Path | None) -> None:
+    from botify.recipes.horizon import arms_by_day, daily_sessions, long_term_table, retention_table, write_calendar
     from botify.sim.days import play_days
 
     horizon = play_days(agent, sim_world, days=days, seed=seed, show_progress=show_progress,
                         on_day=lambda s: console.print(s.describe()))
+    if calendar_file is not None:
+        write_calendar(horizon, calendar_file)
+        console.print(f"calendar of the {days} days written to {calendar_file}")
     if plan is None or len(plan.routing.arms) < 2:
         return
     sessions = daily_sessions(horizon, plan)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from rich.table import Table
 
-from botify.ab.longterm import DailySessions, compare_long_term, retention_curve
+from botify.ab.longterm import Calendar, DailySessions, compare_long_term, retention_curve, retention_days
 from botify.ab.table import render_rich
 from botify.experiments import ExperimentPlan
 from botify.sim.days import Horizon
 
-__all__ = ["arms_by_day", "daily_sessions", "long_term_table", "retention_days", "retention_table"]
+__all__ = ["arms_by_day", "daily_sessions", "long_term_table", "retention_table", "write_calendar"]
 
 
 def daily_sessions(horizon: Horizon, plan: ExperimentPlan) -> DailySessions:
@@ -20,9 +22,11 @@ def daily_sessions(horizon: Horizon, plan: ExperimentPlan) -> DailySessions:
                          sessions.tracks, horizon.days)
 
 
-def retention_days(days: int) -> tuple[int, ...]:
-    """The retention days a horizon reports: day 1, day 7 and its last day, those it has."""
-    return tuple(sorted({k for k in (1, 7, days - 1) if 0 < k < days}))
+def write_calendar(horizon: Horizon, path: Path) -> None:
+    """Write the days' wall-clock spans, which map the service's log timestamps to days."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start, end = (np.array([span[i] for span in horizon.calendar], dtype=np.int64) for i in (0, 1))
+    Calendar(start, end).save(path)
 
 
 def arms_by_day(sessions: DailySessions, labels: list[str]) -> Table:

@@ -7,19 +7,27 @@ and the last day's retention are the long-term ones. The report shows the retent
 
 from __future__ import annotations
 
+import html
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from rich.console import Console
 
-from botify.ab.longterm import DailySessions, compare_long_term, daily_effects, retention_curve
+from botify.ab.analyze import Analysis, analyze_logs
+from botify.ab.html import render_html
+from botify.ab.longterm import (
+    Calendar,
+    DailySessions,
+    compare_long_term,
+    daily_effects,
+    long_term_markdown,
+    retention_days,
+)
 from botify.ab.table import Comparison, render_markdown, render_rich
 from botify.errors import LabError
 from botify.experiments import load_experiments
-from botify.recipes.horizon import arms_by_day, daily_sessions, retention_days, retention_table
+from botify.recipes.horizon import arms_by_day, retention_table, write_calendar
 from botify.service.process import ServiceProcess
 from botify.sim.agents.remote import RemoteAgent
 from botify.sim.days import play_days
@@ -93,28 +101,6 @@ def winners(sessions: DailySessions) -> Winners:
                    _best(horizon, last, control), tuple(reversals))
 
 
-def _figure(sessions: DailySessions, labels: list[str]) -> go.Figure:
-    figure = make_subplots(rows=1, cols=2, subplot_titles=(
-        "retention: share of a cohort active k days after its first day",
-        "daily effect on mean_time_per_session vs control, % (95 % interval)"))
-    for arm, label in enumerate(labels):
-        figure.add_trace(go.Scatter(x=list(range(sessions.days)), y=retention_curve(sessions, arm).tolist(),
-                                    mode="lines+markers", name=label, legendgroup=label), row=1, col=1)
-    effects = daily_effects(sessions)
-    for arm, label in enumerate(labels[1:], start=1):
-        rows = [(day, r) for day, day_rows in enumerate(effects) for r in day_rows if r.treatment == f"T{arm}"]
-        figure.add_trace(go.Scatter(
-            x=[day for day, _ in rows], y=[r.effect for _, r in rows], mode="lines+markers", name=label,
-            legendgroup=label, showlegend=False,
-            error_y={"type": "data", "symmetric": False, "array": [r.upper - r.effect for _, r in rows],
-                     "arrayminus": [r.effect - r.lower for _, r in rows]}), row=1, col=2)
-    figure.add_hline(y=0, line_dash="dot", row=1, col=2)
-    figure.update_xaxes(title_text="k (days after the first)", row=1, col=1)
-    figure.update_xaxes(title_text="day", row=1, col=2)
-    figure.update_layout(template="plotly_white", height=480, margin={"l": 30, "r": 30, "t": 60, "b": 30})
-    return figure
-
-
 def run_long_term(options: LongTermOptions, console: Console) -> Winners:
     """Serve the experiment, play ``days`` days over HTTP, print and write the long-term report."""
     if not (options.artifacts / "dssm").is_dir():
@@ -141,7 +127,11 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
     finally:
         with console.status("stopping the service"):
             service.stop()
-    sessions = daily_sessions(horizon, plan)
+    calendar = options.out / "calendar.json"
+    write_calendar(horizon, calendar)
+    # The report reads what the service logged, as an A/B team would; the calendar maps its timestamps to days.
+    analysis = analyze_logs([log_dir], plan.routing.name, metrics_plan=plan.metrics)
+    sessions = DailySessions.from_logs(analysis.sessions, Calendar.load(calendar))
     labels = [f"{a.label}={a.recommender}" for a in plan.routing.arms]
     rows = compare_long_term(sessions, retention_days=retention_days(options.days))
     first_day = daily_effects(sessions)[0]
@@ -150,26 +140,24 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
     console.print(retention_table(sessions, labels))
     console.print(render_rich(first_day, title="day 0 (the short-term A/B)"))
     console.print(render_rich(rows, title=f"{plan.routing.name} over {options.days} days"))
-    console.print(found.describe())
-    _write_report(options, sessions, labels, rows, first_day, found)
-    console.print(f"report: {options.out / 'report.md'} and {options.out / 'report.html'}")
+    console.print(f"[bold]{found.describe()}[/]")
+    _write_report(options, analysis, sessions, labels, first_day, found)
+    console.print(f"report: {options.out / 'report.md'} and {options.out / 'report.html'} (from the service's logs "
+                  f"and {calendar})")
     return found
 
 
-def _write_report(options: LongTermOptions, sessions: DailySessions, labels: list[str], rows: list[Comparison],
+def _write_report(options: LongTermOptions, analysis: Analysis, sessions: DailySessions, labels: list[str],
                   first_day: list[Comparison], found: Winners) -> None:
     options.out.mkdir(parents=True, exist_ok=True)
-    curves = [retention_curve(sessions, arm) for arm in range(len(labels))]
-    retention = ["| k | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
-    retention += [f"| {k} | " + " | ".join(f"{c[k]:.3f}" for c in curves) + " |" for k in range(sessions.days)]
     text = (f"# The long-term experiment\n\n**{found.describe()}**\n\n"
             f"{options.days} days under the return model, over HTTP; arms: {', '.join(labels)}.\n\n"
-            f"## Day 0 (the short-term A/B)\n\n{render_markdown(first_day)}\n"
-            f"## Over {options.days} days\n\n{render_markdown(rows)}\n"
-            "## Retention curves\n\n" + "\n".join(retention) + "\n")
+            f"## Day 0 (the short-term A/B)\n\n{render_markdown(first_day)}\n{long_term_markdown(sessions)}\n"
+            f"## All {options.days} days as one A/B\n\n{analysis.markdown()}")
     (options.out / "report.md").write_text(text)
-    html = _figure(sessions, labels).to_html(full_html=False, include_plotlyjs=True)
-    body = text.split("\n\n")[1].strip("*")
-    (options.out / "report.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Long-term experiment</title></head><body>"
-        f"<h1>The long-term experiment</h1><p><strong>{body}</strong></p>{html}</body></html>\n")
+    page = render_html(analysis, f"{analysis.experiment}: {options.days} days under the return model",
+                       {"logs": str(options.out / "logs"), "calendar": str(options.out / "calendar.json"),
+                        "seed": options.seed}, sessions)
+    headline = f"<p class='verdict neutral'><strong>{html.escape(found.describe())}</strong></p>"
+    verdict = "<section id='verdict'>"
+    (options.out / "report.html").write_text(page.replace(verdict, headline + verdict, 1))

@@ -8,6 +8,7 @@ over HTTP and the console play the same days for the same seed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,8 @@ class Horizon:
     n_users: int
     left_on: npt.NDArray[np.int64]
     """Per user: the day after whose sessions they left for good, or -1."""
+    calendar: tuple[tuple[int, int], ...] = ()
+    """Each day's wall-clock start and end (ms since the epoch): the service's log timestamps fall inside them."""
 
     def summary(self, day: int) -> ReturnDay:
         """The figures of one day."""
@@ -90,6 +93,7 @@ def play_days(
     parts: list[SessionResults] = []
     day_of: list[npt.NDArray[np.int64]] = []
     left_on = np.full(world.n_users, -1, dtype=np.int64)
+    calendar: list[tuple[int, int]] = []
     with Progress(TextColumn("day {task.completed:.0f}/{task.total:.0f}"), BarColumn(),
                   TextColumn("{task.fields[sessions]:,} sessions"), TimeElapsedColumn(),
                   disable=not show_progress) as bar:
@@ -101,6 +105,8 @@ def play_days(
             bar.update(task, sessions=sessions[0])
 
         for day in range(days):
+            time.sleep(0.002)  # no day shares a millisecond with the one before: timestamps tell days apart
+            started = time.time_ns() // 1_000_000
             users = state.start_day(day)
             wave = 0
             first = len(parts)
@@ -114,9 +120,11 @@ def play_days(
                 parts.append(results)
                 day_of.append(np.full(len(results), day, dtype=np.int64))
                 wave += 1
+            calendar.append((started, time.time_ns() // 1_000_000))
+            time.sleep(0.002)
             bar.update(task, completed=day + 1)
             if on_day is not None:
                 played = concat_results(parts[first:])
                 on_day(_summarize(day, played.user, played.time, int((left_on == day).sum())))
     return Horizon(concat_results(parts), np.concatenate(day_of) if day_of else np.zeros(0, np.int64), days,
-                   world.n_users, left_on)
+                   world.n_users, left_on, tuple(calendar))
