@@ -13,11 +13,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from botify.ab import analyze_logs
 from botify.ab.analyze import Analysis
 from botify.ab.html import render_html
+from botify.ab.longterm import DailySessions
 from botify.ab.verdict import decide
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -89,6 +91,20 @@ class TestReadInABrowser:
         chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,4200", page.as_uri())
         assert shot.stat().st_size > 100_000, "the screenshot is (nearly) blank"
         print(f"screenshot: {shot}")
+
+    def test_the_horizon_section_reads_as_well(self, analysis: Analysis, tmp_path: Path) -> None:
+        s = analysis.sessions
+        rng = np.random.default_rng(3)
+        daily = DailySessions(s.user, s.arm, rng.integers(0, 7, len(s.user)), s.time, s.tracks, days=7)
+        page = tmp_path / "report-longterm.html"
+        page.write_text(render_html(analysis, "EXPLORATION over 7 days", {"seed": 7}, long_term=daily))
+        checks = layout_checks(page, tmp_path)
+        assert {"plot-retention", "plot-daily-effects"} <= set(checks["plots"])
+        assert checks["overflow"] == [] and checks["missing_titles"] == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "report-longterm.png"
+        chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,5600", page.as_uri())
+        assert shot.stat().st_size > 100_000, "the screenshot is (nearly) blank"
 
     def test_the_checks_see_a_label_cut_by_its_plot(self, analysis: Analysis, tmp_path: Path) -> None:
         page = tmp_path / "cut.html"

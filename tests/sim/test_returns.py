@@ -285,6 +285,7 @@ class TestCommands:
 
     def test_a_calendar_that_does_not_fit_the_logs_is_a_clear_error(self, tmp_path: Path) -> None:
         Calendar(np.array([0, 10]), np.array([5, 20])).save(tmp_path / "calendar.json")
+        assert Calendar.load(tmp_path / "calendar.json").day_of(np.array([0, 5, 10, 20])).tolist() == [0, 0, 1, 1]
         with pytest.raises(ConfigError, match="2 sessions end outside every day of the calendar"):
             Calendar.load(tmp_path / "calendar.json").day_of(np.array([3, 7, 12, 25]))
         (tmp_path / "bad.json").write_text('{"days": [[5, 1]]}')
