@@ -271,7 +271,8 @@ class TestCommands:
 
     def test_longterm_recipe_over_http(self, returns_world_dir: Path, model_artifacts: Path, tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["longterm", "--world", str(returns_world_dir), "--artifacts",
-                                           str(model_artifacts), "--days", "3", "--out", str(tmp_path / "lt")])
+                                           str(model_artifacts), "--days", "3", "--pre-days", "2", "--out",
+                                           str(tmp_path / "lt")])
         assert result.exit_code == 0, result.output
         assert "short-term winner (day 0, mean_time_per_session)" in result.output
         report = (tmp_path / "lt" / "report.md").read_text()
@@ -281,7 +282,11 @@ class TestCommands:
         assert "retention: share of a cohort" in html and "plotly" in html.lower()
         assert "from the service's logs" in result.output
         calendar = Calendar.load(tmp_path / "lt" / "calendar.json")
-        assert calendar.days == 3 and (calendar.start[1:] > calendar.end[:-1]).all()
+        assert calendar.days == 5 and (calendar.start[1:] > calendar.end[:-1]).all()
+        # The pre-period: its own service and logs, everyone on the control; CUPED's table in the report.
+        assert (tmp_path / "lt" / "pre-logs" / "data.json").stat().st_size > 0
+        assert "## CUPED with 2 pre-period days (everyone on C)" in report
+        assert result.output.count("CUPED T") == 6  # 2 treatments x 3 horizon metrics
 
     def test_a_calendar_that_does_not_fit_the_logs_is_a_clear_error(self, tmp_path: Path) -> None:
         Calendar(np.array([0, 10]), np.array([5, 20])).save(tmp_path / "calendar.json")

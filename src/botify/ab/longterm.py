@@ -30,8 +30,9 @@ from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.errors import ConfigError
 from botify.experiments import arm_name
 
-__all__ = ["LONG_TERM_METRICS", "Calendar", "DailySessions", "UserColumns", "compare_long_term", "cuped_long_term",
-           "daily_effects", "horizon_metrics", "long_term_markdown", "retention_curve", "retention_days"]
+__all__ = ["LONG_TERM_METRICS", "Calendar", "CupedResult", "DailySessions", "UserColumns", "compare_long_term",
+           "cuped_long_term", "daily_effects", "horizon_metrics", "long_term_markdown", "retention_curve",
+           "retention_days"]
 
 LONG_TERM_METRICS = ("active_days", "sessions_per_user", "time_per_user")
 
@@ -102,6 +103,14 @@ class Calendar:
     def days(self) -> int:
         """Number of days."""
         return len(self.start)
+
+    def days_from(self, first: int) -> Calendar:
+        """The calendar from day ``first`` on, renumbered from 0."""
+        return Calendar(self.start[first:], self.end[first:])
+
+    def days_until(self, stop: int) -> Calendar:
+        """The calendar of days ``0 .. stop - 1``."""
+        return Calendar(self.start[:stop], self.end[:stop])
 
     def day_of(self, timestamps: IntArray) -> IntArray:
         """The day of each timestamp; a ``ConfigError`` if one falls outside every day."""
@@ -211,6 +220,12 @@ class CupedResult:
     plain_lower: float
     plain_upper: float
     variance_reduction: float
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        return (f"CUPED {self.treatment} {self.metric}: {self.effect:+.2f} % [{self.lower:+.2f}, {self.upper:+.2f}] "
+                f"(plain [{self.plain_lower:+.2f}, {self.plain_upper:+.2f}], {self.variance_reduction:.1%} of the "
+                "variance removed)")
 
 
 def cuped_long_term(sessions: DailySessions, pre_days: int, *, metric: str = "time_per_user", control: int = 0,

@@ -133,11 +133,13 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
               show_default=True, help="The models the arms use (botify demo trains them).")
 @click.option("--days", type=click.IntRange(min=2), default=15, show_default=True,
               help="Day 0 and 14 more: day-14 retention.")
+@click.option("--pre-days", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Days before the experiment with every user on the control arm: CUPED's covariate.")
 @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/longterm"), show_default=True)
-def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, days: int, seed: int, concurrency: int,
-             out: Path) -> None:
+def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, days: int, pre_days: int, seed: int,
+             concurrency: int, out: Path) -> None:
     """The long-term experiment over real HTTP: whether the short-term and the long-term winners agree.
 
     Days under the return model (docs/returns.md) -> each arm by day, retention curves, day 0's A/B and the
@@ -146,4 +148,4 @@ def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, day
     from botify.recipes.longterm import LongTermOptions, run_long_term
 
     run_long_term(LongTermOptions(world_dir, experiment_file or BUNDLED / "longterm.yml", artifacts, out, days, seed,
-                                  concurrency), console)
+                                  concurrency, pre_days), console)

@@ -11,22 +11,28 @@ import html
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import yaml
 from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.ab.html import render_html
 from botify.ab.longterm import (
+    LONG_TERM_METRICS,
     Calendar,
+    CupedResult,
     DailySessions,
     compare_long_term,
+    cuped_long_term,
     daily_effects,
     long_term_markdown,
     retention_days,
 )
 from botify.ab.table import Comparison, render_markdown, render_rich
 from botify.errors import LabError
-from botify.experiments import load_experiments
+from botify.experiments import ExperimentPlan, load_experiments
 from botify.recipes.horizon import arms_by_day, retention_table, write_calendar
 from botify.service.process import ServiceProcess
 from botify.sim.agents.remote import RemoteAgent
@@ -50,6 +56,8 @@ class LongTermOptions:
     days: int = 15
     seed: int = 31337
     concurrency: int = 16
+    pre_days: int = 0
+    """Days before the experiment, every user served by the control arm: the CUPED covariate's period."""
 
 
 @dataclass(frozen=True)
@@ -114,24 +122,40 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
         raise LabError(f"{options.world_dir} has no return model; generate one with "
                        "`botify world generate --set return_model=true`")
     plan = load_experiments(options.experiment)
-    log_dir = options.out / "logs"
-    shutil.rmtree(log_dir, ignore_errors=True)
-    with console.status("starting the service"):
-        service = ServiceProcess(options.world_dir, config=options.experiment, log_dir=log_dir,
-                                 extra_args=["--artifacts", str(options.artifacts)]).start()
+    options.out.mkdir(parents=True, exist_ok=True)
+    log_dir, pre_log_dir = options.out / "logs", options.out / "pre-logs"
+    for stale in (log_dir, pre_log_dir):
+        shutil.rmtree(stale, ignore_errors=True)
+    pre_config = _write_pre_period_config(plan, options.out / "pre-period.yml")
+    services: list[ServiceProcess] = []
+
+    def agent_for_day(day: int) -> RemoteAgent:
+        if day in (0, options.pre_days):
+            for running in services:
+                running.stop()
+            pre = day < options.pre_days
+            config, logs = (pre_config, pre_log_dir) if pre else (options.experiment, log_dir)
+            with console.status("starting the service" + (" for the pre-period" if pre else "")):
+                services.append(ServiceProcess(options.world_dir, config=config, log_dir=logs,
+                                               extra_args=["--artifacts", str(options.artifacts)]).start())
+            what = f"{options.pre_days} pre-period days (everyone on C)" if pre else f"{options.days} days"
+            console.print(f"service up at {services[-1].url}; {what} over HTTP (logs in {logs})")
+        return RemoteAgent(world, services[-1].url, concurrency=options.concurrency)
+
     try:
-        console.print(f"service up at {service.url}; {options.days} days over HTTP (logs in {log_dir})")
-        agent = RemoteAgent(world, service.url, concurrency=options.concurrency)
-        horizon = play_days(agent, world, days=options.days, seed=options.seed,
-                            on_day=lambda s: console.print(s.describe()))
+        horizon = play_days(agent_for_day(0), world, days=options.pre_days + options.days, seed=options.seed,
+                            on_day=lambda s: console.print(s.describe()), agent_for_day=agent_for_day)
     finally:
         with console.status("stopping the service"):
-            service.stop()
-    calendar = options.out / "calendar.json"
-    write_calendar(horizon, calendar)
+            for service in services:
+                service.stop()
+    calendar_path = options.out / "calendar.json"
+    write_calendar(horizon, calendar_path)
     # The report reads what the service logged, as an A/B team would; the calendar maps its timestamps to days.
+    calendar = Calendar.load(calendar_path)
     analysis = analyze_logs([log_dir], plan.routing.name, metrics_plan=plan.metrics)
-    sessions = DailySessions.from_logs(analysis.sessions, Calendar.load(calendar))
+    sessions = DailySessions.from_logs(analysis.sessions, calendar.days_from(options.pre_days))
+    cuped = _cuped_with_pre_period(plan, pre_log_dir, calendar, sessions, options.pre_days)
     labels = [f"{a.label}={a.recommender}" for a in plan.routing.arms]
     rows = compare_long_term(sessions, retention_days=retention_days(options.days))
     first_day = daily_effects(sessions)[0]
@@ -141,19 +165,55 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
     console.print(render_rich(first_day, title="day 0 (the short-term A/B)"))
     console.print(render_rich(rows, title=f"{plan.routing.name} over {options.days} days"))
     console.print(f"[bold]{found.describe()}[/]")
-    _write_report(options, analysis, sessions, labels, first_day, found)
+    for row in cuped:
+        console.print(row.describe())
+    _write_report(options, analysis, sessions, labels, first_day, found, cuped)
     console.print(f"report: {options.out / 'report.md'} and {options.out / 'report.html'} (from the service's logs "
                   f"and {calendar})")
     return found
 
 
+def _write_pre_period_config(plan: ExperimentPlan, path: Path) -> Path:
+    """The pre-period's experiment file: one arm, the experiment's control, for every user."""
+    control = plan.routing.arms[0]
+    config: dict[str, Any] = {"experiments": [{"name": f"{plan.routing.name}_PRE",
+                               "arms": [{"recommender": control.recommender, "params": control.params}]}]}
+    if plan.seed is not None:
+        config["seed"] = plan.seed
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def _cuped_with_pre_period(plan: ExperimentPlan, pre_log_dir: Path, calendar: Calendar, sessions: DailySessions,
+                           pre_days: int) -> list[CupedResult]:
+    """The horizon's per-user metrics adjusted with the same metrics over the pre-period (empty without one)."""
+    if not pre_days:
+        return []
+    pre = analyze_logs([pre_log_dir], f"{plan.routing.name}_PRE").sessions
+    before = DailySessions.from_logs(pre, calendar.days_until(pre_days))
+    both = DailySessions(np.concatenate([before.user, sessions.user]),
+                         np.concatenate([plan.routing.assign_many(before.user), sessions.arm]),
+                         np.concatenate([before.day, sessions.day + pre_days]),
+                         np.concatenate([before.time, sessions.time]),
+                         np.concatenate([before.tracks, sessions.tracks]), pre_days + sessions.days)
+    return [row for metric in LONG_TERM_METRICS for row in cuped_long_term(both, pre_days, metric=metric)]
+
+
 def _write_report(options: LongTermOptions, analysis: Analysis, sessions: DailySessions, labels: list[str],
-                  first_day: list[Comparison], found: Winners) -> None:
+                  first_day: list[Comparison], found: Winners, cuped: list[CupedResult]) -> None:
     options.out.mkdir(parents=True, exist_ok=True)
+    cuped_text = ""
+    if cuped:
+        cuped_text = (f"## CUPED with {options.pre_days} pre-period days (everyone on C)\n\n"
+                      "| treatment | metric | effect % | CUPED 95 % interval | plain 95 % interval "
+                      "| variance removed |\n|---|---|---|---|---|---|\n" + "".join(
+                          f"| {r.treatment} | {r.metric} | {r.effect:+.2f} | [{r.lower:+.2f}, {r.upper:+.2f}] | "
+                          f"[{r.plain_lower:+.2f}, {r.plain_upper:+.2f}] | {r.variance_reduction:.1%} |\n"
+                          for r in cuped) + "\n")
     text = (f"# The long-term experiment\n\n**{found.describe()}**\n\n"
             f"{options.days} days under the return model, over HTTP; arms: {', '.join(labels)}.\n\n"
             f"## Day 0 (the short-term A/B)\n\n{render_markdown(first_day)}\n{long_term_markdown(sessions)}\n"
-            f"## All {options.days} days as one A/B\n\n{analysis.markdown()}")
+            f"{cuped_text}## All {options.days} days as one A/B\n\n{analysis.markdown()}")
     (options.out / "report.md").write_text(text)
     page = render_html(analysis, f"{analysis.experiment}: {options.days} days under the return model",
                        {"logs": str(options.out / "logs"), "calendar": str(options.out / "calendar.json"),

@@ -85,8 +85,13 @@ def play_days(
     seed: int,
     show_progress: bool = True,
     on_day: Callable[[ReturnDay], None] | None = None,
+    agent_for_day: Callable[[int], Agent] | None = None,
 ) -> Horizon:
-    """Play ``days`` days of the world's return model with ``agent``."""
+    """Play ``days`` days of the world's return model with ``agent``.
+
+    ``agent_for_day(day)``, if given, is called before each day and replaces the agent (for example a pre-period
+    against one service, then the experiment against another); the users' state carries over.
+    """
     if days < 1:
         raise ConfigError(f"`days` must be >= 1, got {days}")
     state = ReturnState(world, seed)
@@ -105,6 +110,8 @@ def play_days(
             bar.update(task, sessions=sessions[0])
 
         for day in range(days):
+            if agent_for_day is not None:
+                agent = agent_for_day(day)
             time.sleep(0.002)  # no day shares a millisecond with the one before: timestamps tell days apart
             started = time.time_ns() // 1_000_000
             users = state.start_day(day)
