@@ -169,7 +169,7 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
         console.print(row.describe())
     _write_report(options, analysis, sessions, labels, first_day, found, cuped)
     console.print(f"report: {options.out / 'report.md'} and {options.out / 'report.html'} (from the service's logs "
-                  f"and {calendar})")
+                  f"and {calendar_path})")
     return found
 
 
