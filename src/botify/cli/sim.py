@@ -57,13 +57,17 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
                    "default: the calibration experiment.")
 @click.option("--artifacts", type=click.Path(path_type=Path), default=Path("artifacts"), show_default=True,
               help="Where the experiment's artifacts are loaded from (inprocess).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Shard the users over Ray actors (inprocess or remote): a local Ray instance, or the cluster at "
+                   "ADDRESS. Needs `pip install 'botify[ray]'`.")
+@click.option("--shards", type=click.IntRange(min=1), default=None, help="Ray actors [default: the cluster's CPUs].")
 @click.option("--calendar", "calendar_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Return model: write each day's wall-clock span here, for `botify ab analyze --calendar`.")
 @click.option("--pause", is_flag=True, help="Wait for Enter between days.")
 @click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
 def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, url: str, days: int,
-            concurrency: int, experiment: Path | None, artifacts: Path, calendar_file: Path | None, pause: bool,
-            hook: str | None) -> None:
+            concurrency: int, experiment: Path | None, artifacts: Path, ray_address: str | None, shards: int | None,
+            calendar_file: Path | None, pause: bool, hook: str | None) -> None:
     """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day.
 
     In a world with the return model (docs/returns.md) each day's visitors come from the model: it prints each
@@ -79,7 +83,18 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
     sim_world = load_sim_world(world_dir)
     plan = load_experiments(experiment) if experiment else default_plan()
     agent: Agent
-    if recommender == "inprocess":
+    if ray_address is not None:
+        from botify.sim.agents.sharded import RayAgent
+
+        if recommender not in ("inprocess", "remote"):
+            raise LabError("--ray shards the inprocess and remote recommenders")
+        if sim_world.truth.returns is not None:
+            raise LabError("--ray does not play the return model's days yet; run them without --ray")
+        agent = RayAgent(sim_world, world_dir, plan=plan if recommender == "inprocess" else None,
+                         artifacts=artifacts, url=url if recommender == "remote" else None, concurrency=concurrency,
+                         address=None if ray_address == "local" else ray_address, shards=shards)
+        console.print(f"Ray: {agent.shards} shards of the users")
+    elif recommender == "inprocess":
         agent = InProcessAgent(sim_world, plan, artifacts=artifacts)
     elif recommender == "random":
         agent = RandomAgent(sim_world)
@@ -104,7 +119,7 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
                          between_days=_between_days(pause, hook),
                          show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
     _report_http(agent)
-    if recommender == "inprocess" and len(plan.routing.arms) > 1:
+    if recommender == "inprocess" and len(plan.routing.arms) > 1:  # with --ray too: the same sessions
         import numpy as np
 
         users = np.concatenate([s.results.user for s in summaries])
@@ -119,8 +134,9 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
 
 def _report_http(agent: object) -> None:
     from botify.sim.agents import RemoteAgent
+    from botify.sim.agents.sharded import RayAgent
 
-    if isinstance(agent, RemoteAgent):
+    if isinstance(agent, RemoteAgent) or (isinstance(agent, RayAgent) and agent.remote):
         console.print(f"HTTP: {agent.answered_requests:,} requests answered (/next and /last), "
                       f"{agent.retried_requests:,} attempts retried (same X-Request-Id: answered the same, "
                       "counted once by the analysis)")

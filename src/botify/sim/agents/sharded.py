@@ -1,0 +1,131 @@
+"""Simulation sharded over Ray: each shard, a Ray actor, plays the episodes of its users, in-process or over HTTP.
+
+Users are split by ``user % shards``, so every session of a user is played by one actor, in episode order, with the
+per-user state (session numbers, a stateful recommender's session state) kept in that actor from day to day:
+the same seed gives the local run's sessions exactly (the draws are counter-based). Each actor loads the world from
+its directory, so every Ray node needs it at the same path (or on a shared file system). Ray is an optional
+dependency: ``pip install 'botify[ray]'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from botify.errors import LabError
+from botify.experiments import ExperimentPlan
+from botify.sim.agents.base import Episodes, Progress
+from botify.sim.agents.inprocess import InProcessAgent
+from botify.sim.agents.remote import RemoteAgent
+from botify.sim.engine import SessionResults
+from botify.sim.episodes import episode_starts
+from botify.sim.returns import ReturnState
+from botify.sim.world import SimWorld, load_sim_world
+
+__all__ = ["RayAgent", "require_ray"]
+
+_CHUNK = 20_000  # episodes per call to an actor: the progress bar moves this often
+
+
+def require_ray() -> Any:
+    """Import Ray, or say how to install it."""
+    try:
+        import ray
+    except ImportError as error:
+        raise LabError("--ray needs Ray, an optional dependency: pip install 'botify[ray]' (ray==2.60.0)") from error
+    return ray
+
+
+class _Shard:
+    """One actor: an in-process or remote agent for the users of one shard."""
+
+    def __init__(self, world_dir: str, plan: ExperimentPlan | None, artifacts: str | None, url: str | None,
+                 concurrency: int, max_session_length: int) -> None:
+        world = load_sim_world(world_dir)
+        self.agent: InProcessAgent | RemoteAgent
+        if url is None:
+            assert plan is not None
+            self.agent = InProcessAgent(world, plan, artifacts=artifacts, max_session_length=max_session_length)
+        else:
+            self.agent = RemoteAgent(world, url, concurrency=concurrency, max_session_length=max_session_length)
+
+    def play(self, episodes: npt.NDArray[np.int64], users: npt.NDArray[np.int64], seed: int) -> SessionResults:
+        return self.agent.play(episodes, seed=seed, users=users)
+
+    def requests(self) -> tuple[int, int]:
+        agent = self.agent
+        return (agent.answered_requests, agent.retried_requests) if isinstance(agent, RemoteAgent) else (0, 0)
+
+
+class RayAgent:
+    """Play episodes on Ray actors, one per shard of the users.
+
+    Parameters
+    ----------
+    world, world_dir : the world (the driver draws each episode's user) and its directory (the actors load it).
+    plan, artifacts : the experiment to play in-process; or ``url`` (and ``concurrency`` per actor) for HTTP.
+    address : ``None`` starts a local Ray instance; else a cluster address (``auto``, ``HOST:PORT``, ``ray://…``).
+    shards : actors (default: the cluster's CPUs).
+    """
+
+    def __init__(self, world: SimWorld, world_dir: str | Path, *, plan: ExperimentPlan | None = None,
+                 artifacts: str | Path | None = None, url: str | None = None, concurrency: int = 16,
+                 address: str | None = None, shards: int | None = None, max_session_length: int = 1000) -> None:
+        if (plan is None) == (url is None):
+            raise LabError("RayAgent plays either an experiment in-process (plan) or a service (url)")
+        ray = require_ray()
+        if not ray.is_initialized():
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        self.ray = ray
+        self.world = world
+        self.remote = url is not None
+        self.shards = shards or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        actor = ray.remote(num_cpus=1)(_Shard)
+        self.actors = [actor.remote(str(world_dir), plan, None if artifacts is None else str(artifacts), url,
+                                    concurrency, max_session_length) for _ in range(self.shards)]
+
+    def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
+             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+        """Play the episodes on the actors and return their sessions in episode order."""
+        if returns is not None:
+            raise LabError("--ray does not play the return model's days yet; run them without --ray")
+        numbers = np.asarray(episodes, dtype=np.int64)
+        users = episode_starts(self.world, seed, numbers).user if users is None else np.asarray(users, np.int64)
+        pending: dict[Any, int] = {}
+        for shard, actor in enumerate(self.actors):
+            rows = np.flatnonzero(users % self.shards == shard)
+            for begin in range(0, len(rows), _CHUNK):  # an actor plays its calls in order: a user's sessions too
+                chunk = rows[begin : begin + _CHUNK]
+                pending[actor.play.remote(numbers[chunk], users[chunk], seed)] = len(chunk)
+        parts = []
+        waiting = list(pending)
+        while waiting:
+            done, waiting = self.ray.wait(waiting, num_returns=1)
+            parts.append(self.ray.get(done[0]))
+            if progress is not None:
+                progress(pending[done[0]])
+        return _in_episode_order(parts)
+
+    @property
+    def answered_requests(self) -> int:
+        """HTTP requests answered, over every actor (remote mode)."""
+        return sum(answered for answered, _ in self.ray.get([a.requests.remote() for a in self.actors]))
+
+    @property
+    def retried_requests(self) -> int:
+        """HTTP attempts retried, over every actor (remote mode)."""
+        return sum(retried for _, retried in self.ray.get([a.requests.remote() for a in self.actors]))
+
+
+def _in_episode_order(parts: list[SessionResults]) -> SessionResults:
+    names = ("episode", "user", "session", "tracks", "time", "truncated")
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
+    columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
+    order = np.argsort(columns["episode"], kind="stable")
+    return SessionResults(columns["episode"][order], columns["user"][order], columns["session"][order],
+                          columns["tracks"][order], columns["time"][order], columns["truncated"][order])

@@ -1,0 +1,78 @@
+"""Simulation sharded over a real local Ray instance (2 CPUs).
+
+Sharded runs give the local run's sessions and table, in-process (stateful arms, two days) and over HTTP.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from botify.cli import main
+from botify.errors import LabError
+from botify.experiments import load_experiments
+from botify.service.process import ServiceProcess
+from botify.sim.agents import InProcessAgent, RemoteAgent
+from botify.sim.agents.sharded import RayAgent, require_ray
+from botify.sim.engine import SessionResults
+from botify.sim.world import SimWorld
+from botify.testing.artifacts import write_report_arms
+
+ray = pytest.importorskip("ray", reason="needs Ray (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def assert_same(got: SessionResults, expected: SessionResults) -> None:
+    for name in ("episode", "user", "session", "tracks", "time", "truncated"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+@pytest.mark.usefixtures("local_ray")
+class TestShardedOverRay:
+    def test_stateful_arms_in_process_give_the_local_days(self, sim_world: SimWorld, world_dir: Path,
+                                                         model_artifacts: Path, tmp_path: Path) -> None:
+        plan = load_experiments(write_report_arms(tmp_path / "report.yml"))
+        local = InProcessAgent(sim_world, plan, artifacts=model_artifacts)
+        sharded = RayAgent(sim_world, world_dir, plan=plan, artifacts=model_artifacts)
+        assert sharded.shards == 2
+        for day in (range(0, 2500), range(2500, 5000)):  # per-user state carries over days in each actor
+            assert_same(sharded.play(day, seed=9), local.play(day, seed=9))
+
+    def test_over_http_gives_the_local_agents_sessions(self, sim_world: SimWorld, world_dir: Path,
+                                                       tmp_path: Path) -> None:
+        config = tmp_path / "e.yml"
+        config.write_text("seed: 3\nexperiments:\n  - name: E\n    arms: [random, sticky_artist]\n")
+        with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "local") as service:
+            expected = RemoteAgent(sim_world, service.url, concurrency=8).play(range(600), seed=2)
+        with ServiceProcess(world_dir, config=config, log_dir=tmp_path / "ray") as service:
+            sharded = RayAgent(sim_world, world_dir, url=service.url, concurrency=8)
+            got = sharded.play(range(600), seed=2)
+            answered = sharded.answered_requests
+        assert_same(got, expected)
+        assert answered == int(got.tracks.sum()) == len((tmp_path / "ray" / "data.json").read_bytes().splitlines())
+
+    def test_sim_run_prints_the_local_table(self, world_dir: Path) -> None:
+        args = ["sim", "run", "--world", str(world_dir), "--episodes", "3000", "--days", "2", "--seed", "5"]
+        local = CliRunner().invoke(main, args)
+        sharded = CliRunner().invoke(main, [*args, "--ray"])
+        assert local.exit_code == 0 and sharded.exit_code == 0, sharded.output
+        assert "Ray: 2 shards of the users" in sharded.output
+        table = local.output[local.output.index("day 0:"):]
+        assert table in sharded.output and "CALIBRATION" in table
+
+
+def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
+    with pytest.raises(LabError, match=r"pip install 'botify\[ray\]'"):
+        require_ray()
