@@ -1,6 +1,6 @@
 """Run every benchmark (``make bench``).
 
-``python benchmarks/run.py [world|sim|days|service|cluster|train|ab|plugin ...]``.
+``python benchmarks/run.py [world|sim|days|ray|service|cluster|train|ab|plugin ...]``.
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -17,6 +17,7 @@ import bench_ab  # noqa: E402
 import bench_cluster  # noqa: E402
 import bench_days  # noqa: E402
 import bench_plugin  # noqa: E402
+import bench_ray  # noqa: E402
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
@@ -26,7 +27,7 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "days", "service", "cluster", "train", "ab", "plugin"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "days", "ray", "service", "cluster", "train", "ab", "plugin"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -39,7 +40,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as world_dir:
             write_world(world_dir, WorldConfig(return_model=True), seed=0)
             bench_days.run(Path(world_dir))
-    on_default_world = [("sim", "simulator", bench_sim.run), ("service", "service", bench_service.run),
+    on_default_world = [("sim", "simulator", bench_sim.run), ("ray", "simulation sharded over Ray", bench_ray.run),
+                        ("service", "service", bench_service.run),
                         ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run),
                         ("plugin", "a plugin arm vs the same built-in", bench_plugin.run)]
     if not chosen & {name for name, _, _ in on_default_world}:
