@@ -26,9 +26,22 @@ def tune() -> None:
               show_default=True)
 @click.option("--collect-episodes", type=click.IntRange(min=1), default=200_000, show_default=True,
               help="Collection day, if the models must be trained first.")
+@click.option("--storage", default=None, metavar="URL",
+              help="Share the study with other workers: an Optuna RDB URL (sqlite:///tune.db, postgresql://...) or "
+                   "redis://HOST:PORT (Optuna's journal on Redis).")
+@click.option("--study", "study_name", default="botify-tune-custom", show_default=True,
+              help="The shared study's name (with --storage).")
+@click.option("--heartbeat", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Seconds between a running trial's heartbeats (RDB storage): a killed worker's trial is run "
+                   "again after twice this.")
 def tune_custom(world_dir: Path, artifacts: Path, trials: int, seed: int, search_episodes: int,
-                confirm_episodes: int, collect_episodes: int) -> None:
-    """Search the custom recommender's T and P with Optuna, then confirm the best pair in a fresh A/B day."""
+                confirm_episodes: int, collect_episodes: int, storage: str | None, study_name: str,
+                heartbeat: int) -> None:
+    """Search the custom recommender's T and P with Optuna, then confirm the best pair in a fresh A/B day.
+
+    With --storage, any number of these processes, on one machine or many, search one study together: TRIALS
+    complete trials in all, and the confirmation day runs once, on the best trial of every worker.
+    """
     from botify.recipes.day import ensure_world
     from botify.recipes.tune import TuneOptions, ensure_report_models, run_tune
     from botify.sim.world import load_sim_world
@@ -37,4 +50,5 @@ def tune_custom(world_dir: Path, artifacts: Path, trials: int, seed: int, search
     world = load_sim_world(world_dir)
     ensure_report_models(world, artifacts, collect_episodes=collect_episodes, seed=seed, console=console)
     run_tune(world, TuneOptions(artifacts=artifacts, trials=trials, seed=seed, search_episodes=search_episodes,
-                                confirm_episodes=confirm_episodes), console)
+                                confirm_episodes=confirm_episodes, storage=storage, study_name=study_name,
+                                heartbeat=heartbeat), console)

@@ -21,6 +21,7 @@ from rich.table import Table
 from botify.ab.metrics import user_metrics
 from botify.ab.table import Comparison, compare_arms, render_rich
 from botify.experiments import ExperimentPlan, load_experiments
+from botify.recipes.study import open_study
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 
@@ -42,6 +43,11 @@ class TuneOptions:
     dssm: str = "dssm"
     contextual: str = "contextual"
     max_threshold: float = 0.5
+    storage: str | None = None
+    """Optuna storage URL shared by several workers (``recipes/study.py``); None: a study in memory."""
+    study_name: str = "botify-tune-custom"
+    heartbeat: int = 10
+    """Seconds between a running trial's heartbeats (RDB storage); a killed worker's trial is retried after 2x."""
 
 
 @dataclass(frozen=True)
@@ -97,28 +103,40 @@ def _mean_time_per_session(world: SimWorld, options: TuneOptions, threshold: flo
 def run_tune(world: SimWorld, options: TuneOptions, console: Console) -> TuneResult:
     """Search, print the search table, confirm the best pair in a fresh A/B day and print that table."""
     import optuna
+    from optuna.trial import TrialState
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     started = time.perf_counter()
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=options.seed))
-    study.enqueue_trial({"threshold": REPORT_PAIR[0], "probability": REPORT_PAIR[1]})
+    shared = open_study(options.storage, options.study_name, seed=options.seed, heartbeat=options.heartbeat)
+    study = shared.study
+    if shared.worker == 0:
+        study.enqueue_trial({"threshold": REPORT_PAIR[0], "probability": REPORT_PAIR[1]}, skip_if_exists=True)
+    if shared.shared:
+        console.print(f"study {options.study_name!r} at {options.storage}: worker {shared.worker} "
+                      f"({shared.worker_name}); {options.trials} complete trials in all")
     from rich.progress import Progress
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr("worker", shared.worker_name)
+        threshold = trial.suggest_float("threshold", 0.0, options.max_threshold)
+        probability = trial.suggest_float("probability", 0.0, 1.0)
+        return _mean_time_per_session(world, options, threshold, probability)
 
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("searching T and P", total=options.trials)
 
-        def objective(trial: optuna.Trial) -> float:
-            threshold = trial.suggest_float("threshold", 0.0, options.max_threshold)
-            probability = trial.suggest_float("probability", 0.0, 1.0)
-            value = _mean_time_per_session(world, options, threshold, probability)
-            progress.advance(task)
-            return value
+        def advance(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            progress.update(task, completed=len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))))
 
-        study.optimize(objective, n_trials=options.trials)
+        study.optimize(objective, n_trials=options.trials,
+                       callbacks=[optuna.study.MaxTrialsCallback(options.trials), advance])
+        shared.finish(objective, console.print)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     trials = sorted(((t.number, t.params["threshold"], t.params["probability"], float(t.value or 0.0))
-                     for t in study.trials), key=lambda row: -row[3])
-    table = Table(title=f"search: {options.trials} trials x {options.search_episodes:,} episodes, seed "
-                        f"{options.seed} (report's pair = trial 0)")
+                     for t in complete), key=lambda row: -row[3])
+    workers = len({t.user_attrs.get("worker") for t in complete})
+    table = Table(title=f"search: {len(trials)} trials x {options.search_episodes:,} episodes, seed "
+                        f"{options.seed}" + (f", {workers} workers" if shared.shared else "")
+                        + " (report's pair = trial 0)")
     for column in ("trial", "T", "P", "mean_time_per_session"):
         table.add_column(column, justify="right")
     for number, threshold, probability, value in trials:
@@ -126,6 +144,10 @@ def run_tune(world: SimWorld, options: TuneOptions, console: Console) -> TuneRes
         table.add_row(str(number), f"{threshold:.3f}", f"{probability:.3f}", f"{value:.4f}", style=style)
     console.print(table)
     best = (round(trials[0][1], 3), round(trials[0][2], 3))
+    if not shared.claim_confirmation():
+        console.print(f"best of the study: trial {trials[0][0]} (T={best[0]}, P={best[1]}); its confirmation day "
+                      "runs in the worker that claimed it first")
+        return TuneResult(trials, best, [])
     confirmation = _confirm(world, options, best)
     console.print(render_rich(confirmation, title=f"confirmation day ({options.confirm_episodes:,} episodes, seed "
                                                   f"{options.seed + 1}): C = custom T={best[0]} P={best[1]} "
