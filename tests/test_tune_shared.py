@@ -12,8 +12,10 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalRedisBackend
 from optuna.trial import TrialState
 
+from botify.cluster.redis_server import RedisServer
 from botify.recipes.tune import REPORT_PAIR
 
 STUDY = "shared"
@@ -86,6 +88,19 @@ class TestSharedStudy:
         retried = [t for t in trials if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed_trial]
         assert len(retried) == 1 and retried[0].params == left.params
         assert "confirmation day (" in (tmp_path / "second.txt").read_text()
+
+
+def test_workers_share_a_study_on_redis_too(world_dir: Path, model_artifacts: Path, tmp_path: Path,
+                                           redis_server: RedisServer) -> None:
+    storage = f"redis://127.0.0.1:{redis_server.port}/5"
+    outputs = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    workers = [worker(world_dir, model_artifacts, storage, 8, out) for out in outputs]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0], [o.read_text()[-2000:] for o in outputs]
+    journal = optuna.storages.JournalStorage(JournalRedisBackend(storage))
+    trials = optuna.load_study(study_name=STUDY, storage=journal).get_trials(states=(TrialState.COMPLETE,))
+    points = [(t.params["threshold"], t.params["probability"]) for t in trials]
+    assert len(points) >= 8 and len(set(points)) == len(points)
+    assert sum("confirmation day (" in out.read_text() for out in outputs) == 1
 
 
 def test_a_bad_storage_url_is_a_clear_error(world_dir: Path, model_artifacts: Path, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ Optuna's journal on Redis), every ``botify tune`` process that names the same st
   that number, so no two workers propose the same points; worker 0 enqueues the report's pair;
 * the study stops at ``trials`` complete trials whichever worker completes them;
 * on an RDB, a worker's running trial sends heartbeats; when a worker is killed, its trial goes stale after the
-  grace period and is queued again, and the next worker (a restarted one, or any other) runs it;
+  grace period and is queued again, and the next worker (a restarted one, or any other) runs it. Optuna's journal
+  has no heartbeat: a killed worker's trial stays RUNNING and is left out (the study still completes its trials);
 * the confirmation day is claimed through ``NAME.confirmation`` (the first claim wins), so it runs once, on the
   best trial of every worker.
 """
@@ -37,6 +38,7 @@ class SharedStudy:
     worker: int
     worker_name: str
     shared: bool
+    heartbeat: int = 10
 
     def claim_confirmation(self) -> bool:
         """True for exactly one worker of a shared study (the first to ask); always True for a private one."""
@@ -57,8 +59,11 @@ class SharedStudy:
         import optuna
         from optuna.trial import TrialState
 
+        # On an RDB, stale trials fail by heartbeat and are retried; the journal has no heartbeat, so a trial whose
+        # worker died stays RUNNING: wait a few heartbeats for it, then leave it.
+        limit = _TERMINAL_WAIT if isinstance(self.storage, optuna.storages.RDBStorage) else 4.0 * self.heartbeat
         waited, last = 0.0, None
-        while waited < _TERMINAL_WAIT:
+        while waited < limit:
             if isinstance(self.storage, optuna.storages.RDBStorage):
                 optuna.storages.fail_stale_trials(self.study)
             states = [t.state for t in self.study.get_trials(deepcopy=False)]
@@ -74,7 +79,7 @@ class SharedStudy:
                 last = running
             time.sleep(1.0)
             waited += 1.0
-        log(f"gave up waiting for {last} running trial(s) after {_TERMINAL_WAIT:.0f} s; their workers may be gone")
+        log(f"gave up waiting for {last} running trial(s) after {limit:.0f} s; their workers may be gone")
 
 
 def _storage(url: str, heartbeat: int) -> Any:
@@ -119,4 +124,4 @@ def open_study(storage_url: str | None, study_name: str, *, seed: int, heartbeat
                                 sampler=optuna.samplers.TPESampler(seed=seed + 1000 * worker))
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ConfigError(f"study {study_name!r} exists and does not maximise; name another study")
-    return SharedStudy(study, storage, worker, f"{worker_name}#{worker}", shared=True)
+    return SharedStudy(study, storage, worker, f"{worker_name}#{worker}", shared=True, heartbeat=heartbeat)
