@@ -85,6 +85,20 @@ class Recommender(ABC):
         """The next track for one request; identical to the batch answer for the same row."""
         return int(self.recommend_batch(Requests.one(user, track, time, session, step))[0])
 
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64] | None:
+        """The probability that this recommender answers ``tracks[i]`` to ``requests[i]``: its policy ``π(a | x)``.
+
+        The service logs it for the track it returned (the ``propensity`` field), and off-policy evaluation asks it
+        of any track. ``None`` (the default) means the recommender cannot say; built-ins that pick at random from
+        a known set return the exact probabilities.
+        """
+        return None
+
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float | None:
+        """``probability_batch`` for one request and one track (the service's path)."""
+        found = self.probability_batch(Requests.one(user, track, time, session, step), np.array([chosen]))
+        return None if found is None else float(found[0])
+
     def parameters(self) -> dict[str, Any]:
         """The constructor's parameters beyond the catalog and ``random_state`` (for ``get_config``)."""
         return {}

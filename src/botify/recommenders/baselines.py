@@ -29,6 +29,14 @@ class RandomRecommender(Recommender):
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         return self.draw_one(self.catalog.n_tracks, user, session, step)
 
+    @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
+        return np.full(len(tracks), 1.0 / self.catalog.n_tracks)
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        return 1.0 / self.catalog.n_tracks
+
 
 class TopPopRecommender(Recommender):
     """A track uniform among the ``k`` most popular ones.
@@ -62,6 +70,7 @@ class TopPopRecommender(Recommender):
         self.k = k
         self.top = np.lexsort((np.arange(catalog.n_tracks), -scores))[:k].astype(np.int64)
         self._top_list: list[int] = self.top.tolist()
+        self._top_set = frozenset(self._top_list)
 
     @override
     def parameters(self) -> dict[str, Any]:
@@ -75,6 +84,14 @@ class TopPopRecommender(Recommender):
     @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         return self._top_list[self.draw_one(self.k, user, session, step)]
+
+    @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
+        return np.where(np.isin(tracks, self.top), 1.0 / self.k, 0.0)
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        return 1.0 / self.k if chosen in self._top_set else 0.0
 
 
 class StickyArtistRecommender(Recommender):
@@ -104,3 +121,16 @@ class StickyArtistRecommender(Recommender):
         start = self._offsets_list[artist]
         size = self._offsets_list[artist + 1] - start
         return self._order_list[start + self.draw_one(size, user, session, step)]
+
+    @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
+        artist = self.artist_of[requests.track]
+        size = self.offsets[artist + 1] - self.offsets[artist]
+        return np.where(self.artist_of[tracks] == artist, 1.0 / size, 0.0)
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        artist = self._artist_list[track]
+        if self._artist_list[chosen] != artist:
+            return 0.0
+        return 1.0 / (self._offsets_list[artist + 1] - self._offsets_list[artist])

@@ -43,6 +43,16 @@ class _ListRecommender(Recommender):
     def parameters(self) -> dict[str, Any]:
         return {"artifact": self.artifact.ref}
 
+    def _probability(self, lists: npt.NDArray[np.int32], rows: IntArray, lengths: IntArray,
+                     tracks: IntArray) -> npt.NDArray[np.float64]:
+        """Share of each row's list that is the track (a uniform pick); ``1 / n_tracks`` where Random answers."""
+        has_list = rows >= 0
+        length = np.where(has_list, lengths[np.maximum(rows, 0)], 0)
+        entries = np.asarray(lists[np.maximum(rows, 0)])
+        inside = np.arange(entries.shape[1])[None, :] < length[:, None]
+        hits = ((entries == tracks[:, None]) & inside).sum(axis=1)
+        return np.where(length > 0, hits / np.maximum(length, 1), 1.0 / self.catalog.n_tracks)
+
     def _pick(self, lists: npt.NDArray[np.int32], rows: IntArray, lengths: IntArray, requests: Requests) -> IntArray:
         """A random entry of each row; Random where the row is missing (``rows < 0``) or empty."""
         has_list = rows >= 0
@@ -79,6 +89,10 @@ class IndexedRecommender(_ListRecommender):
         return self._pick(self.items, rows_of(self.users, requests.user), self.lengths, requests)
 
     @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
+        return self._probability(self.items, rows_of(self.users, requests.user), self.lengths, tracks)
+
+    @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         row = self._row_of.get(user)
         if row is None or self.lengths[row] == 0:
@@ -100,6 +114,10 @@ class ContextualRecommender(_ListRecommender):
     @override
     def recommend_batch(self, requests: Requests) -> IntArray:
         return self._pick(self.lists, requests.track, self.lengths, requests)
+
+    @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
+        return self._probability(self.lists, requests.track, self.lengths, tracks)
 
     @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:

@@ -18,6 +18,7 @@ from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
 from botify.recommenders.custom import CustomRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
+from botify.recommenders.mixture import MixtureRecommender
 from botify.recommenders.plugins import PluginError, load_recommender_class, probe
 from botify.recommenders.session import SessionRecommender
 from botify.state import InMemoryStore, StateStore
@@ -30,7 +31,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
     for cls in (RandomRecommender, TopPopRecommender, StickyArtistRecommender, IndexedRecommender,
                 ContextualRecommender, CustomRecommender, SessionRecommender)
 }
-_BUILTIN_NAMES = tuple(sorted(RECOMMENDERS))
+_BUILTIN_NAMES = tuple(sorted([*RECOMMENDERS, MixtureRecommender.name]))
 _ARTIFACT_PARAMS = ("artifact", "dssm", "contextual")
 
 
@@ -42,6 +43,9 @@ def build_recommender(
 
     ``name`` is a built-in, ``module:Class`` (imported from ``search_path`` first) or an entry point's name.
     """
+    if name == MixtureRecommender.name:
+        return _build_mixture(catalog, dict(params or {}), random_state=random_state, artifacts=artifacts,
+                              search_path=search_path)
     cls = RECOMMENDERS.get(name) or load_recommender_class(name, search_path=search_path, builtins=_BUILTIN_NAMES)
     params = dict(params or {})
     for key in _ARTIFACT_PARAMS:
@@ -63,6 +67,22 @@ def build_recommender(
                           f"{error}") from error
 
 
+def _build_mixture(catalog: Catalog, params: dict[str, Any], *, random_state: int | None,
+                   artifacts: str | Path | None, search_path: Path | None) -> Recommender:
+    """``mixture``: ``params = {components: [{recommender, params, weight}, ...]}``."""
+    specs = params.pop("components", None)
+    if params or not isinstance(specs, list) or not specs:
+        raise ConfigError("mixture takes one parameter, `components`: a list of {recommender, params, weight}")
+    components, weights = [], []
+    for spec in specs:
+        if not isinstance(spec, dict) or "recommender" not in spec or not isinstance(spec.get("weight"), int | float):
+            raise ConfigError(f"a mixture component needs `recommender` and a numeric `weight`, got {spec!r}")
+        components.append(build_recommender(spec["recommender"], catalog, spec.get("params"),
+                                            random_state=random_state, artifacts=artifacts, search_path=search_path))
+        weights.append(float(spec["weight"]))
+    return MixtureRecommender(catalog, components=components, weights=weights, random_state=random_state)
+
+
 @contextmanager
 def _naming_the_arm(plan: ExperimentPlan, arm: Arm) -> Iterator[None]:
     """Prefix a plugin or configuration error with the experiment file and the arm it comes from."""
@@ -77,7 +97,7 @@ def _naming_the_arm(plan: ExperimentPlan, arm: Arm) -> Iterator[None]:
 def check_plan_classes(plan: ExperimentPlan) -> None:
     """Resolve every arm's recommender class now (before a long run needs them); raise ``PluginError`` if one fails."""
     for arm in plan.routing.arms:
-        if arm.recommender not in RECOMMENDERS:
+        if arm.recommender not in RECOMMENDERS and arm.recommender != MixtureRecommender.name:
             with _naming_the_arm(plan, arm):
                 load_recommender_class(arm.recommender, search_path=plan.directory, builtins=_BUILTIN_NAMES)
 
@@ -93,7 +113,7 @@ def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts
                                      store=on, search_path=plan.directory)
 
         with _naming_the_arm(plan, arm):
-            if arm.recommender not in RECOMMENDERS:
+            if arm.recommender not in RECOMMENDERS and arm.recommender != MixtureRecommender.name:
                 probe(make(InMemoryStore()), arm.recommender)
             built.append(make(store))
     return built

@@ -1,0 +1,70 @@
+"""Each built-in's ``probability_batch`` is its policy: it sums to one over the catalog, and the picks follow it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botify.errors import ConfigError
+from botify.recommenders.base import Recommender, Requests
+from botify.recommenders.registry import build_recommender
+from botify.world.catalog import Catalog
+
+CASES = [("random", {}), ("toppop", {"k": 20}), ("sticky_artist", {}), ("indexed", {"artifact": "dssm"}),
+         ("contextual", {"artifact": "contextual"}),
+         ("mixture", {"components": [{"recommender": "random", "weight": 1},
+                                     {"recommender": "toppop", "params": {"k": 20}, "weight": 2},
+                                     {"recommender": "indexed", "params": {"artifact": "dssm"}, "weight": 3}]})]
+
+
+def many_sessions(user: int, track: int, sessions: int) -> Requests:
+    """One context (user, previous track, step 0) in many sessions: the draws vary, the policy does not."""
+    n = sessions
+    return Requests(np.full(n, user), np.full(n, track), np.ones(n), np.arange(n), np.zeros(n, np.int64))
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=[name for name, _ in CASES])
+class TestPolicies:
+    def test_the_probabilities_sum_to_one_and_cover_every_pick(self, name: str, params: dict[str, object],
+                                                               catalog: Catalog, model_artifacts: Path) -> None:
+        recommender = build_recommender(name, catalog, params, random_state=3, artifacts=model_artifacts)
+        for user, track in ((5, 17), (120, 2999)):
+            everything = np.arange(catalog.n_tracks)
+            one_context = many_sessions(user, track, catalog.n_tracks).take(np.zeros(catalog.n_tracks, np.int64))
+            policy = recommender.probability_batch(one_context, everything)
+            assert policy is not None and policy.sum() == pytest.approx(1.0, abs=1e-9)
+            picks = recommender.recommend_batch(many_sessions(user, track, 200))
+            assert (policy[picks] > 0).all(), "every pick has a positive probability"
+
+    def test_the_picks_follow_the_probabilities(self, name: str, params: dict[str, object], catalog: Catalog,
+                                                model_artifacts: Path) -> None:
+        recommender: Recommender = build_recommender(name, catalog, params, random_state=3,
+                                                     artifacts=model_artifacts)
+        draws = 20_000
+        picks = recommender.recommend_batch(many_sessions(7, 40, draws))
+        policy = recommender.probability_batch(Requests.one(7, 40, 1.0), np.arange(catalog.n_tracks))
+        assert policy is not None
+        likely = np.flatnonzero(policy >= 0.02)  # tracks frequent enough to count
+        for track in likely.tolist():
+            expected = policy[track]
+            observed = float((picks == track).mean())
+            assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / draws), (track, expected)
+        scalar = recommender.probability_one(7, 40, 1.0, 0, 0, int(picks[0]))
+        assert scalar == pytest.approx(float(policy[picks[0]]))
+
+
+def test_stateful_recommenders_do_not_claim_probabilities(catalog: Catalog, model_artifacts: Path) -> None:
+    custom = build_recommender("custom", catalog, {"dssm": "dssm", "contextual": "contextual"},
+                               artifacts=model_artifacts)
+    assert custom.probability_batch(Requests.one(1, 2, 1.0), np.array([3])) is None
+
+
+def test_a_mixture_refuses_what_it_cannot_weigh(catalog: Catalog, model_artifacts: Path) -> None:
+    with pytest.raises(ConfigError, match="must be stateless"):
+        build_recommender("mixture", catalog, {"components": [
+            {"recommender": "custom", "params": {"dssm": "dssm", "contextual": "contextual"}, "weight": 1}]},
+            artifacts=model_artifacts)
+    with pytest.raises(ConfigError, match="numeric `weight`"):
+        build_recommender("mixture", catalog, {"components": [{"recommender": "random"}]})
