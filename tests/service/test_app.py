@@ -61,7 +61,10 @@ class TestGoodRequests:
         call(app, "POST", "/last/5", json={"track": recommended, "time": 0.5})
         first, last = log_lines(app)
         assert list(first) == ["message", "timestamp", "user", "track", "time", "latency", "recommendation",
-                               "experiments", "session", "step", "epoch"]  # the reference's fields come first
+                               "experiments", "session", "step", "epoch", "propensity"]  # the reference's first
+        assert list(last) == list(first)[:-1]  # `last` lines have no propensity
+        served = app.recommenders[PLAN.routing.assign(5)]
+        assert first["propensity"] == served.probability_one(5, 1, 1.0, 0, 0, recommended) > 0
         assert (first["session"], first["step"]) == (0, 0) and (last["session"], last["step"]) == (0, 1)
         assert first["epoch"] == last["epoch"] == app.store.epoch  # type: ignore[attr-defined]
         assert first["message"] == "next" and first["recommendation"] == recommended and first["time"] == 1.0

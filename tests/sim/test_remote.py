@@ -42,7 +42,7 @@ def comparable(lines: list[bytes]) -> dict[int, list[tuple[Any, ...]]]:
         r = orjson.loads(raw)
         per_user.setdefault(r["user"], []).append(
             (r["message"], r["track"], r["time"], r["recommendation"], tuple(sorted(r["experiments"].items())),
-             r["session"], r["step"]))
+             r["session"], r["step"], r.get("propensity")))
     return per_user
 
 

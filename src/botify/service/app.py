@@ -312,8 +312,11 @@ class BotifyApp:
         # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
         counters = self.store.next_step(user, request_id)
         self.retries += counters.retry
-        recommendation = self.recommenders[arm].recommend(user, track, listened, counters.session, counters.step)
-        self._log("next", user, track, listened, started, recommendation, counters, request_id)
+        recommender = self.recommenders[arm]
+        recommendation = recommender.recommend(user, track, listened, counters.session, counters.step)
+        propensity = recommender.probability_one(user, track, listened, counters.session, counters.step,
+                                                 recommendation)
+        self._log("next", user, track, listened, started, recommendation, counters, request_id, propensity)
         self.store.sync()  # the state this request wrote is in the shared store before the user can ask again
         return orjson.dumps({"user": user, "track": recommendation})
 
@@ -324,9 +327,10 @@ class BotifyApp:
         return orjson.dumps({"user": user})
 
     def _log(self, message: str, user: int, track: int, listened: float, started: float,
-             recommendation: int | None, counters: Counters, request_id: str | None) -> None:
+             recommendation: int | None, counters: Counters, request_id: str | None,
+             propensity: float | None = None) -> None:
         if self.log is None:
             return
         self.log.append(event_line(message, now_ms(), user, track, listened,
                                    time.perf_counter() - started, recommendation, self.experiments_of(user),
-                                   counters, request_id))
+                                   counters, request_id, propensity))

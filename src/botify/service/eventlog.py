@@ -10,8 +10,9 @@ A write error (disk full, directory removed) never fails a request: the lost lin
 ``lost_events``; a rotation that fails leaves no descriptor behind, and the next flush opens the file again.
 
 Lines carry the reference fields, in the reference order, then ``session``, ``step`` and ``epoch`` (the
-service's per-user counters, which order a user's lines exactly across replicas) and ``request_id`` when the
-client sent an ``X-Request-Id`` header (a retried request is counted once).
+service's per-user counters, which order a user's lines exactly across replicas), ``request_id`` when the
+client sent an ``X-Request-Id`` header (a retried request is counted once) and, on ``next`` lines, ``propensity``:
+the probability with which the serving recommender chose its answer, when it can say (off-policy evaluation).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = ["EventLog", "event_line"]
 
 def event_line(message: str, timestamp: int, user: int, track: int, time: float, latency: float,
                recommendation: int | None, experiments: dict[str, str], counters: Counters | None = None,
-               request_id: str | None = None) -> bytes:
+               request_id: str | None = None, propensity: float | None = None) -> bytes:
     """One log record (no newline): the reference fields in the reference order, then ours.
 
     Without ``counters`` the line has exactly the reference fields (a log as the course's service wrote it).
@@ -43,6 +44,8 @@ def event_line(message: str, timestamp: int, user: int, track: int, time: float,
         record["session"], record["step"], record["epoch"] = counters.session, counters.step, counters.epoch
     if request_id is not None:
         record["request_id"] = request_id
+    if propensity is not None:
+        record["propensity"] = propensity
     return orjson.dumps(record)
 
 

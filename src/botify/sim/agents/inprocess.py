@@ -34,6 +34,18 @@ class ExperimentPolicy:
                                                                       store=self.store)
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
 
+    def probability(self, requests: Requests, tracks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Each request's arm's ``probability_batch`` of the track; NaN where the recommender cannot say."""
+        arm = self.arm_of_user[requests.user]
+        out = np.full(len(requests), np.nan)
+        for index, recommender in enumerate(self.recommenders):
+            rows = np.flatnonzero(arm == index)
+            if len(rows):
+                found = recommender.probability_batch(requests.take(rows), tracks[rows])
+                if found is not None:
+                    out[rows] = found
+        return out
+
     def __call__(self, requests: Requests) -> npt.NDArray[np.int64]:
         """Next track for every request, each from its user's arm."""
         if len(self.recommenders) == 1:
@@ -60,6 +72,8 @@ class InProcessAgent:
         self.policy = ExperimentPolicy(plan, world.catalog, world.n_users, artifacts=artifacts, store=store)
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
         self.log = log
+        if log is not None:
+            log.policy = self.policy
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
              users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
@@ -79,25 +93,28 @@ class InProcessLog:
 
     def __init__(self, plan: ExperimentPlan) -> None:
         self.plan = plan
+        self.policy: ExperimentPolicy | None = None  # set by the agent: the served recommenders' propensities
         self._parts: list[tuple[npt.NDArray[Any], ...]] = []
 
     def next(self, requests: Requests, recommendations: npt.NDArray[np.int64]) -> None:
         """Record ``/next`` lines."""
+        propensity = np.full(len(requests), np.nan) if self.policy is None else \
+            self.policy.probability(requests, recommendations)
         self._parts.append((requests.user, requests.session, requests.step, np.zeros(len(requests), np.bool_),
-                            requests.track, requests.time, recommendations))
+                            requests.track, requests.time, recommendations, propensity))
 
     def last(self, user: npt.NDArray[np.int64], session: npt.NDArray[np.int64], step: npt.NDArray[np.int64],
              track: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> None:
         """Record ``/last`` lines."""
         self._parts.append((user, session, step, np.ones(len(user), np.bool_), track, time,
-                            np.full(len(user), -1, np.int64)))
+                            np.full(len(user), -1, np.int64), np.full(len(user), np.nan)))
 
     def lines(self) -> list[bytes]:
         """Every recorded line, in service order."""
         if not self._parts:
             return []
-        user, session, step, is_last, track, time, recommendation = (np.concatenate(c) for c in zip(*self._parts,
-                                                                                                      strict=True))
+        user, session, step, is_last, track, time, recommendation, propensity = (
+            np.concatenate(c) for c in zip(*self._parts, strict=True))
         order = np.lexsort((is_last, step, session, user))
         experiments: dict[int, dict[str, str]] = {}
         out = []
@@ -106,9 +123,11 @@ class InProcessLog:
             if u not in experiments:
                 experiments[u] = {e.name: e.arms[e.assign(u)].label for e in self.plan.experiments}
             last = bool(is_last[row])
+            p = float(propensity[row])
             out.append(event_line("last" if last else "next", stamp, u, int(track[row]), float(time[row]), 0.0,
                                   None if last else int(recommendation[row]), experiments[u],
-                                  Counters(int(session[row]), int(step[row]), 0)))
+                                  Counters(int(session[row]), int(step[row]), 0),
+                                  propensity=None if np.isnan(p) else p))
         return out
 
     def write(self, directory: str | Path, filename: str = "data.json") -> Path:
