@@ -12,6 +12,7 @@ from botify.cli.ab import ab
 from botify.cli.cluster import cluster, logs
 from botify.cli.common import LabGroup
 from botify.cli.lab import demo, longterm, seminar, train
+from botify.cli.ope import ope
 from botify.cli.scaffold import init
 from botify.cli.serve import serve
 from botify.cli.sim import sim
@@ -27,5 +28,5 @@ def main() -> None:
     """Botify: an open lab for music next-track recommendation."""
 
 
-for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab):
+for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab, ope):
     main.add_command(command)

@@ -60,17 +60,18 @@ class TuneResult:
 
 
 def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: int, seed: int,
-                         console: Console) -> None:
-    """Train DSSM and Contextual into ``artifacts`` unless there: collection day in-process, then the pipeline.
+                         console: Console, models: tuple[str, ...] | None = None) -> None:
+    """Train ``models`` (default: DSSM and Contextual) into ``artifacts`` unless there.
 
-    In-process logs hold the same lines as a day over HTTP (tested), so the models are the demo's.
+    An in-process collection day, then the pipeline; in-process logs hold the same lines as a day over HTTP
+    (tested), so the models are the demo's.
     """
     from botify.recipes.experiment import EXPLORATION, REPORT_MODELS
     from botify.sim.agents import InProcessLog
     from botify.train.dataset import load_interactions
     from botify.train.pipeline import train_model
 
-    missing = [name for name in REPORT_MODELS if not (artifacts / name / "LATEST").exists()]
+    missing = [name for name in models or REPORT_MODELS if not (artifacts / name / "LATEST").exists()]
     if not missing:
         return
     console.print(f"{', '.join(missing)} not in {artifacts}: a collection day ({collect_episodes:,} episodes, "
