@@ -104,9 +104,14 @@ def _sessions(logged: Logged) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int
     ends = np.r_[begins[1:], len(logged.session)]
     group = np.repeat(np.arange(len(begins)), ends - begins)
     step = np.arange(len(group)) - begins[group]
-    rho = np.empty(len(group))
-    for begin, end in zip(begins.tolist(), ends.tolist(), strict=True):
-        rho[begin:end] = np.cumprod(logged.weight[begin:end])
+    # Products within each session, as sums of logs (a zero weight zeroes the rest of its session).
+    weight = logged.weight
+    zero = weight == 0
+    log_weight = np.log(np.where(zero, 1.0, weight))
+    cumulative = np.cumsum(log_weight)
+    before = np.r_[0.0, cumulative][begins][group]
+    zeros_so_far = np.cumsum(zero) - np.r_[0, np.cumsum(zero)][begins][group]
+    rho = np.where(zeros_so_far > 0, 0.0, np.exp(cumulative - before))
     return group, step, rho
 
 
@@ -170,9 +175,11 @@ def estimate_all(logged: Logged, *, resamples: int = 200, alpha: float = 0.05, s
             draws = []
             for _ in range(resamples):
                 chosen = rng.integers(0, len(starts), len(starts))
-                rows = np.concatenate([np.arange(starts[c], ends[c]) for c in chosen])
+                lengths = ends[chosen] - starts[chosen]
+                first = np.cumsum(lengths) - lengths
+                rows = np.repeat(starts[chosen] - first, lengths) + np.arange(int(lengths.sum()))
                 resampled = logged.take(rows)
-                relabelled = np.repeat(np.arange(len(chosen)), ends[chosen] - starts[chosen])
+                relabelled = np.repeat(np.arange(len(chosen)), lengths)
                 draws.append(estimator(Logged(resampled.reward, resampled.propensity, resampled.target_probability,
                                               relabelled)))
             low, high = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2])
