@@ -230,7 +230,7 @@ def _report(results: list[ArmResult], options: OpeOptions, console: Console) -> 
     for column in ("arm", "truth/decision", *_DECISION, "truth/session", *_SESSION, "recall@100", "NDCG@100"):
         table.add_column(column, justify="right")
     lines = ["| arm | truth per decision | " + " | ".join(_DECISION) + " | truth per session | "
-             + " | ".join(_SESSION) + " | recall@100 | NDCG@100 |", "|---" * 13 + "|"]
+             + " | ".join(_SESSION) + " | recall@100 | NDCG@100 |", "|---" * 11 + "|"]
     for r in results:
         def cell(name: str, r: ArmResult = r) -> str:
             e = next(x for x in r.estimates if x.estimator == name)
@@ -243,9 +243,10 @@ def _report(results: list[ArmResult], options: OpeOptions, console: Console) -> 
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
     rows = summary(results)
-    best = max((row for row in rows if not row[0].startswith(("recall", "NDCG"))), key=lambda row: row[3])
-    headline = (f"Best predictor of the online ranking (mean session time): {best[0]}, Spearman {best[3]:+.3f} "
-                f"over {len(results)} arms")
+    ranked = sorted((row for row in rows if not row[0].startswith(("recall", "NDCG"))), key=lambda row: -row[3])
+    runners = ", ".join(f"{name} {rho:+.3f}" for name, _, _, rho in ranked[1:])
+    headline = (f"Best predictor of the online ranking (mean session time): {ranked[0][0]}, Spearman "
+                f"{ranked[0][3]:+.3f} over {len(results)} arms (then {runners})")
     brief = Table(title="per estimator: bias and RMSE against its truth, Spearman with the online ranking")
     for column in ("estimator", "mean bias", "RMSE", "Spearman"):
         brief.add_column(column, justify="right")
