@@ -10,7 +10,10 @@ import pytest
 from rich.console import Console
 
 from botify.artifacts import save_artifact
-from botify.recipes.ope import TARGETS, OpeOptions, read_decisions, run_ope_study
+from botify.experiments import ExperimentPlan
+from botify.recipes.ope import REPLAYED, TARGETS, OpeOptions, read_decisions, replay, run_ope_study
+from botify.recommenders.registry import build_recommender
+from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
 from botify.testing.artifacts import random_report_artifacts
 from botify.train.neighbours import indexed_arrays, top_k_inner_product
@@ -60,7 +63,8 @@ def test_the_study_estimates_every_arm_and_writes_its_report(sim_world: SimWorld
     console = Console(record=True, width=250)
     results = run_ope_study(sim_world, OpeOptions(seminar_artifacts, tmp_path / "ope", log_episodes=3000,
                                                   truth_episodes=3000, resamples=20), console)
-    assert [r.label for r in results] == [f"{n}({p['artifact']})" if p else n for n, p, _ in TARGETS]
+    assert [r.label for r in results] == [f"{n}({p['artifact']})" if p else n for n, p, _ in TARGETS] + \
+        ["custom", "session"]
     for result in results:
         assert {e.estimator for e in result.estimates} == {"IPS", "SNIPS", "DM", "DR", "session PDIS",
                                                           "session SNPDIS"}
@@ -75,3 +79,19 @@ def test_the_study_estimates_every_arm_and_writes_its_report(sim_world: SimWorld
     assert "plotly" in (tmp_path / "ope" / "report.html").read_text().lower()
     logged = [orjson.loads(raw) for raw in (tmp_path / "ope" / "logs" / "data.json").read_bytes().splitlines()]
     assert all(r["propensity"] > 0 for r in logged if r["message"] == "next"), "every decision has a propensity"
+
+
+def test_replaying_a_stateful_recommender_along_its_own_log_gives_its_answers(sim_world: SimWorld,
+                                                                             seminar_artifacts: Path,
+                                                                             tmp_path: Path) -> None:
+    params = REPLAYED[0][1]
+    plan = ExperimentPlan.from_dict({"seed": 5, "experiments": [
+        {"name": "OWN", "arms": [{"recommender": "custom", "params": params}]}]})
+    log = InProcessLog(plan)
+    InProcessAgent(sim_world, plan, artifacts=seminar_artifacts, log=log).play(range(400), seed=2)
+    decisions = read_decisions(log.write(tmp_path))
+    fresh = build_recommender("custom", sim_world.catalog, params, random_state=5, artifacts=seminar_artifacts)
+    assert (replay(fresh, decisions.requests) == decisions.action).all()
+    other = build_recommender("custom", sim_world.catalog, {**params, "probability": 0.9}, random_state=5,
+                              artifacts=seminar_artifacts)
+    assert not (replay(other, decisions.requests) == decisions.action).all(), "the check can fail"

@@ -12,8 +12,9 @@
    value). Per estimator: bias, RMSE and Spearman's rank correlation of the arms with the online ranking by mean
    session time — beside offline recall@100 / NDCG@100 of the models' own evaluation.
 
-Only arms that can state their policy take part (the report's custom and our session recommender are stateful and
-do not; their offline evaluation needs a replay of their state, not built).
+The report's custom recommender and our session recommender are stateful: they cannot state a policy, but they
+are deterministic given their session state, so their choice at each logged context is replayed along the logged
+session and ``π(a | x) = [choice == a]``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
 
-__all__ = ["OpeOptions", "TARGETS", "run_ope_study"]
+__all__ = ["REPLAYED", "TARGETS", "OpeOptions", "replay", "run_ope_study"]
 
 # The seminar's arms (the report's control is its DSSM arm); weights of the logging mixture.
 TARGETS: list[tuple[str, dict[str, Any], float]] = [
@@ -49,6 +50,12 @@ TARGETS: list[tuple[str, dict[str, Any], float]] = [
     ("indexed", {"artifact": "dssm"}, 0.20),
     ("contextual", {"artifact": "contextual"}, 0.15),
     ("contextual", {"artifact": "contextual-diverse"}, 0.15),
+]
+# The report's treatment and our session recommender are stateful and deterministic given their session state:
+# their choice at each logged context is replayed along the logged session, and π(a | x) = [choice == a].
+REPLAYED: list[tuple[str, dict[str, Any]]] = [
+    ("custom", {"dssm": "dssm", "contextual": "contextual", "threshold": 0.1, "probability": 0.3}),
+    ("session", {"dssm": "dssm"}),
 ]
 _MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
 _TRUTH_OFFSET = 50_000_000
@@ -70,6 +77,18 @@ class OpeOptions:
 
 def _label(name: str, params: dict[str, Any]) -> str:
     return f"{name}({params['artifact']})" if "artifact" in params else name
+
+
+def replay(recommender: Recommender, requests: Requests) -> npt.NDArray[np.int64]:
+    """A stateful recommender's choice at each logged context, its state fed by the logged session so far.
+
+    Rows must be in session order. Along the steps where it agreed with the log, this is exactly what it would
+    have answered online; after the first disagreement its state has seen tracks it did not choose (the
+    session estimators weigh those steps by 0 anyway).
+    """
+    return np.array([recommender.recommend(u, t, x, s, k) for u, t, x, s, k in zip(
+        requests.user.tolist(), requests.track.tolist(), requests.time.tolist(), requests.session.tolist(),
+        requests.step.tolist(), strict=True)], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -162,9 +181,13 @@ def _offline_metrics(artifacts: Path, params: dict[str, Any]) -> tuple[float | N
 def _target_logged(target: Recommender, copies: list[Recommender], decisions: Decisions,
                    model: RewardModel) -> Logged:
     probability = target.probability_batch(decisions.requests, decisions.action)
-    assert probability is not None
-    dm_value = np.mean([model.predict(decisions.requests, copy.recommend_batch(decisions.requests))
-                        for copy in copies], axis=0)
+    if probability is None:  # stateful and deterministic: replay it
+        choice = replay(target, decisions.requests)
+        probability = (choice == decisions.action).astype(np.float64)
+        dm_value = model.predict(decisions.requests, choice)
+    else:
+        dm_value = np.mean([model.predict(decisions.requests, copy.recommend_batch(decisions.requests))
+                            for copy in copies], axis=0)
     return Logged(decisions.reward, decisions.propensity, probability, decisions.session,
                   model.predict(decisions.requests, decisions.action), dm_value)
 
@@ -187,12 +210,13 @@ def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> lis
                   f"sessions ({log_path})")
     model = RewardModel(decisions, world.artist_id, world.n_tracks)
     results = []
-    for name, params, _ in TARGETS:
+    for name, params in [(n, p) for n, p, _ in TARGETS] + REPLAYED:
         label = _label(name, params)
         with console.status(f"{label}: estimates from the logs and the truth from {options.truth_episodes:,} "
                             "episodes of its own"):
+            copies = _DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
             build = [build_recommender(name, world.catalog, params, random_state=options.seed + k,
-                                       artifacts=options.artifacts) for k in range(_DM_DRAWS + 1)]
+                                       artifacts=options.artifacts) for k in range(copies)]
             logged = _target_logged(build[0], build[1:], decisions, model)
             estimates = estimate_all(logged, resamples=options.resamples, seed=options.seed)
             truth = InProcessAgent(world, _plan(name, params, options.seed + 1), artifacts=options.artifacts).play(
