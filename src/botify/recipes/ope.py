@@ -215,7 +215,9 @@ def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> lis
         with console.status(f"{label}: estimates from the logs and the truth from {options.truth_episodes:,} "
                             "episodes of its own"):
             copies = _DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
-            build = [build_recommender(name, world.catalog, params, random_state=options.seed + k,
+            # Seeds apart from the logging mixture's: a target sharing its counter-based draws would agree with
+            # the logged choices far more often than chance, and the importance weights would lie.
+            build = [build_recommender(name, world.catalog, params, random_state=options.seed + 1000 + k,
                                        artifacts=options.artifacts) for k in range(copies)]
             logged = _target_logged(build[0], build[1:], decisions, model)
             estimates = estimate_all(logged, resamples=options.resamples, seed=options.seed)
