@@ -99,7 +99,10 @@ def _storage(url: str, heartbeat: int) -> Any:
                 url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3))
         except Exception as error:  # SQLAlchemy's errors for a bad URL, a missing driver, an unreachable server
-            if "already exists" in str(error) and attempt < 4:  # two workers created the tables at once
+            # Two workers creating the schema at once: one sees tables or version rows the other just wrote.
+            racing = type(error).__name__ in ("OperationalError", "IntegrityError") and (
+                "already exists" in str(error) or "UNIQUE constraint failed" in str(error) or "locked" in str(error))
+            if racing and attempt < 4:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             raise ConfigError(f"cannot open the study storage {url!r}: {type(error).__name__}: {error}") from error
