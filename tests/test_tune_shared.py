@@ -21,10 +21,11 @@ from botify.recipes.tune import REPORT_PAIR
 STUDY = "shared"
 
 
-def worker(world_dir: Path, artifacts: Path, storage: str, trials: int, out: Path) -> subprocess.Popen[bytes]:
+def worker(world_dir: Path, artifacts: Path, storage: str, trials: int, out: Path,
+           episodes: int = 4000) -> subprocess.Popen[bytes]:
     """One ``botify tune custom`` process on the shared study, its output in ``out``."""
     command = [sys.executable, "-m", "botify.cli", "tune", "custom", "--world", str(world_dir), "--artifacts",
-               str(artifacts), "--trials", str(trials), "--search-episodes", "4000", "--confirm-episodes", "300",
+               str(artifacts), "--trials", str(trials), "--search-episodes", str(episodes), "--confirm-episodes", "300",
                "--storage", storage, "--study", STUDY, "--heartbeat", "1"]
     with out.open("wb") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
@@ -39,7 +40,8 @@ class TestSharedStudy:
                                                            tmp_path: Path) -> None:
         storage = f"sqlite:///{tmp_path / 'study.db'}"
         outputs = [tmp_path / "a.txt", tmp_path / "b.txt"]
-        workers = [worker(world_dir, model_artifacts, storage, 12, out) for out in outputs]
+        # Trials long enough (~0.5 s) that a worker starting a few seconds late on a busy machine still gets some.
+        workers = [worker(world_dir, model_artifacts, storage, 12, out, episodes=10_000) for out in outputs]
         assert [w.wait(timeout=300) for w in workers] == [0, 0], [o.read_text()[-2000:] for o in outputs]
         trials = complete(storage)
         assert len(trials) >= 12
@@ -66,10 +68,9 @@ class TestSharedStudy:
         killed_trial = None
         while time.monotonic() < deadline and killed_trial is None:
             time.sleep(0.05)
-            try:
-                trials = optuna.load_study(study_name=STUDY, storage=storage).get_trials()
-            except KeyError:  # the study is not created yet
-                continue
+            if "study 'shared' at" not in (tmp_path / "first.txt").read_text():
+                continue  # the worker has not finished creating the storage's schema and the study
+            trials = optuna.load_study(study_name=STUDY, storage=storage).get_trials()
             running = [t for t in trials if t.state == TrialState.RUNNING]
             if len([t for t in trials if t.state == TrialState.COMPLETE]) >= 2 and running:
                 first.send_signal(signal.SIGKILL)
