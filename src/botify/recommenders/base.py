@@ -22,7 +22,7 @@ from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed, counter_randint, counter_randint_one
 
-__all__ = ["Recommender", "Requests", "StatefulRecommender"]
+__all__ = ["Recommender", "Requests", "StatefulRecommender", "route_batch"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -140,3 +140,13 @@ class StatefulRecommender(Recommender):
     @abstractmethod
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         """The next track for one request, reading and writing the session's state."""
+
+
+def route_batch(recommenders: list[Recommender], index: npt.NDArray[np.int64], requests: Requests) -> IntArray:
+    """Answer each request with ``recommenders[index[row]]`` (one ``recommend_batch`` per recommender, in order)."""
+    out = np.empty(len(requests), dtype=np.int64)
+    for number, recommender in enumerate(recommenders):
+        rows = np.flatnonzero(index == number)
+        if len(rows):
+            out[rows] = recommender.recommend_batch(requests.take(rows))
+    return out

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from typing_extensions import override
 
 from botify.errors import ConfigError
-from botify.recommenders.base import IntArray, Recommender, Requests
+from botify.recommenders.base import IntArray, Recommender, Requests, route_batch
 from botify.world.catalog import Catalog
 
 __all__ = ["MixtureRecommender"]
@@ -53,13 +53,7 @@ class MixtureRecommender(Recommender):
     @override
     def recommend_batch(self, requests: Requests) -> IntArray:
         uniform = self.draw(1 << 30, requests, _COMPONENT_STREAM) / float(1 << 30)
-        chosen = np.searchsorted(self._edges, uniform, side="right")
-        out = np.empty(len(requests), dtype=np.int64)
-        for index, component in enumerate(self.components):
-            rows = np.flatnonzero(chosen == index)
-            if len(rows):
-                out[rows] = component.recommend_batch(requests.take(rows))
-        return out
+        return route_batch(self.components, np.searchsorted(self._edges, uniform, side="right"), requests)
 
     @override
     def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +22,7 @@ from botify.sim.engine import SessionResults
 from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
 
-__all__ = ["Horizon", "ReturnDay", "concat_results", "play_days"]
+__all__ = ["Horizon", "ReturnDay", "play_days"]
 
 
 @dataclass(frozen=True)
@@ -63,18 +62,6 @@ class Horizon:
 
 def _summarize(day: int, user: npt.NDArray[np.int64], time: npt.NDArray[np.float64], left: int) -> ReturnDay:
     return ReturnDay(day, len(np.unique(user)), len(user), float(time.mean()) if len(time) else float("nan"), left)
-
-
-def concat_results(parts: list[SessionResults]) -> SessionResults:
-    """Sessions of several runs, one after the other (artists heard dropped)."""
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
-    def joined(name: str) -> npt.NDArray[Any]:
-        return np.concatenate([getattr(p, name) for p in parts])
-
-    return SessionResults(joined("episode"), joined("user"), joined("session"), joined("tracks"), joined("time"),
-                          joined("truncated"))
 
 
 def play_days(
@@ -131,7 +118,7 @@ def play_days(
             time.sleep(0.002)
             bar.update(task, completed=day + 1)
             if on_day is not None:
-                played = concat_results(parts[first:])
+                played = SessionResults.concat(parts[first:])
                 on_day(_summarize(day, played.user, played.time, int((left_on == day).sum())))
-    return Horizon(concat_results(parts), np.concatenate(day_of) if day_of else np.zeros(0, np.int64), days,
+    return Horizon(SessionResults.concat(parts), np.concatenate(day_of) if day_of else np.zeros(0, np.int64), days,
                    world.n_users, left_on, tuple(calendar))

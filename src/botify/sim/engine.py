@@ -58,6 +58,20 @@ class SessionResults:
     def __len__(self) -> int:
         return int(self.episode.shape[0])
 
+    @classmethod
+    def concat(cls, parts: list[SessionResults], *, in_episode_order: bool = False) -> SessionResults:
+        """Sessions of several runs joined (artists heard dropped); sorted by episode if asked."""
+        names = ("episode", "user", "session", "tracks", "time", "truncated")
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return cls(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
+        columns = [np.concatenate([getattr(p, name) for p in parts]) for name in names]
+        if in_episode_order:
+            order = np.argsort(columns[0], kind="stable")
+            columns = [column[order] for column in columns]
+        episode, user, session, tracks, time, truncated = columns
+        return cls(episode, user, session, tracks, time, truncated)
+
     @property
     def reward(self) -> npt.NDArray[np.float64]:
         """The reference simulator's episode reward: the summed time of the recommended tracks."""

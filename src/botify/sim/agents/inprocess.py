@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.experiments import ExperimentPlan
-from botify.recommenders.base import Recommender, Requests
+from botify.recommenders.base import Recommender, Requests, route_batch
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import event_line
 from botify.sim.agents.base import Episodes, Progress
@@ -50,13 +50,7 @@ class ExperimentPolicy:
         """Next track for every request, each from its user's arm."""
         if len(self.recommenders) == 1:
             return self.recommenders[0].recommend_batch(requests)
-        arm = self.arm_of_user[requests.user]
-        out = np.empty(len(requests), dtype=np.int64)
-        for index, recommender in enumerate(self.recommenders):
-            rows = np.flatnonzero(arm == index)
-            if len(rows):
-                out[rows] = recommender.recommend_batch(requests.take(rows))
-        return out
+        return route_batch(self.recommenders, self.arm_of_user[requests.user], requests)
 
 
 class InProcessAgent:

@@ -107,7 +107,7 @@ class RayAgent:
             parts.append(self.ray.get(done[0]))
             if progress is not None:
                 progress(pending[done[0]])
-        return _in_episode_order(parts)
+        return SessionResults.concat(parts, in_episode_order=True)
 
     @property
     def answered_requests(self) -> int:
@@ -118,14 +118,3 @@ class RayAgent:
     def retried_requests(self) -> int:
         """HTTP attempts retried, over every actor (remote mode)."""
         return sum(retried for _, retried in self.ray.get([a.requests.remote() for a in self.actors]))
-
-
-def _in_episode_order(parts: list[SessionResults]) -> SessionResults:
-    names = ("episode", "user", "session", "tracks", "time", "truncated")
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return SessionResults(empty, empty, empty, empty, np.zeros(0), np.zeros(0, np.bool_))
-    columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in names}
-    order = np.argsort(columns["episode"], kind="stable")
-    return SessionResults(columns["episode"][order], columns["user"][order], columns["session"][order],
-                          columns["tracks"][order], columns["time"][order], columns["truncated"][order])
