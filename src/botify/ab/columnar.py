@@ -3,91 +3,35 @@
 Same contract as ``botify.ab.logs.read_events`` — the same good lines in the same order, the same malformed
 lines counted (with their file and line number) and the same lines outside the experiment — for logs of
 millions of lines, with the same order fields and the same retried requests left out. A file's Parquet copy
-is keyed by its absolute path, size and modification time (and the copy's format), so an appended or rotated
-file is converted again and an unchanged one never is.
+(``botify.ab.logcopy``) is keyed by its absolute path, size and modification time (and the copy's format and
+DuckDB's version), so an appended or rotated file is converted again and an unchanged one never is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
 
-from botify.ab.logs import EventColumns, LogReadReport, find_log_files, read_events
+from botify.ab.logcopy import COPY_FORMAT, convert_logs
+from botify.ab.logs import EventColumns, LogReadReport, arm_index, find_log_files, read_events
 from botify.errors import ConfigError
 
 __all__ = ["ENGINES", "default_cache_dir", "parquet_of", "read_events_columnar", "read_events_with"]
 
 ENGINES = ("duckdb", "python")
 
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
-_INTEGER, _NUMBER = "('UBIGINT', 'BIGINT')", "('UBIGINT', 'BIGINT', 'DOUBLE')"
-_FORMAT = "2"  # the Parquet copy's columns; a new format converts every file again
-# Each line is parsed for the JSON types of its root and fields in one call; one reason per bad line, checked in
-# the order of `botify.ab.logs._check` (its messages, shortened).
-_CONVERT = f"""
-COPY (
-  WITH lines AS (
-    SELECT generate_subscripts(parts, 1) AS line, unnest(parts) AS text
-    FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text($source))
-  ), typed AS (
-    SELECT line, text,
-           try(json_type(text, ['$', '$.message', '$.timestamp', '$.user', '$.track', '$.time', '$.latency',
-                                '$.recommendation', '$.experiments', '$.session', '$.step', '$.epoch',
-                                '$.request_id'])) AS t
-    FROM lines WHERE trim(text) <> ''
-  ), checked AS (
-    SELECT line, text, CASE
-      WHEN t IS NULL THEN 'not JSON'
-      WHEN t[1] <> 'OBJECT' THEN 'not a JSON object'
-      WHEN len(list_filter(t[1:9], lambda x: x IS NULL)) > 0 THEN 'missing field(s)'
-      WHEN t[2] <> 'VARCHAR' THEN '`message` must be ''next'' or ''last'''
-      WHEN t[3] NOT IN {_INTEGER} THEN '`timestamp` must be an integer'
-      WHEN t[4] NOT IN {_INTEGER} THEN '`user` must be an integer'
-      WHEN t[5] NOT IN {_INTEGER} THEN '`track` must be an integer'
-      WHEN t[6] NOT IN {_NUMBER} THEN '`time` must be a number'
-      WHEN t[7] NOT IN {_NUMBER} THEN '`latency` must be a number'
-      WHEN t[8] NOT IN ('NULL', 'UBIGINT', 'BIGINT') THEN '`recommendation` must be an integer or null'
-      WHEN t[9] <> 'OBJECT' THEN '`experiments` must be an object'
-      WHEN coalesce(t[10], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`session` must be a non-negative integer or null'
-      WHEN coalesce(t[11], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`step` must be a non-negative integer or null'
-      WHEN coalesce(t[12], 'NULL') NOT IN ('NULL', 'UBIGINT') THEN '`epoch` must be a non-negative integer or null'
-      WHEN coalesce(t[13], 'NULL') NOT IN ('NULL', 'VARCHAR') THEN '`request_id` must be a string or null'
-    END AS problem
-    FROM typed
-  ), valued AS (
-    SELECT line, problem,
-           CASE WHEN problem IS NULL THEN json_extract_string(text, ['$.message', '$.timestamp', '$.user',
-                '$.track', '$.time', '$.latency', '$.recommendation', '$.experiments', '$.session', '$.step',
-                '$.epoch', '$.request_id']) END AS v
-    FROM checked
-  )
-  SELECT line, CASE WHEN problem IS NULL AND v[1] NOT IN ('next', 'last') THEN '`message` must be ''next'' or ''last'''
-                    ELSE problem END AS problem,
-         v[1] = 'last' AS is_last, CAST(v[2] AS BIGINT) AS timestamp,
-         CAST(v[3] AS BIGINT) AS "user", CAST(v[4] AS BIGINT) AS track, CAST(v[5] AS DOUBLE) AS time,
-         CAST(v[6] AS DOUBLE) AS latency,
-         CASE WHEN problem IS NULL THEN coalesce(CAST(v[7] AS BIGINT), -1) END AS recommendation,
-         v[8] AS experiments, coalesce(CAST(v[9] AS BIGINT), -1) AS session,
-         coalesce(CAST(v[10] AS BIGINT), -1) AS step, coalesce(CAST(v[11] AS BIGINT), -1) AS epoch,
-         v[12] AS request_id
-  FROM valued ORDER BY line
-) TO '{{out}}' (FORMAT parquet, COMPRESSION zstd)
-"""
-# Per good line: NULL (in the experiment), 'outside', or why its arm label is malformed.
-_LABEL = "json_type(experiments, $path) AS label_type, json_extract_string(experiments, $path) AS label"
-_VERDICT = """CASE
-  WHEN problem IS NOT NULL THEN problem
-  WHEN label_type IS NULL THEN 'outside'
-  WHEN label_type <> 'VARCHAR' THEN 'arm of ' || $name || ' must be a string'
-  WHEN NOT regexp_full_match(label, 'C|T[0-9]*[1-9][0-9]*') THEN 'unknown arm label ' || label
-END"""
-_ARM = "CASE label WHEN 'C' THEN 0 ELSE TRY_CAST(substr(label, 2) AS BIGINT) END"
+_SAMPLES = 5
+_COLUMNS = ("user", "track", "arm", "timestamp", "time", "latency", "recommendation", "is_last", "session", "step",
+            "epoch")
 
 
 def default_cache_dir() -> Path:
@@ -101,79 +45,183 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def parquet_of(path: Path, cache_dir: Path, connection: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """The validated Parquet copy of one log file, converted now if the cache has none for this version."""
+def _copy_path(path: Path, cache_dir: Path) -> Path:
     stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_FORMAT}".encode()).hexdigest()[:24]
-    out = cache_dir / f"{path.name}.{key}.parquet"
+    version = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{COPY_FORMAT}|{duckdb.__version__}"
+    return cache_dir / f"{path.name}.{hashlib.sha256(version.encode()).hexdigest()[:24]}.parquet"
+
+
+def parquet_of(path: Path, cache_dir: Path) -> Path:
+    """The validated Parquet copy of one log file, converted now if the cache has none for this version."""
+    out = _copy_path(path, cache_dir)
     if not out.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = out.with_suffix(f".{os.getpid()}.tmp")
-        connection = connection or _connect()
-        connection.execute(_CONVERT.replace("'{out}'", _quoted(partial)), {"source": str(path)})
-        os.replace(partial, out)
+        convert_logs([(path, out)], _connect)
     return out
+
+
+class _Judged:
+    """One copy's lines judged for one experiment (or none): counts, malformed samples, good rows in line order.
+
+    Arm labels are judged in Python by the plain reader's own rules, once per distinct ``experiments`` object.
+    """
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, copy: Path, experiment: str | None) -> None:
+        self.connection = connection
+        self.parameters = {"copy": str(copy)}
+        self.arms: dict[str, int] = {}  # good experiments objects and their arm (-1 when no experiment is asked)
+        self.bad_labels: dict[str, str] = {}
+        self.good = self.outside = 0
+        for text, count in self._query("SELECT experiments, count(*) FROM read_parquet($copy) WHERE problem IS NULL "
+                                       "GROUP BY experiments").fetchall():
+            verdict = -1 if experiment is None else _arm_of(text, experiment)
+            if verdict is None:
+                self.outside += int(count)
+            elif isinstance(verdict, str):
+                self.bad_labels[str(text)] = verdict
+            else:
+                self.arms[str(text)] = verdict
+                self.good += int(count)
+        [(stored,)] = self._query("SELECT count(*) FROM read_parquet($copy) WHERE problem IS NOT NULL").fetchall()
+        self.malformed = int(stored) + sum(int(count) for text, count in self._labelled(self.bad_labels))
+
+    def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
+        return self.connection.execute(sql, self.parameters)
+
+    def _labelled(self, labels: dict[str, str]) -> list[tuple[str, int]]:
+        if not labels:
+            return []
+        self.connection.register("bad_labels", pa.table({"experiments": list(labels)}))
+        try:
+            rows = self._query("SELECT experiments, count(*) FROM read_parquet($copy) SEMI JOIN bad_labels "
+                               "USING (experiments) WHERE problem IS NULL GROUP BY experiments").fetchall()
+        finally:
+            self.connection.unregister("bad_labels")
+        return [(str(text), int(count)) for text, count in rows]
+
+    def malformed_samples(self, limit: int) -> list[tuple[int, str]]:
+        """The first ``limit`` malformed lines (stored problems and bad arm labels), by line number."""
+        self.connection.register("bad_labels", pa.table({"experiments": list(self.bad_labels)},
+                                                        schema=pa.schema([("experiments", pa.string())])))
+        try:
+            rows = self._query("SELECT line, problem, experiments FROM read_parquet($copy) WHERE problem IS NOT NULL "
+                               "OR experiments IN (SELECT experiments FROM bad_labels) "
+                               f"ORDER BY line LIMIT {int(limit)}").fetchall()
+        finally:
+            self.connection.unregister("bad_labels")
+        return [(int(line), str(problem) if problem is not None else self.bad_labels[str(text)])
+                for line, problem, text in rows]
+
+    def good_rows(self) -> pa.Table:
+        """Good lines' columns, ``line`` and a hash of ``request_id`` (``with_id`` says which lines have one)."""
+        columns = ", ".join(f'"{name}"' for name in _COLUMNS if name != "arm")
+        arms = [f"WHEN $experiments_{i} THEN {arm}" for i, arm in enumerate(self.arms.values())]
+        arm = f"CASE experiments {' '.join(arms)} END" if arms else "NULL"
+        table: pa.Table = self.connection.sql(
+            f"SELECT line, {columns}, {arm} AS arm, request_id IS NOT NULL AS with_id, "
+            f"hash(request_id) AS request_hash FROM read_parquet($copy) WHERE problem IS NULL AND arm IS NOT NULL",
+            params=self.parameters | {f"experiments_{i}": text for i, text in enumerate(self.arms)}).to_arrow_table()
+        lines = table.column("line").to_numpy()
+        if len(lines) > 1 and not bool(np.all(lines[1:] > lines[:-1])):
+            table = table.take(np.argsort(lines, kind="stable"))
+        return table
+
+    def request_ids(self, lines: npt.NDArray[np.int64]) -> dict[int, str]:
+        self.connection.register("wanted", pa.table({"line": lines}))
+        try:
+            rows = self._query("SELECT line, request_id FROM read_parquet($copy) SEMI JOIN wanted USING (line)"
+                               ).fetchall()
+        finally:
+            self.connection.unregister("wanted")
+        return {int(line): str(request_id) for line, request_id in rows}
+
+
+def _arm_of(experiments: str, experiment: str) -> int | str | None:
+    """The arm index of ``experiment`` in one ``experiments`` object, None when absent, or why its label is bad."""
+    label = orjson.loads(experiments).get(experiment)
+    if label is None:
+        return None
+    if not isinstance(label, str):
+        return f"arm of {experiment!r} must be a string, got {label!r}"
+    try:
+        return arm_index(label)
+    except ValueError as error:
+        return str(error)
 
 
 def read_events_columnar(paths: Iterable[str | Path], experiment: str | None = None, *,
                          cache_dir: str | Path | None = None) -> tuple[EventColumns, LogReadReport]:
     """``read_events`` through cached Parquet copies: good lines as columns, and what was read."""
-    paths = list(paths)
-    if experiment is not None and not _PLAIN_NAME.fullmatch(experiment):
-        return read_events(paths, experiment)  # a name a JSON path cannot hold verbatim: the plain reader
     report = LogReadReport(files=find_log_files(paths))
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    copies = [_copy_path(path, cache) for path in report.files]
+    convert_logs([(path, copy) for path, copy in zip(report.files, copies, strict=True) if not copy.exists()],
+                 _connect)
     connection = _connect()
-    copies = [parquet_of(path, cache, connection) for path in report.files]
-    scans = " UNION ALL ".join(f"SELECT {i} AS file, * FROM read_parquet({_quoted(c)})" for i, c in enumerate(copies))
-    label, verdict, arm = ("NULL AS label_type, NULL AS label", "problem", "-1") if experiment is None else (
-        _LABEL, _VERDICT, _ARM)
-    parameters = {} if experiment is None else {"path": f'$."{experiment}"', "name": experiment}
-    connection.execute(f"CREATE TEMP TABLE judged AS SELECT file, line, {verdict} AS verdict, {arm} AS arm, "
-                       "* EXCLUDE (file, line, problem, experiments, label_type, label) "
-                       f"FROM (SELECT *, {label} FROM ({scans}))",
-                       parameters)
-    for file, line, reason in connection.execute(
-            "SELECT file, line, verdict FROM judged WHERE verdict IS NOT NULL AND verdict <> 'outside' "
-            "ORDER BY file, line").fetchall():
-        report.note_malformed(report.files[file], int(line), str(reason))
-    counted = connection.execute("SELECT count(*) FILTER (verdict = 'outside'), count(*) FILTER (verdict IS NULL) "
-                                 "FROM judged").fetchone()
-    assert counted is not None
-    report.outside_experiment = int(counted[0])
-    report.lines = int(counted[0]) + int(counted[1])
-    report.duplicates = _mark_repeated_requests(connection)
-    without_repeats = "" if not report.duplicates else " AND (file, line) NOT IN (SELECT (file, line) FROM repeated)"
-    good = connection.execute('SELECT "user", track, arm, timestamp, time, latency, recommendation, is_last, '
-                              f"session, step, epoch FROM judged WHERE verdict IS NULL{without_repeats} "
-                              "ORDER BY file, line").fetchnumpy()
-    return EventColumns(
-        user=good["user"].astype(np.int64), track=good["track"].astype(np.int64), arm=good["arm"].astype(np.int64),
-        timestamp=good["timestamp"].astype(np.int64), time=good["time"].astype(np.float64),
-        latency=good["latency"].astype(np.float64), recommendation=good["recommendation"].astype(np.int64),
-        is_last=good["is_last"].astype(np.bool_), session=good["session"].astype(np.int64),
-        step=good["step"].astype(np.int64), epoch=good["epoch"].astype(np.int64),
-    ), report
+    files = [_Judged(connection, copy, experiment) for copy in copies]
+    tables = []
+    for path, judged in zip(report.files, files, strict=True):
+        report.lines += judged.good + judged.outside
+        report.outside_experiment += judged.outside
+        if judged.malformed:
+            for line, reason in judged.malformed_samples(_SAMPLES - len(report.samples)):
+                report.note_malformed(path, line, reason)
+            report.malformed += judged.malformed - min(judged.malformed, _SAMPLES)  # counted without samples
+        tables.append(judged.good_rows())
+    keep = _first_requests(files, tables)
+    report.duplicates = sum(int((~k).sum()) for k in keep)
+    return EventColumns(*(_joined(tables, keep, name) for name in _COLUMNS)), report
 
 
-def _mark_repeated_requests(connection: duckdb.DuckDBPyConnection) -> int:
-    """Table ``repeated``: good lines whose (user, request id) an earlier line (file, line order) carried."""
-    connection.execute("""
-        CREATE TEMP TABLE repeated AS
-        WITH with_id AS (SELECT file, line, "user", request_id FROM judged
-                         WHERE verdict IS NULL AND request_id IS NOT NULL),
-             twice AS (SELECT "user", request_id FROM with_id GROUP BY ALL HAVING count(*) > 1)
-        SELECT file, line FROM (
-          SELECT file, line, row_number() OVER (PARTITION BY "user", request_id ORDER BY file, line) AS copy
-          FROM with_id SEMI JOIN twice USING ("user", request_id))
-        WHERE copy > 1""")
-    counted = connection.execute("SELECT count(*) FROM repeated").fetchone()
-    assert counted is not None
-    return int(counted[0])
+def _joined(tables: list[pa.Table], keep: list[npt.NDArray[np.bool_]], name: str) -> npt.NDArray[Any]:
+    """One column of every file's kept rows, in file order, copied once."""
+    parts = [table.column(name) for table in tables]
+    out = np.empty(sum(int(k.sum()) for k in keep), dtype=parts[0].type.to_pandas_dtype())
+    at = 0
+    for part, kept in zip(parts, keep, strict=True):
+        if not kept.all():
+            values = part.to_numpy()[kept]
+            out[at:at + len(values)] = values
+            at += len(values)
+            continue
+        for chunk in part.chunks:
+            out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            at += len(chunk)
+    return out
+
+
+def _first_requests(files: list[_Judged], tables: list[pa.Table]) -> list[npt.NDArray[np.bool_]]:
+    """Per file, which good lines to keep: all but those whose (user, request id) an earlier line carried.
+
+    Lines are grouped by a 64-bit mix of user and the id's hash first; only lines sharing a key with another
+    line are compared by the ids themselves, in (file, line) order.
+    """
+    keep = [np.ones(table.num_rows, dtype=np.bool_) for table in tables]
+    with_id = [table.column("with_id").to_numpy(zero_copy_only=False) for table in tables]
+    keys = np.concatenate([
+        table.column("request_hash").to_numpy()[ids] ^ (table.column("user").to_numpy()[ids].astype(np.uint64)
+                                                        * np.uint64(0x9E3779B97F4A7C15))
+        for table, ids in zip(tables, with_id, strict=True)])
+    ordered = np.sort(keys)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return keep
+    shared = np.isin(keys, np.unique(repeated))
+    seen: set[tuple[int, str]] = set()
+    at = 0
+    for index, (judged, table, ids) in enumerate(zip(files, tables, with_id, strict=True)):
+        positions = np.flatnonzero(ids)[shared[at:at + int(ids.sum())]]
+        at += int(ids.sum())
+        if not len(positions):
+            continue
+        lines = table.column("line").to_numpy()[positions]
+        request_ids = judged.request_ids(lines)
+        users = table.column("user").to_numpy()[positions]
+        for position, line, user in zip(positions.tolist(), lines.tolist(), users.tolist(), strict=True):
+            request = (int(user), request_ids[line])
+            if request in seen:
+                keep[index][position] = False
+            seen.add(request)
+    return keep
 
 
 def read_events_with(engine: str, paths: Iterable[str | Path], experiment: str | None = None, *,

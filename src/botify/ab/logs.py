@@ -22,10 +22,12 @@ import orjson
 
 from botify.errors import ConfigError
 
-__all__ = ["COUNTER_FIELDS", "EventColumns", "LogReadReport", "arm_index", "find_log_files", "read_events"]
+__all__ = ["COUNTER_FIELDS", "EventColumns", "LogReadReport", "arm_index", "find_log_files", "parse_line",
+           "read_events"]
 
 _LOG_NAME = re.compile(r".*\.json(\.\d+)?$")
 _FIELDS = ("message", "timestamp", "user", "track", "time", "latency", "recommendation", "experiments")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 COUNTER_FIELDS = ("session", "step", "epoch")
 """Our extra fields after the reference ones: the service's per-user counters (see ``botify.state.Counters``)."""
 
@@ -112,9 +114,13 @@ def arm_index(label: str) -> int:
     """``"C" → 0``, ``"T3" → 3``; raise ``ValueError`` for anything else."""
     if label == "C":
         return 0
-    if label.startswith("T") and label[1:].isdigit() and int(label[1:]) > 0:
+    if label.startswith("T") and label[1:].isascii() and label[1:].isdigit() and int(label[1:]) > 0:
         return int(label[1:])
     raise ValueError(f"unknown arm label {label!r}")
+
+
+def _is_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and _INT64_MIN <= value <= _INT64_MAX
 
 
 def _check(record: object) -> str | None:
@@ -126,24 +132,34 @@ def _check(record: object) -> str | None:
     if record["message"] not in ("next", "last"):
         return f"`message` must be 'next' or 'last', got {record['message']!r}"
     for name in ("timestamp", "user", "track"):
-        if not isinstance(record[name], int) or isinstance(record[name], bool):
+        if not _is_int64(record[name]):
             return f"`{name}` must be an integer, got {record[name]!r}"
     for name in ("time", "latency"):
         if not isinstance(record[name], int | float) or isinstance(record[name], bool):
             return f"`{name}` must be a number, got {record[name]!r}"
     recommendation = record["recommendation"]
-    if recommendation is not None and (not isinstance(recommendation, int) or isinstance(recommendation, bool)):
+    if recommendation is not None and not _is_int64(recommendation):
         return f"`recommendation` must be an integer or null, got {recommendation!r}"
     if not isinstance(record["experiments"], dict):
         return f"`experiments` must be an object, got {record['experiments']!r}"
     for name in COUNTER_FIELDS:
         value = record.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (not _is_int64(value) or value < 0):
             return f"`{name}` must be a non-negative integer or null, got {value!r}"
     request_id = record.get("request_id")
     if request_id is not None and not isinstance(request_id, str):
         return f"`request_id` must be a string or null, got {request_id!r}"
     return None
+
+
+def parse_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """One non-blank log line as this reader judges it: ``(record, None)``, or ``(None, why it is malformed)``."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        return None, f"not JSON ({error})"
+    problem = _check(record)
+    return (None, problem) if problem is not None else (record, None)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -162,14 +178,9 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
     seen_requests: set[tuple[int, str]] = set()
     for path in report.files:
         for number, line in _lines(path):
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                report.note_malformed(path, number, f"not JSON ({error})")
-                continue
-            problem = _check(record)
+            record, problem = parse_line(line)
             arm = -1
-            if problem is None and experiment is not None:
+            if record is not None and experiment is not None:
                 label = record["experiments"].get(experiment)
                 if label is None:
                     report.outside_experiment += 1
@@ -182,8 +193,8 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
                 else:
                     if arm < 0:
                         problem = f"arm of {experiment!r} must be a string, got {label!r}"
-            if problem is not None:
-                report.note_malformed(path, number, problem)
+            if record is None or problem is not None:
+                report.note_malformed(path, number, problem or "")
                 continue
             report.lines += 1
             request_id = record.get("request_id")
