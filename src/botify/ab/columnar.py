@@ -162,10 +162,10 @@ def read_events_columnar(paths: Iterable[str | Path], experiment: str | None = N
     for path, judged in zip(report.files, files, strict=True):
         report.lines += judged.good + judged.outside
         report.outside_experiment += judged.outside
-        if judged.malformed:
-            for line, reason in judged.malformed_samples(_SAMPLES - len(report.samples)):
-                report.note_malformed(path, line, reason)
-            report.malformed += judged.malformed - min(judged.malformed, _SAMPLES)  # counted without samples
+        samples = judged.malformed_samples(_SAMPLES - len(report.samples)) if judged.malformed else []
+        for line, reason in samples:
+            report.note_malformed(path, line, reason)
+        report.malformed += judged.malformed - len(samples)  # the rest, counted without samples
         tables.append(judged.good_rows())
     keep = _first_requests(files, tables)
     report.duplicates = sum(int((~k).sum()) for k in keep)

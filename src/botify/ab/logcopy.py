@@ -55,6 +55,15 @@ def _type_checks() -> str:
     return " AND ".join(checks)
 
 
+def _in_range() -> str:
+    """Integers DuckDB typed but could not hold as BIGINT read as NULL: only JSON nulls may."""
+    checks = []
+    for position, (name, _, _) in enumerate(_TYPED, start=1):
+        if _VALUE_TYPES[name] == "BIGINT":
+            checks.append(f'(v."{name}" IS NOT NULL OR coalesce(t[{position}], \'NULL\') = \'NULL\')')
+    return " AND ".join(checks)
+
+
 def _commas(text: str) -> str:
     return f"(strlen({text}) - strlen(replace({text}, ',', '')))"
 
@@ -76,6 +85,7 @@ COPY (
   ), judged AS (
     SELECT line, v, coalesce(v.message IN ('next', 'last') AND starts_with(v.experiments, '{{')
            AND isfinite(v.time) AND isfinite(v.latency) AND isfinite(coalesce(v.propensity, 0))
+           AND {_in_range()}
            AND {_commas('text')} = list_aggregate(t, 'count') + 1 + {_commas('v.experiments')}
            AND CASE WHEN v.experiments = '{{}}'
                          OR (v.experiments LIKE '{{"%":"%"}}' AND NOT contains(v.experiments, ','))
@@ -156,8 +166,11 @@ def _resolved(lines: LogLines, numbers: npt.NDArray[np.int64]) -> pa.Table:
     return pa.table(rows, schema=_SCHEMA)
 
 
-def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection) -> None:
-    """Write the validated Parquet copy of ``lines`` to ``out`` (atomically: a partial file, then a rename)."""
+def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection) -> int:
+    """Write the validated Parquet copy of ``lines`` to ``out`` (atomically: a partial file, then a rename).
+
+    Returns how many lines DuckDB left to the plain reader's judgement.
+    """
     partial = out.with_suffix(f".{os.getpid()}.tmp")
     table = lines.arrow()
     connection.register("lines", table)
@@ -178,6 +191,7 @@ def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection
             connection.unregister("resolved")
         os.replace(str(partial) + ".2", partial)
     os.replace(partial, out)
+    return len(asked)
 
 
 def convert_logs(jobs: list[tuple[Path, Path]], connect: Callable[[], duckdb.DuckDBPyConnection]) -> None:
