@@ -1,9 +1,10 @@
 """A/B analysis at scale: 10,000,000 log lines in several replica files, read + sessionized + compared.
 
-The columnar path (DuckDB → cached Parquet → numpy sessionizing and Welch) is timed cold (conversion included)
-and warm (cached copies), with its peak memory, each in its own process. The baseline from the same run is a
-straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a 1,000,000-line subset;
-the ratio is events per second.
+The columnar path (log lines split in numpy → DuckDB → cached Parquet → numpy sessionizing and Welch) is timed
+cold (conversion included) and warm (cached copies), with its peak memory, each in its own process, beside the
+previous columnar reader (``baseline_columnar.py``: DuckDB splits and parses each file in one statement) on the
+same logs in the same run. A straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a
+1,000,000-line subset is the third baseline; ratios are events per second.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import numpy as np
 from rich.progress import track
 
 LINES, SUBSET, REPLICAS = 10_000_000, 1_000_000, 4
+PROPENSITY = ',"propensity":2e-05'  # a uniformly random pick among 50,000 tracks
 
 
 def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
     """Synthetic sessions (users split 50/50 by parity) spread over ``replicas`` files, like nginx would.
 
-    Lines are what the service writes today: the reference fields, then the counters and a request id.
+    Lines are what the service writes today: the reference fields, then the counters, a request id and, on
+    ``next`` lines, the propensity of a uniformly random pick.
     """
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -54,15 +57,19 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
                     f'"track":{(user * 31 + step) % 50_000},"time":{listened},"latency":0.0003,'
                     f'"recommendation":{"null" if last else (user + step) % 50_000},'
                     f'"experiments":{{"BENCH":"{arm}"}},"session":{session},"step":{step},'
-                    f'"epoch":1700000000000,"request_id":"b-{written}"}}\n')
+                    f'"epoch":1700000000000,"request_id":"b-{written}"{"" if last else PROPENSITY}}}\n')
                 written += 1
     for handle in files:
         handle.close()
 
 
-def _columnar(logs: str, cache: str) -> dict[str, float]:
+def _columnar(logs: str, cache: str, reader: str = "current") -> dict[str, float]:
     from botify.ab.analyze import analyze_logs
 
+    if reader == "previous":
+        import baseline_columnar
+
+        analyze_logs.__globals__["read_events_with"] = baseline_columnar.read_events_with
     started = time.perf_counter()
     analysis = analyze_logs([logs], "BENCH", cache_dir=cache)
     elapsed = time.perf_counter() - started
@@ -119,22 +126,34 @@ def _in_process(kind: str, *args: str) -> dict[str, float]:
 
 
 def run(work: Path, lines: int = LINES, subset: int = SUBSET) -> None:
-    logs, cache = work / "logs", work / "cache"
+    logs = work / "logs"
     if not (logs / "replica0" / "data.json").exists():
         write_logs(logs, lines, REPLICAS)
-    cold = _in_process("columnar", str(logs), str(cache))
-    warm = _in_process("columnar", str(logs), str(cache))
+    measured: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+    for reader in ("previous", "current"):
+        cache = str(work / f"cache-{reader}")
+        measured[reader] = (_in_process("columnar", str(logs), cache, reader),
+                            _in_process("columnar", str(logs), cache, reader))
     baseline = _in_process("pandas", str(logs), str(subset))
-    print(f"{'path':<34} {'lines':>12} {'seconds':>8} {'events/s':>12} {'peak MiB':>9} {'vs pandas':>9}")
+    print(f"{'path':<36} {'lines':>12} {'seconds':>8} {'events/s':>12} {'peak MiB':>9} {'vs pandas':>9} "
+          f"{'vs previous':>11}")
     base_rate = baseline["lines"] / baseline["seconds"]
-    for name, result in (("pandas groupby (1M subset)", baseline), ("duckdb, cold (Parquet conversion)", cold),
-                         ("duckdb, warm (cached Parquet)", warm)):
+    rows: list[tuple[str, dict[str, float], dict[str, float] | None]] = [
+        ("pandas groupby (1M subset)", baseline, None)]
+    for reader in ("previous", "current"):
+        cold, warm = measured[reader]
+        rows += [(f"{reader} reader, cold (conversion)", cold, measured["previous"][0]),
+                 (f"{reader} reader, warm (cached)", warm, measured["previous"][1])]
+    for name, result, previous in rows:
         rate = result["lines"] / result["seconds"]
-        print(f"{name:<34} {int(result['lines']):>12,} {result['seconds']:>8.1f} {rate:>12,.0f} "
-              f"{result['peak_mib']:>9,.0f} {rate / base_rate:>8.1f}x")
-    print(f"goal: 10M lines <= 20 s and <= 4 GiB (warm: {warm['seconds']:.1f} s, {warm['peak_mib']:,.0f} MiB); "
-          f"effect on mean_time_per_session: {warm['effect']:+.2f} %")
-    report = _in_process("report", str(logs), str(cache))
+        versus = f"{previous['seconds'] / result['seconds']:>10.2f}x" if previous else f"{'':>11}"
+        print(f"{name:<36} {int(result['lines']):>12,} {result['seconds']:>8.1f} {rate:>12,.0f} "
+              f"{result['peak_mib']:>9,.0f} {rate / base_rate:>8.1f}x {versus}")
+    cold, warm = measured["current"]
+    print(f"goal: 10M lines cold <= 20 s and <= 4 GiB: {cold['seconds']:.1f} s, {cold['peak_mib']:,.0f} MiB "
+          f"(warm {warm['seconds']:.1f} s); effect on mean_time_per_session: {warm['effect']:+.2f} % "
+          f"(previous reader: {measured['previous'][1]['effect']:+.2f} %)")
+    report = _in_process("report", str(logs), str(work / "cache-current"))
     print(f"HTML report (Plotly, {report['megabytes']:.1f} MB): {report['report_seconds']:.1f} s after a "
           f"{report['seconds']:.1f} s warm analysis of {int(report['lines']):,} lines "
           f"({report['report_seconds'] / report['seconds']:.2f}x the analysis)")
