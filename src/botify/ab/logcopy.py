@@ -13,6 +13,7 @@ The copy has one row per non-blank line, with its 1-based ``line`` number and ``
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -113,13 +114,18 @@ _SCHEMA = pa.schema([("line", pa.int64()), ("problem", pa.string()), ("is_last",
 class LogLines:
     """A log file's bytes and where each line starts; line ``i`` (1-based) is ``data[starts[i-1]:starts[i]]``."""
 
-    data: bytes
+    data: bytes | mmap.mmap
     starts: npt.NDArray[np.int64]
 
     @classmethod
     def read(cls, path: Path) -> LogLines:
-        """Read a file and find its lines: every newline byte ends one, and a last line may lack it."""
-        data = path.read_bytes()
+        """Map a file and find its lines: every newline byte ends one, and a last line may lack it.
+
+        The file is memory-mapped, not copied: its pages are usually in the page cache already.
+        """
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data: bytes | mmap.mmap = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ) if size else b""
         raw = np.frombuffer(data, dtype=np.uint8)
         ends = [np.flatnonzero(raw[at:at + _CHUNK] == 10) + (at + 1) for at in range(0, len(raw), _CHUNK)]
         starts = np.concatenate([np.zeros(1, np.int64), *ends]).astype(np.int64)
