@@ -54,6 +54,21 @@ class TestPolicies:
         scalar = recommender.probability_one(7, 40, 1.0, 0, 0, int(picks[0]))
         assert scalar == pytest.approx(float(policy[picks[0]]))
 
+    def test_one_request_gets_the_batch_probability_exactly(self, name: str, params: dict[str, object],
+                                                            catalog: Catalog, model_artifacts: Path) -> None:
+        recommender = build_recommender(name, catalog, params, random_state=3, artifacts=model_artifacts)
+        rng = np.random.default_rng(0)
+        users = np.r_[rng.integers(0, 400, 300), [10**9] * 20]  # and users no artifact knows
+        tracks, sessions = rng.integers(0, catalog.n_tracks, len(users)), rng.integers(0, 5, len(users))
+        requests = Requests(users, tracks, np.ones(len(users)), sessions, np.zeros(len(users), np.int64))
+        chosen = np.where(rng.random(len(users)) < 0.5, recommender.recommend_batch(requests),
+                          rng.integers(0, catalog.n_tracks, len(users)))
+        batch = recommender.probability_batch(requests, chosen)
+        assert batch is not None
+        for i in range(len(users)):
+            one = recommender.probability_one(int(users[i]), int(tracks[i]), 1.0, int(sessions[i]), 0, int(chosen[i]))
+            assert one == batch[i], (i, one, batch[i])
+
 
 def test_stateful_recommenders_do_not_claim_probabilities(catalog: Catalog, model_artifacts: Path) -> None:
     custom = build_recommender("custom", catalog, {"dssm": "dssm", "contextual": "contextual"},

@@ -31,6 +31,7 @@ def _row_lengths(lists: npt.NDArray[np.int32]) -> IntArray:
 
 class _ListRecommender(Recommender):
     kind: str
+    lengths: IntArray
 
     def __init__(self, catalog: Catalog, *, artifact: Artifact, random_state: int | None = None) -> None:
         super().__init__(catalog, random_state=random_state)
@@ -52,6 +53,13 @@ class _ListRecommender(Recommender):
         inside = np.arange(entries.shape[1])[None, :] < length[:, None]
         hits = ((entries == tracks[:, None]) & inside).sum(axis=1)
         return np.where(length > 0, hits / np.maximum(length, 1), 1.0 / self.catalog.n_tracks)
+
+    def _probability_one(self, lists: npt.NDArray[np.int32], row: int | None, chosen: int) -> float:
+        """``_probability`` for one row (``None``: no list), in plain Python for the service's path."""
+        length = 0 if row is None else int(self.lengths[row])
+        if length == 0:
+            return 1.0 / self.catalog.n_tracks
+        return int(np.count_nonzero(np.asarray(lists[row, :length]) == chosen)) / length
 
     def _pick(self, lists: npt.NDArray[np.int32], rows: IntArray, lengths: IntArray, requests: Requests) -> IntArray:
         """A random entry of each row; Random where the row is missing (``rows < 0``) or empty."""
@@ -93,6 +101,10 @@ class IndexedRecommender(_ListRecommender):
         return self._probability(self.items, rows_of(self.users, requests.user), self.lengths, tracks)
 
     @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        return self._probability_one(self.items, self._row_of.get(user), chosen)
+
+    @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
         row = self._row_of.get(user)
         if row is None or self.lengths[row] == 0:
@@ -118,6 +130,10 @@ class ContextualRecommender(_ListRecommender):
     @override
     def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
         return self._probability(self.lists, requests.track, self.lengths, tracks)
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        return self._probability_one(self.lists, track, chosen)
 
     @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:

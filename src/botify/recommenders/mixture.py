@@ -63,3 +63,12 @@ class MixtureRecommender(Recommender):
             assert found is not None  # checked when built
             total += weight * found
         return total
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
+        total = 0.0
+        for weight, component in zip(self.weights.tolist(), self.components, strict=True):
+            found = component.probability_one(user, track, time, session, step, chosen)
+            assert found is not None  # checked when built
+            total += weight * found
+        return total
