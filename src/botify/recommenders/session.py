@@ -20,6 +20,7 @@ randomness. Uses only the DSSM artifact (trained from logs and the public catalo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,20 +110,20 @@ class SessionRecommender(StatefulRecommender):
         return merged
 
     def _best(self, memory: SessionMemory) -> int:
-        candidates = np.array(memory.candidates, dtype=np.int64)
+        # The played tracks are few: a set and a loop over their artists beat numpy's sorting set operations.
+        played_set = set(memory.played)
+        remaining = [c for c in memory.candidates if c not in played_set]
         played = np.array(memory.played, dtype=np.int64)
-        candidates = candidates[~np.isin(candidates, played)]
-        if len(candidates) == 0:  # every candidate played: the nearest unplayed track to the first one
+        if not remaining:  # every candidate played: the nearest unplayed track to the first one
             scores = np.einsum("ij,j->i", self._vectors, self._vectors[played[0]])
             scores[played] = -np.inf
             return int(np.argmax(scores))
+        candidates = np.array(remaining, dtype=np.int64)
         anchor = np.asarray(memory.times, dtype=np.float32) @ self._vectors[played]
         norm = float(np.linalg.norm(anchor)) or 1.0
-        artists, counts = np.unique(self._artist_of[played], return_counts=True)
+        candidate_artists = self._artist_of[candidates]
         repeats = np.zeros(len(candidates))
-        position = np.searchsorted(artists, self._artist_of[candidates])
-        found = (position < len(artists)) & (artists[np.minimum(position, len(artists) - 1)] ==
-                                             self._artist_of[candidates])
-        repeats[found] = counts[position[found]]
+        for artist, plays in Counter(self._artist_of[played].tolist()).items():  # a session's few artists
+            repeats[candidate_artists == artist] = plays
         scores = np.einsum("ij,j->i", self._vectors[candidates], anchor) / norm - self.artist_penalty * repeats
         return int(candidates[int(np.argmax(scores))])
