@@ -1,6 +1,8 @@
 """A local ``redis-server`` process (Debian's package): started on a port, stopped, restarted.
 
-Persistence is off (the state is per-session and expires); the process is bound to 127.0.0.1.
+Persistence is off (the state is per-session and expires); the process is bound to 127.0.0.1 and also listens
+on a Unix socket in its directory, which processes on the same machine reach with less kernel work per call
+than loopback TCP (``local_url``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from botify.errors import LabError
 from botify.state.resp import RedisConnection, RedisError
 
 __all__ = ["RedisServer"]
+
+_MAX_SOCKET_PATH = 104  # sun_path holds 108 bytes on Linux, 104 on macOS
 
 
 class RedisServer:
@@ -32,13 +36,24 @@ class RedisServer:
         """``redis://127.0.0.1:PORT/0``."""
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def socket_path(self) -> Path:
+        """Where the server's Unix socket is."""
+        return (self.workdir / "redis.sock").resolve()
+
+    @property
+    def local_url(self) -> str:
+        """``unix:///DIR/redis.sock?db=0`` for clients on this machine (TCP when the path is too long for a socket)."""
+        path = str(self.socket_path)
+        return f"unix://{path}?db=0" if len(path.encode()) < _MAX_SOCKET_PATH else self.url
+
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start and wait until it answers PING."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.workdir)], stdout=log, stderr=subprocess.STDOUT)
+                 "--dir", str(self.workdir), *self._socket_options()], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         client = RedisConnection(self.url, timeout=0.2)
         try:
@@ -55,6 +70,11 @@ class RedisServer:
             client.close()
         self.stop()
         raise LabError(f"redis-server did not answer on port {self.port} within {timeout:.0f} s")
+
+    def _socket_options(self) -> list[str]:
+        if len(str(self.socket_path).encode()) >= _MAX_SOCKET_PATH:
+            return []
+        return ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s."""

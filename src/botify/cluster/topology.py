@@ -112,9 +112,9 @@ class Cluster:
 
     @property
     def state_url(self) -> str:
-        """The Redis URL every replica uses."""
+        """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine)."""
         assert self.redis is not None
-        return self.redis.url
+        return self.redis.local_url
 
     def replica_log_dir(self, index: int) -> Path:
         """``DIR/replicaI/log``."""
