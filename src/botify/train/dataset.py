@@ -1,6 +1,6 @@
 """Logs → training data: interactions with their sessions, and the per-user time split.
 
-Reads logs with the analysis's reader (``botify.ab.logs``: every replica, rotated files, malformed lines
+Reads logs with the analysis's reader (``botify.ab.columnar``: every replica, rotated files, malformed lines
 reported, retried requests once) and its sessionizer, so training and analysis see the same events in the same
 order: a user's lines by the service's counters when the log has them (whole sessions, whichever replica
 answered), by timestamp otherwise.
@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.logs import LogReadReport, read_events
+from botify.ab.columnar import read_events_columnar
+from botify.ab.logs import LogReadReport
 from botify.ab.sessions import session_ids
 from botify.errors import ConfigError
 
@@ -61,9 +62,14 @@ class Interactions:
                 "first_timestamp": int(self.timestamp.min()), "last_timestamp": int(self.timestamp.max())}
 
 
-def load_interactions(paths: Iterable[str | Path], n_tracks: int) -> tuple[Interactions, LogReadReport]:
-    """Read logs into interactions; tracks outside ``0..n_tracks-1`` are reported as malformed."""
-    events, report = read_events(paths)
+def load_interactions(paths: Iterable[str | Path], n_tracks: int, *,
+                      cache_dir: str | Path | None = None) -> tuple[Interactions, LogReadReport]:
+    """Read logs into interactions; tracks outside ``0..n_tracks-1`` are reported as malformed.
+
+    Logs are read through their cached Parquet copies (``botify.ab.columnar``: the same lines and reports as the
+    plain reader, a few times faster; ``cache_dir`` as there).
+    """
+    events, report = read_events_columnar(paths, cache_dir=cache_dir)
     if len(events) == 0:
         raise ConfigError(f"no usable log lines ({report.describe()})")
     outside = (events.track < 0) | (events.track >= n_tracks)

@@ -141,7 +141,8 @@ class DSSM(OfflineModel):
         if len(pair_rows) == 0:
             raise ConfigError("DSSM needs users with at least two positively listened tracks in the logs")
         self.model = TwoTower(self.catalog, self.dim, item_id=self.item_id)
-        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
+                                      fused=True)  # one kernel per tensor: the dense embedding updates dominate
         val_positive = validation.positives(self.positive_time)
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
