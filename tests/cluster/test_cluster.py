@@ -155,6 +155,7 @@ class TestFaults:
     def test_readiness_reports_redis_outage_and_recovery(self, cluster: Cluster) -> None:
         replica = f"http://127.0.0.1:{cluster.replica_ports[0]}"
         assert cluster.redis is not None
+        assert cluster.state_url == f"unix://{cluster.redis.socket_path}?db=0"  # replicas share Redis's machine
         cluster.redis.stop()
         response = httpx.post(cluster.url + "/next/5", json={"track": 1, "time": 1.0})
         assert response.status_code == 200           # still answering, sessions start anew

@@ -60,6 +60,15 @@ class TestOfflineModels:
         if name in ("als", "contextual-diverse"):
             assert result.metrics.recall > 3 * result.toppop.recall
 
+    @pytest.mark.parametrize("name", ["dssm", "contextual"])
+    def test_the_final_fit_trains_as_long_as_the_evaluation_found_best(self, name: str, catalog: Catalog,
+                                                                       data: Interactions, tmp_path: Path) -> None:
+        train_model(name, catalog, data, tmp_path, show_progress=False)
+        parameters = load_artifact(tmp_path, name, catalog).manifest["parameters"]
+        assert parameters["fixed_epochs"] >= 1  # the evaluation run's best epoch count, recorded for reproduction
+        again = DSSM(catalog, dim=32, fixed_epochs=3, show_progress=False).fit(data)
+        assert [entry["epoch"] for entry in again.history_] == [0, 1, 2] and again.best_epochs_ == 3
+
     def test_contextual_lists_hold_same_artist_tracks(self, catalog: Catalog, data: Interactions,
                                                       tmp_path: Path) -> None:
         train_model("contextual", catalog, data, tmp_path, show_progress=False)

@@ -81,6 +81,7 @@ class ClusterSpec:
     config: Path | None = None
     artifacts: Path | None = None
     redis_port: int = 0  # 0: a free port
+    redis_over_tcp: bool = False  # replicas reach Redis on its TCP port instead of its Unix socket
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Cluster:
     def state_url(self) -> str:
         """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine)."""
         assert self.redis is not None
-        return self.redis.local_url
+        return self.redis.url if self.spec.redis_over_tcp else self.redis.local_url
 
     def replica_log_dir(self, index: int) -> Path:
         """``DIR/replicaI/log``."""

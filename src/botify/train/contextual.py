@@ -66,7 +66,8 @@ class Contextual(OfflineModel):
     def __init__(self, catalog: Catalog, *, context: Literal["first", "all", "user"] = "first",
                  features: bool = True, negatives: int = 4, shared: bool = True, dim: int = 32, epochs: int = 40,
                  batch_size: int = 4096, lr: float = 0.003, patience: int = 4, validation_fraction: float = 0.1,
-                 threads: int = 2, random_state: int = 0, show_progress: bool = True) -> None:
+                 threads: int = 2, random_state: int = 0, show_progress: bool = True,
+                 fixed_epochs: int | None = None) -> None:
         super().__init__(catalog, random_state=random_state)
         if context not in ("first", "all", "user"):
             raise ConfigError(f"`context` must be one of ['first', 'all', 'user'], got {context!r}")
@@ -74,12 +75,14 @@ class Contextual(OfflineModel):
         self.dim, self.epochs, self.batch_size, self.lr = dim, epochs, batch_size, lr
         self.patience, self.validation_fraction, self.threads = patience, validation_fraction, threads
         self.show_progress = show_progress
+        self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the pairs, without validation
+        self.best_epochs_ = 0
 
     def _params(self) -> dict[str, Any]:
         return {"context": self.context, "features": self.features, "negatives": self.negatives,
                 "shared": self.shared, "dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "patience": self.patience, "validation_fraction": self.validation_fraction,
-                "threads": self.threads}
+                "threads": self.threads, "fixed_epochs": self.fixed_epochs}
 
     def pairs(self, data: Interactions) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
         """Training pairs ``(context, target, time, target_row)``; ``target_row`` indexes ``data``.
@@ -141,6 +144,8 @@ class Contextual(OfflineModel):
         # order the service answered them: wall-clock time differs from one run over HTTP to the next).
         late = latest_rows(data, self.validation_fraction)
         train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
+        if self.fixed_epochs is not None:
+            train, valid = np.arange(len(context)), np.zeros(0, np.int64)
         n = self.catalog.n_tracks  # negatives are uniform over the catalog
         self.context_tower = TrackTower(self.catalog, self.dim, self.features)
         self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features)
@@ -166,8 +171,9 @@ class Contextual(OfflineModel):
 
         best, best_state, waited = float("inf"), self._state(), 0
         with Progress(disable=not self.show_progress, transient=True) as bar:
-            task = bar.add_task("Contextual", total=self.epochs)
-            for _ in range(self.epochs):
+            epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
+            task = bar.add_task("Contextual", total=epochs)
+            for epoch in range(epochs):
                 shuffled = rng.permutation(train)
                 for start in range(0, len(shuffled), self.batch_size):
                     loss = loss_of(shuffled[start : start + self.batch_size])
@@ -177,12 +183,17 @@ class Contextual(OfflineModel):
                 with torch.no_grad():
                     val = float(loss_of(valid)) if len(valid) else float(loss.detach())
                 bar.update(task, advance=1, description=f"Contextual val MSE {val:.4f}")
+                if self.fixed_epochs is not None:
+                    continue
                 if val < best:
                     best, best_state, waited = val, self._state(), 0
+                    self.best_epochs_ = epoch + 1
                 else:
                     waited += 1
                     if waited >= self.patience:
                         break
+        if self.fixed_epochs is not None:
+            best_state, self.best_epochs_ = self._state(), epochs
         self.context_tower.load_state_dict(best_state[0])
         self.target_tower.load_state_dict(best_state[1])
         self.best_val_mse = best

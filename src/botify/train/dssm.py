@@ -90,7 +90,7 @@ class DSSM(OfflineModel):
                  batch_size: int = 1024, lr: float = 3e-3, temperature: float = 0.05, margin: float = 0.3,
                  patience: int = 3, positive_time: float = POSITIVE_TIME, validation_fraction: float = 0.1,
                  item_id: bool = True, weight_decay: float = 0.0, threads: int = 2, random_state: int = 0,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, fixed_epochs: int | None = None) -> None:
         super().__init__(catalog, random_state=random_state)
         if loss not in ("softmax", "triplet"):
             raise ConfigError(f"`loss` must be one of ['softmax', 'triplet'], got {loss!r}")
@@ -99,13 +99,16 @@ class DSSM(OfflineModel):
         self.positive_time, self.validation_fraction, self.threads = positive_time, validation_fraction, threads
         self.show_progress = show_progress
         self.item_id, self.weight_decay = item_id, weight_decay
+        self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the data, without validation
         self.history_: list[dict[str, float]] = []
+        self.best_epochs_ = 0
 
     def _params(self) -> dict[str, Any]:
         return {"dim": self.dim, "loss": self.loss, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "temperature": self.temperature, "margin": self.margin, "patience": self.patience,
                 "positive_time": self.positive_time, "validation_fraction": self.validation_fraction,
-                "item_id": self.item_id, "weight_decay": self.weight_decay, "threads": self.threads}
+                "item_id": self.item_id, "weight_decay": self.weight_decay, "threads": self.threads,
+                "fixed_epochs": self.fixed_epochs}
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -132,7 +135,8 @@ class DSSM(OfflineModel):
 
     def _train(self, data: Interactions) -> None:
         rng = np.random.default_rng(self.random_state)
-        train, validation = time_split(data, self.validation_fraction)
+        fixed = self.fixed_epochs is not None
+        train, validation = (data, data) if fixed else time_split(data, self.validation_fraction)
         users, indptr, tracks = self._bags(train)
         lengths = np.diff(indptr)
         row_of_pair = np.repeat(np.arange(len(users)), lengths)
@@ -147,8 +151,9 @@ class DSSM(OfflineModel):
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
         with Progress(disable=not self.show_progress, transient=True) as bar:
-            task = bar.add_task(f"DSSM ({self.loss})", total=self.epochs)
-            for epoch in range(self.epochs):
+            epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
+            task = bar.add_task(f"DSSM ({self.loss})", total=epochs)
+            for epoch in range(epochs):
                 self.model.train()
                 order = rng.permutation(len(pair_rows))
                 losses = []
@@ -159,6 +164,10 @@ class DSSM(OfflineModel):
                     loss.backward()  # type: ignore[no-untyped-call]
                     optimiser.step()
                     losses.append(float(loss.detach()))
+                if fixed:
+                    self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
+                    bar.update(task, advance=1)
+                    continue
                 self._set_users(users, indptr, tracks)
                 recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
                                          np.unique(val_positive.user), val_positive.user, val_positive.track).recall
@@ -166,10 +175,13 @@ class DSSM(OfflineModel):
                 bar.update(task, advance=1, description=f"DSSM ({self.loss}) val recall@100 {recall:.3f}")
                 if recall > best:
                     best, best_state, waited = recall, copy.deepcopy(self.model.state_dict()), 0
+                    self.best_epochs_ = epoch + 1
                 else:
                     waited += 1
                     if waited >= self.patience:
                         break
+        if fixed:
+            best_state, self.best_epochs_ = self.model.state_dict(), len(self.history_)
         self.model.load_state_dict(best_state)
         self.best_val_recall = best
         self._set_users(*self._bags(data))

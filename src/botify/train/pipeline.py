@@ -157,7 +157,12 @@ def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, ou
     evaluated = spec.build(catalog, seed, show_progress).fit(train)
     metrics = _evaluate(evaluated, test)
     baseline = _evaluate(TopPopModel(catalog).fit(train), test)
-    final = spec.build(catalog, seed, show_progress).fit(data)
+    final = spec.build(catalog, seed, show_progress)
+    best_epochs = getattr(evaluated, "best_epochs_", 0)
+    if best_epochs and hasattr(final, "fixed_epochs"):
+        # The evaluation run found when to stop; the final run trains that long on all the data, unvalidated.
+        final.fixed_epochs = best_epochs
+    final.fit(data)
     logs = {"files": [str(p) for p in report.files], "lines": report.lines, "malformed": report.malformed} \
         if report else {}
     try:
