@@ -16,10 +16,11 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from botify.ab.columnar import _connect, default_cache_dir
 from botify.ab.logs import EventColumns, LogReadReport, find_log_files, read_events
 from botify.errors import ConfigError
 
-__all__ = ["ENGINES", "default_cache_dir", "parquet_of", "read_events_columnar", "read_events_with"]
+__all__ = ["ENGINES", "parquet_of", "read_events_columnar", "read_events_with"]
 
 ENGINES = ("duckdb", "python")
 
@@ -86,17 +87,6 @@ _VERDICT = """CASE
   WHEN NOT regexp_full_match(label, 'C|T[0-9]*[1-9][0-9]*') THEN 'unknown arm label ' || label
 END"""
 _ARM = "CASE label WHEN 'C' THEN 0 ELSE TRY_CAST(substr(label, 2) AS BIGINT) END"
-
-
-def default_cache_dir() -> Path:
-    """``$BOTIFY_CACHE/logs``, by default ``~/.cache/botify/logs``."""
-    return Path(os.environ.get("BOTIFY_CACHE", Path.home() / ".cache" / "botify")) / "logs"
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect()
-    connection.execute("SET enable_progress_bar = false")
-    return connection
 
 
 def _quoted(path: Path) -> str:
