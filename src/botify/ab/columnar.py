@@ -70,7 +70,7 @@ class _Judged:
         self.parameters = {"copy": str(copy)}
         self.arms: dict[str, int] = {}  # good experiments objects and their arm (-1 when no experiment is asked)
         self.bad_labels: dict[str, str] = {}
-        self.good = self.outside = 0
+        self.good = self.outside = self.malformed = 0
         for text, count in self._query("SELECT experiments, count(*) FROM read_parquet($copy) WHERE problem IS NULL "
                                        "GROUP BY experiments").fetchall():
             verdict = -1 if experiment is None else _arm_of(text, experiment)
@@ -78,25 +78,15 @@ class _Judged:
                 self.outside += int(count)
             elif isinstance(verdict, str):
                 self.bad_labels[str(text)] = verdict
+                self.malformed += int(count)
             else:
                 self.arms[str(text)] = verdict
                 self.good += int(count)
         [(stored,)] = self._query("SELECT count(*) FROM read_parquet($copy) WHERE problem IS NOT NULL").fetchall()
-        self.malformed = int(stored) + sum(int(count) for text, count in self._labelled(self.bad_labels))
+        self.malformed += int(stored)
 
     def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
         return self.connection.execute(sql, self.parameters)
-
-    def _labelled(self, labels: dict[str, str]) -> list[tuple[str, int]]:
-        if not labels:
-            return []
-        self.connection.register("bad_labels", pa.table({"experiments": list(labels)}))
-        try:
-            rows = self._query("SELECT experiments, count(*) FROM read_parquet($copy) SEMI JOIN bad_labels "
-                               "USING (experiments) WHERE problem IS NULL GROUP BY experiments").fetchall()
-        finally:
-            self.connection.unregister("bad_labels")
-        return [(str(text), int(count)) for text, count in rows]
 
     def malformed_samples(self, limit: int) -> list[tuple[int, str]]:
         """The first ``limit`` malformed lines (stored problems and bad arm labels), by line number."""
