@@ -142,10 +142,11 @@ class Contextual(OfflineModel):
             raise ConfigError("Contextual needs sessions with at least two tracks in the logs")
         # Validation: pairs whose target is in its user's latest `validation_fraction` of interactions (in the
         # order the service answered them: wall-clock time differs from one run over HTTP to the next).
-        late = latest_rows(data, self.validation_fraction)
-        train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
         if self.fixed_epochs is not None:
             train, valid = np.arange(len(context)), np.zeros(0, np.int64)
+        else:
+            late = latest_rows(data, self.validation_fraction)
+            train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
         n = self.catalog.n_tracks  # negatives are uniform over the catalog
         self.context_tower = TrackTower(self.catalog, self.dim, self.features)
         self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features)
@@ -193,9 +194,10 @@ class Contextual(OfflineModel):
                     if waited >= self.patience:
                         break
         if self.fixed_epochs is not None:
-            best_state, self.best_epochs_ = self._state(), epochs
-        self.context_tower.load_state_dict(best_state[0])
-        self.target_tower.load_state_dict(best_state[1])
+            self.best_epochs_ = epochs
+        else:
+            self.context_tower.load_state_dict(best_state[0])
+            self.target_tower.load_state_dict(best_state[1])
         self.best_val_mse = best
         self.seen_contexts = np.unique(context)
         last_rows = np.r_[np.flatnonzero(np.diff(data.user)), len(data) - 1] if len(data) else np.zeros(0, np.int64)

@@ -136,7 +136,7 @@ class DSSM(OfflineModel):
     def _train(self, data: Interactions) -> None:
         rng = np.random.default_rng(self.random_state)
         fixed = self.fixed_epochs is not None
-        train, validation = (data, data) if fixed else time_split(data, self.validation_fraction)
+        train, validation = (data, None) if fixed else time_split(data, self.validation_fraction)
         users, indptr, tracks = self._bags(train)
         lengths = np.diff(indptr)
         row_of_pair = np.repeat(np.arange(len(users)), lengths)
@@ -147,7 +147,7 @@ class DSSM(OfflineModel):
         self.model = TwoTower(self.catalog, self.dim, item_id=self.item_id)
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
                                       fused=True)  # one kernel per tensor: the dense embedding updates dominate
-        val_positive = validation.positives(self.positive_time)
+        val_positive = validation.positives(self.positive_time) if validation is not None else None
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
         with Progress(disable=not self.show_progress, transient=True) as bar:
@@ -168,6 +168,7 @@ class DSSM(OfflineModel):
                     self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
                     bar.update(task, advance=1)
                     continue
+                assert val_positive is not None
                 self._set_users(users, indptr, tracks)
                 recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
                                          np.unique(val_positive.user), val_positive.user, val_positive.track).recall
@@ -181,8 +182,9 @@ class DSSM(OfflineModel):
                     if waited >= self.patience:
                         break
         if fixed:
-            best_state, self.best_epochs_ = self.model.state_dict(), len(self.history_)
-        self.model.load_state_dict(best_state)
+            self.best_epochs_ = len(self.history_)
+        else:
+            self.model.load_state_dict(best_state)
         self.best_val_recall = best
         self._set_users(*self._bags(data))
 
