@@ -18,11 +18,9 @@ import numpy as np
 
 from botify.ab.columnar import _connect, default_cache_dir
 from botify.ab.logs import EventColumns, LogReadReport, find_log_files, read_events
-from botify.errors import ConfigError
 
-__all__ = ["ENGINES", "parquet_of", "read_events_columnar", "read_events_with"]
+__all__ = ["parquet_of", "read_events_columnar"]
 
-ENGINES = ("duckdb", "python")
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 _INTEGER, _NUMBER = "('UBIGINT', 'BIGINT')", "('UBIGINT', 'BIGINT', 'DOUBLE')"
@@ -163,12 +161,3 @@ def _mark_repeated_requests(connection: duckdb.DuckDBPyConnection) -> int:
     assert counted is not None
     return int(counted[0])
 
-
-def read_events_with(engine: str, paths: Iterable[str | Path], experiment: str | None = None, *,
-                     cache_dir: str | Path | None = None) -> tuple[EventColumns, LogReadReport]:
-    """Read with ``"duckdb"`` (cached Parquet, for big logs) or ``"python"`` (line by line, no cache)."""
-    if engine == "duckdb":
-        return read_events_columnar(paths, experiment, cache_dir=cache_dir)
-    if engine == "python":
-        return read_events(paths, experiment)
-    raise ConfigError(f"`engine` must be one of {ENGINES}, got {engine!r}")

@@ -64,12 +64,13 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
 
 
 def _columnar(logs: str, cache: str, reader: str = "current") -> dict[str, float]:
+    from botify.ab import columnar
     from botify.ab.analyze import analyze_logs
 
     if reader == "previous":
         import baseline_columnar
 
-        analyze_logs.__globals__["read_events_with"] = baseline_columnar.read_events_with
+        columnar.read_events_columnar = baseline_columnar.read_events_columnar
     started = time.perf_counter()
     analysis = analyze_logs([logs], "BENCH", cache_dir=cache)
     elapsed = time.perf_counter() - started
