@@ -7,8 +7,9 @@ ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (uti
 the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
 report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
 7-track sessions (seven ``/next`` then a ``/last`` per user), each request with an ``X-Request-Id`` as the remote
-agent sends it. Needs ``wrk``, ``nginx`` and ``redis-server``
-(Debian packages).
+agent sends it. The report arms run a third time with the replicas waiting for Redis in blocking calls
+(``calls=blocking``, the path before awaited calls), so the two are compared in the same run. Needs ``wrk``,
+``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
 
 
 def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
-          seconds: int, *, over_tcp: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+          seconds: int, *, blocking: bool = False) -> tuple[dict[str, float], dict[str, float]]:
     """The same plan on one direct replica (in-process state), then on the cluster."""
     extra = ["--artifacts", str(artifacts)] if artifacts else []
     with ServiceProcess(world_dir, config=plan, log_dir=tmp / f"{name}-single", extra_args=extra) as single:
@@ -107,7 +108,8 @@ def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: P
         wrk(single.url, 16, script, seconds=2)  # warm-up
         baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds, [single.port])
     cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / f"{name}-cluster", replicas=2,
-                                  port=free_port(), config=plan, artifacts=artifacts, redis_over_tcp=over_tcp))
+                                  port=free_port(), config=plan, artifacts=artifacts,
+                                  blocking_state_calls=blocking))
     cluster.up()
     try:
         assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None
@@ -135,7 +137,7 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         results["calibration arms (stateless)"] = _pair(world_dir, tmp, "calibration", None, None, script, seconds)
         results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
                                                           seconds)
-        tcp = _pair(world_dir, tmp, "report-tcp", plan, artifacts, script, seconds, over_tcp=True)[1]
+        blocking = _pair(world_dir, tmp, "report-blocking", plan, artifacts, script, seconds, blocking=True)[1]
     print(f"{'setup':<52}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}"
           f"{'service':>9}{'nginx':>7}{'redis':>7}{'wrk':>6}  (CPU µs per request)")
     for plan_name, (baseline, loaded) in results.items():
@@ -150,7 +152,8 @@ def run(world_dir: Path, seconds: int = 60) -> None:
               f"(goal <= 150 µs); Redis round trips per request {loaded['round_trips_per_request']:.2f} "
               f"(goal <= 1); errors {loaded['errors'] + loaded['socket_errors']:.0f} (goal 0)")
     stateful = results["report arms (custom, session)"][1]
-    print(f"report arms, Redis over loopback TCP (the previous path), same run: {tcp['rps']:,.0f} req/s, service "
-          f"{tcp['cpu_us_service']:.0f} µs, Redis {tcp['cpu_us_redis']:.0f} µs per request; over its Unix socket "
-          f"{stateful['cpu_us_service']:.0f} µs ({tcp['cpu_us_service'] / stateful['cpu_us_service']:.2f}x less "
-          f"service CPU)")
+    print(f"report arms, replicas waiting for Redis in blocking calls (the previous path), same run: "
+          f"{blocking['rps']:,.0f} req/s, service {blocking['cpu_us_service']:.0f} µs, Redis "
+          f"{blocking['cpu_us_redis']:.0f} µs per request; awaited on the event loop {stateful['rps']:,.0f} req/s, "
+          f"{stateful['cpu_us_service']:.0f} µs ({blocking['cpu_us_service'] / stateful['cpu_us_service']:.2f}x less "
+          f"service CPU, {stateful['rps'] / blocking['rps']:.2f}x the throughput)")

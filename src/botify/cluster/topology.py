@@ -82,6 +82,7 @@ class ClusterSpec:
     artifacts: Path | None = None
     redis_port: int = 0  # 0: a free port
     redis_over_tcp: bool = False  # replicas reach Redis on its TCP port instead of its Unix socket
+    blocking_state_calls: bool = False  # replicas wait for Redis in blocking calls (the path before awaited ones)
 
 
 @dataclass
@@ -115,7 +116,10 @@ class Cluster:
     def state_url(self) -> str:
         """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine)."""
         assert self.redis is not None
-        return self.redis.url if self.spec.redis_over_tcp else self.redis.local_url
+        url = self.redis.url if self.spec.redis_over_tcp else self.redis.local_url
+        if self.spec.blocking_state_calls:
+            url += ("&" if "?" in url else "?") + "calls=blocking"
+        return url
 
     def replica_log_dir(self, index: int) -> Path:
         """``DIR/replicaI/log``."""

@@ -34,7 +34,7 @@ from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
-from botify.state import Counters, InMemoryStore, StateStore, now_ms
+from botify.state import AsyncStateStore, Counters, InMemoryStore, StateStore, now_ms
 from botify.world.catalog import Catalog
 
 __all__ = ["BotifyApp", "HTTPError"]
@@ -131,6 +131,7 @@ class BotifyApp:
         self.artifacts = artifacts
         self.admin_token = admin_token
         self.store = store or InMemoryStore()
+        self._async_store = self.store if isinstance(self.store, AsyncStateStore) else None
         self.recommenders = self._build_recommenders()
         self.reloads = 0
         self.retries = 0
@@ -241,9 +242,23 @@ class BotifyApp:
             request_id = _request_id(scope)
             arm = self.routing.assign(user)
             scope["botify.arm"] = self.routing.arms[arm].label
+            # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
+            store = self._async_store
             if parts[0] == "next":
-                return 200, self._next(user, arm, track, listened, started, request_id)
-            return 200, self._last(user, track, listened, started, request_id)
+                if store is None:
+                    counters = self.store.next_step(user, request_id)
+                    body = self._next(user, arm, track, listened, started, request_id, counters)
+                    self.store.sync()  # the state this request wrote is shared before the user can ask again
+                    return 200, body
+                counters = await store.next_step_async(user, request_id)
+                body = self._next(user, arm, track, listened, started, request_id, counters)
+                await store.sync_async()
+                return 200, body
+            if store is None:
+                counters = self.store.end_session(user, request_id)
+            else:
+                counters = await store.end_session_async(user, request_id)
+            return 200, self._last(user, track, listened, started, request_id, counters)
         if path == "/admin/reload" and self.admin_token is not None:
             return await self._admin_reload(scope, method)
         if method not in ("GET", "HEAD") and (path in _GET_PATHS or (len(parts) == 2 and parts[0] == "track")):
@@ -308,20 +323,17 @@ class BotifyApp:
                 return b"".join(chunks)
 
     def _next(self, user: int, arm: int, track: int, listened: float, started: float,
-              request_id: str | None) -> bytes:
-        # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
-        counters = self.store.next_step(user, request_id)
+              request_id: str | None, counters: Counters) -> bytes:
         self.retries += counters.retry
         recommender = self.recommenders[arm]
         recommendation = recommender.recommend(user, track, listened, counters.session, counters.step)
         propensity = recommender.probability_one(user, track, listened, counters.session, counters.step,
                                                  recommendation)
         self._log("next", user, track, listened, started, recommendation, counters, request_id, propensity)
-        self.store.sync()  # the state this request wrote is in the shared store before the user can ask again
         return orjson.dumps({"user": user, "track": recommendation})
 
-    def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None) -> bytes:
-        counters = self.store.end_session(user, request_id)
+    def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None,
+              counters: Counters) -> bytes:
         self.retries += counters.retry
         self._log("last", user, track, listened, started, None, counters, request_id)
         return orjson.dumps({"user": user})

@@ -15,9 +15,9 @@ gets the same answer.
 from __future__ import annotations
 
 import time
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
-__all__ = ["REQUEST_TTL", "Counters", "InMemoryStore", "StateStore", "now_ms"]
+__all__ = ["REQUEST_TTL", "AsyncStateStore", "Counters", "InMemoryStore", "StateStore", "now_ms"]
 
 REQUEST_TTL = 60.0
 """Seconds a request id is remembered (a retry later than this counts as a new request)."""
@@ -65,6 +65,27 @@ class StateStore(Protocol):
 
     def sync(self) -> None:
         """Make every write so far visible to the user's next request, wherever it is served (before answering)."""
+        ...
+
+
+@runtime_checkable
+class AsyncStateStore(StateStore, Protocol):
+    """A store the service awaits on its event loop (Redis): other requests run while it answers.
+
+    A ``/next`` calls ``next_step_async``, the recommender (whose ``get_state``/``put_state`` stay plain
+    calls), then ``sync_async`` before answering; a ``/last`` calls ``end_session_async``.
+    """
+
+    async def next_step_async(self, user: int, request_id: str | None = None) -> Counters:
+        """``next_step``, awaited."""
+        ...
+
+    async def end_session_async(self, user: int, request_id: str | None = None) -> Counters:
+        """``end_session``, awaited."""
+        ...
+
+    async def sync_async(self) -> None:
+        """``sync`` for the request that called ``next_step_async``, awaited."""
         ...
 
 

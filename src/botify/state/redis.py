@@ -13,6 +13,13 @@ its reply; ``sync``, called by the service before it answers, collects that repl
 user — on whichever replica — sees the state (Redis may serve another connection's command before a pipelined
 one it has not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included.
 
+The service uses the same calls on its event loop (``next_step_async``, ``end_session_async``, ``sync_async``,
+over ``state/pipeline.py``): a replica serves other requests while Redis answers instead of sleeping in a
+blocking read, which on a busy machine costs more CPU than the request itself. Blocking calls (``ping``, a
+``get_state`` without a fetched copy, the probe) keep their own connection. ``calls=blocking`` in the URL
+(``unix:///path.sock?db=0&calls=blocking``) makes the awaited calls blocking ones, the path before: kept for
+comparison (``benchmarks/bench_cluster.py`` measures both).
+
 Every call is bounded by ``timeout`` (50 ms by default, a few hundred round trips). When a call fails — Redis
 refused, closed or did not answer in time — the store stops calling Redis: requests are answered from
 in-process counters (sessions start anew; their log lines say the counters are not exact), ``ping`` reports not
@@ -22,11 +29,17 @@ So a Redis that hangs costs one bounded wait, not one per request.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
+import hiredis
+
+from botify.errors import ConfigError
 from botify.state import REQUEST_TTL, Counters, InMemoryStore, now_ms
+from botify.state.pipeline import RedisPipeline
 from botify.state.resp import RedisConnection, RedisError
 
 __all__ = ["RedisStore"]
@@ -83,6 +96,10 @@ class RedisStore:
     def __init__(self, url: str, *, ttl: float = 1800.0, timeout: float = 0.05, prefix: str = "botify",
                  request_ttl: float = REQUEST_TTL, probe_interval: tuple[float, float] = (0.05, 1.0)) -> None:
         self.url, self.ttl, self.prefix, self.timeout = url, ttl, prefix, timeout
+        calls = parse_qs(urlparse(url).query).get("calls", ["awaited"])[-1]
+        if calls not in ("awaited", "blocking"):
+            raise ConfigError(f"`calls` in a Redis URL is awaited (the default) or blocking, got {calls!r} in {url!r}")
+        self.awaited = calls == "awaited"
         self.client = RedisConnection(url, timeout=timeout)
         self._next = self.client.script(_NEXT)
         self._end = self.client.script(_END)
@@ -96,11 +113,17 @@ class RedisStore:
         self.round_trips = 0
         self.fallback_calls = 0
         self.available = True  # False from a failed call until the background probe reaches Redis again
+        self.pipeline = RedisPipeline(self.client.address, database=self.client.db, timeout=timeout)
+        self._pipelined = False  # this request came through next_step_async: put_state writes on the pipeline
+        self._write: asyncio.Future[Any] | None = None
+        self.write_errors = 0
 
     def close(self) -> None:
-        """Close the connection and stop probing."""
+        """Close the connections and stop probing."""
         self._closed.set()
         self.client.close()
+        if self.pipeline.connected:
+            self.pipeline.close()
 
     def _keys(self, user: int, request_id: str | None = None) -> list[str]:
         keys = [f"{self.prefix}:c:{user}", f"{self.prefix}:s:{user}", f"{self.prefix}:epoch"]
@@ -113,6 +136,8 @@ class RedisStore:
         if self.available:
             self.available = False
             self.client.close()
+            if self.pipeline.connected:
+                self.pipeline.close()
         if self._prober is None or not self._prober.is_alive():
             self._prober = threading.Thread(target=self._probe, name="botify-redis-probe", daemon=True)
             self._prober.start()
@@ -158,21 +183,78 @@ class RedisStore:
         self.fallback_calls += 1
         return None
 
-    def next_step(self, user: int, request_id: str | None = None) -> Counters:
-        """Counters for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
-        reply = self._run(self._next, user, request_id)
+    async def _run_async(self, script: str, user: int, request_id: str | None) -> list[Any] | None:
+        """``_run`` on the event loop's connection."""
+        if self.available:
+            try:
+                if not self.pipeline.connected:
+                    await self.pipeline.connect()
+                self.round_trips += 1
+                keys = self._keys(user, request_id)
+                command: tuple[str | int, ...] = ("EVALSHA", script, len(keys), *keys, now_ms(), self._request_ms)
+                reply = await self.pipeline.request(*command)
+                if isinstance(reply, hiredis.ReplyError) and "NOSCRIPT" in str(reply):  # Redis restarted
+                    await self.pipeline.request("SCRIPT", "LOAD", self.client.script_source(script))
+                    reply = await self.pipeline.request(*command)
+                if isinstance(reply, hiredis.ReplyError):
+                    raise RedisError(str(reply))
+                return reply  # type: ignore[no-any-return]
+            except RedisError:
+                self._failed()
+        self.fallback_calls += 1
+        return None
+
+    def _stepped(self, user: int, request_id: str | None, reply: list[Any] | None) -> Counters:
         if reply is None:
             self._fetched.value = None
             return self._fallback.next_step(user, request_id)
         self._fetched.value = (user, reply[2])
         return Counters(int(reply[0]), int(reply[1]), int(reply[3]), len(reply) > 4)
 
-    def end_session(self, user: int, request_id: str | None = None) -> Counters:
-        """``(session, steps)`` of the ending session, then start the next one and drop its state."""
-        reply = self._run(self._end, user, request_id)
+    def _ended(self, user: int, request_id: str | None, reply: list[Any] | None) -> Counters:
         if reply is None:
             return self._fallback.end_session(user, request_id)
         return Counters(int(reply[0]), int(reply[1]), int(reply[2]), len(reply) > 3)
+
+    def next_step(self, user: int, request_id: str | None = None) -> Counters:
+        """Counters for a ``/next`` request, then advance the step; keeps the state for ``get_state``."""
+        self._pipelined = False
+        return self._stepped(user, request_id, self._run(self._next, user, request_id))
+
+    def end_session(self, user: int, request_id: str | None = None) -> Counters:
+        """``(session, steps)`` of the ending session, then start the next one and drop its state."""
+        return self._ended(user, request_id, self._run(self._end, user, request_id))
+
+    async def next_step_async(self, user: int, request_id: str | None = None) -> Counters:
+        """``next_step`` awaiting Redis on the event loop; the request's ``put_state`` goes the same way."""
+        if not self.awaited:
+            return self.next_step(user, request_id)
+        counters = self._stepped(user, request_id, await self._run_async(self._next, user, request_id))
+        self._pipelined = True
+        return counters
+
+    async def end_session_async(self, user: int, request_id: str | None = None) -> Counters:
+        """``end_session`` awaiting Redis on the event loop."""
+        if not self.awaited:
+            return self.end_session(user, request_id)
+        return self._ended(user, request_id, await self._run_async(self._end, user, request_id))
+
+    async def sync_async(self) -> None:
+        """``sync`` for a request that came through ``next_step_async``: await the reply of its state write."""
+        if not self.awaited:
+            self.sync()
+            return
+        self._pipelined = False
+        write, self._write = self._write, None
+        if write is None:
+            return
+        try:
+            reply = await write
+        except RedisError:
+            self._failed()
+            return
+        if isinstance(reply, hiredis.ReplyError):
+            self.write_errors += 1
 
     def get_state(self, user: int) -> bytes | None:
         """The state fetched by this request's ``next_step`` (no round trip), else a ``GET``."""
@@ -196,6 +278,15 @@ class RedisStore:
         self._fetched.value = None
         if not self.available:
             self._fallback.put_state(user, state)
+            return
+        if self._pipelined:
+            self._pipelined = False
+            try:
+                self._write = self.pipeline.request("SET", self._keys(user)[1], state, "PX",
+                                                    max(1, round(self.ttl * 1000)))
+            except RedisError:
+                self._failed()
+                self._fallback.put_state(user, state)
             return
         try:
             self.client.send("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))

@@ -17,14 +17,15 @@ import hiredis
 
 from botify.errors import ConfigError
 
-__all__ = ["RedisConnection", "RedisError"]
+__all__ = ["RedisConnection", "RedisError", "encode_command"]
 
 
 class RedisError(Exception):
     """Redis unreachable, timed out, or answered with an error."""
 
 
-def _encode(args: tuple[bytes | str | int | float, ...]) -> bytes:
+def encode_command(args: tuple[bytes | str | int | float, ...]) -> bytes:
+    """One command in RESP: an array of bulk strings."""
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         raw = arg if isinstance(arg, bytes) else str(arg).encode()
@@ -38,11 +39,11 @@ class RedisConnection:
     def __init__(self, url: str, *, timeout: float = 0.25) -> None:
         parsed = urlparse(url)
         if parsed.scheme == "redis":
-            self._address: tuple[str, int] | str = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
+            self.address: tuple[str, int] | str = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
             self._family = socket.AF_INET
             db = parsed.path.strip("/") or "0"
         elif parsed.scheme == "unix":
-            self._address, self._family = parsed.path, socket.AF_UNIX
+            self.address, self._family = parsed.path, socket.AF_UNIX
             db = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p).get("db", "0")
         else:
             raise ConfigError(f"a Redis URL looks like redis://HOST:PORT/DB or unix:///path?db=N, got {url!r}")
@@ -60,7 +61,7 @@ class RedisConnection:
         sock = socket.socket(self._family, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(self._address)
+            sock.connect(self.address)
             if self._family == socket.AF_INET:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -68,7 +69,7 @@ class RedisConnection:
             raise
         self._socket, self._reader, self._unread = sock, hiredis.Reader(), 0
         if self.db:
-            self._roundtrip(_encode(("SELECT", self.db)))
+            self._roundtrip(encode_command(("SELECT", self.db)))
         return sock
 
     def _roundtrip(self, request: bytes) -> Any:
@@ -101,10 +102,10 @@ class RedisConnection:
             try:
                 if self._socket is None:
                     self._connect()
-                reply = self._roundtrip(_encode(args))
+                reply = self._roundtrip(encode_command(args))
             except (OSError, hiredis.ProtocolError) as error:
                 self.close()
-                raise RedisError(f"Redis at {self._address}: {error}") from error
+                raise RedisError(f"Redis at {self.address}: {error}") from error
         if isinstance(reply, hiredis.ReplyError):
             raise RedisError(str(reply))
         return reply
@@ -120,11 +121,11 @@ class RedisConnection:
                 if self._socket is None:
                     self._connect()
                 assert self._socket is not None
-                self._socket.sendall(_encode(args))
+                self._socket.sendall(encode_command(args))
                 self._unread += 1
             except OSError as error:
                 self.close()
-                raise RedisError(f"Redis at {self._address}: {error}") from error
+                raise RedisError(f"Redis at {self.address}: {error}") from error
 
     def drain(self) -> None:
         """Wait for the replies of every command sent without waiting (``RedisError`` if Redis is gone).
@@ -140,13 +141,17 @@ class RedisConnection:
                 self._read_deferred(self._socket)
             except (OSError, hiredis.ProtocolError) as error:
                 self.close()
-                raise RedisError(f"Redis at {self._address}: {error}") from error
+                raise RedisError(f"Redis at {self.address}: {error}") from error
 
     def script(self, source: str) -> str:
         """Register a Lua script; returns the name for ``evalsha``."""
         sha = hashlib.sha1(source.encode()).hexdigest()
         self._scripts[sha] = source.encode()
         return sha
+
+    def script_source(self, sha: str) -> bytes:
+        """The source of a script registered with ``script``."""
+        return self._scripts[sha]
 
     def evalsha(self, sha: str, keys: list[str], args: tuple[bytes | str | int | float, ...] = ()) -> Any:
         """Run a registered script (loading it again if Redis restarted and forgot it)."""
