@@ -9,8 +9,10 @@ import uuid
 from pathlib import Path
 
 import hiredis
+import pytest
 
 from botify.cluster.redis_server import RedisServer
+from botify.errors import ConfigError
 from botify.service.process import free_port
 from botify.state import AsyncStateStore, InMemoryStore
 from botify.state.pipeline import RedisPipeline
@@ -166,3 +168,18 @@ class TestAwaitedStore:
             second.close()
 
         asyncio.run(play())
+
+    def test_calls_blocking_in_the_url_keeps_the_previous_path(self, redis_server: RedisServer) -> None:
+        blocking = RedisStore(redis_server.url + "?calls=blocking", prefix=f"t-{uuid.uuid4().hex[:8]}")
+
+        async def play() -> None:
+            assert (await blocking.next_step_async(4))[:2] == (0, 0)
+            blocking.put_state(4, b"x")
+            await blocking.sync_async()
+            assert (await blocking.next_step_async(4))[:2] == (0, 1) and blocking.get_state(4) == b"x"
+
+        asyncio.run(play())
+        assert not blocking.pipeline.connected and blocking.round_trips == 2  # every call on the blocking connection
+        blocking.close()
+        with pytest.raises(ConfigError, match="awaited .* or blocking"):
+            RedisStore(redis_server.url + "?calls=sometimes")
