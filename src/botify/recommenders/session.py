@@ -20,7 +20,6 @@ randomness. Uses only the DSSM artifact (trained from logs and the public catalo
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +77,7 @@ class SessionRecommender(StatefulRecommender):
         exported = dssm.arrays.get("item_neighbours")
         self._neighbours = exported if exported is not None and exported.shape[1] >= neighbours else None
         self._artist_of = catalog.artist_id.astype(np.int64)
+        self._n_artists = catalog.n_artists
 
     @override
     def parameters(self) -> dict[str, Any]:
@@ -110,20 +110,17 @@ class SessionRecommender(StatefulRecommender):
         return merged
 
     def _best(self, memory: SessionMemory) -> int:
-        # The played tracks are few: a set and a loop over their artists beat numpy's sorting set operations.
-        played_set = set(memory.played)
-        remaining = [c for c in memory.candidates if c not in played_set]
+        candidates = np.array(memory.candidates, dtype=np.int64)
         played = np.array(memory.played, dtype=np.int64)
-        if not remaining:  # every candidate played: the nearest unplayed track to the first one
+        # The played tracks are few: one comparison per (candidate, played) beats numpy's sorting set operations.
+        unplayed = (candidates[:, None] != played).all(axis=1)
+        if not unplayed.any():  # every candidate played: the nearest unplayed track to the first one
             scores = np.einsum("ij,j->i", self._vectors, self._vectors[played[0]])
             scores[played] = -np.inf
             return int(np.argmax(scores))
-        candidates = np.array(remaining, dtype=np.int64)
+        candidates = candidates[unplayed]
         anchor = np.asarray(memory.times, dtype=np.float32) @ self._vectors[played]
-        norm = float(np.linalg.norm(anchor)) or 1.0
-        candidate_artists = self._artist_of[candidates]
-        repeats = np.zeros(len(candidates))
-        for artist, plays in Counter(self._artist_of[played].tolist()).items():  # a session's few artists
-            repeats[candidate_artists == artist] = plays
+        norm = float(np.sqrt(anchor.dot(anchor))) or 1.0  # np.linalg.norm's own formula, without its overhead
+        repeats = np.bincount(self._artist_of[played], minlength=self._n_artists)[self._artist_of[candidates]]
         scores = np.einsum("ij,j->i", self._vectors[candidates], anchor) / norm - self.artist_penalty * repeats
         return int(candidates[int(np.argmax(scores))])

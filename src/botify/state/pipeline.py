@@ -51,6 +51,7 @@ class RedisPipeline:
         self._waiting: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._watchdog: asyncio.TimerHandle | None = None
         self._connecting: asyncio.Future[None] | None = None
+        self._outgoing: list[bytes] = []
 
     @property
     def connected(self) -> bool:
@@ -100,12 +101,20 @@ class RedisPipeline:
             raise RedisError(f"Redis at {self.address}: not connected")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        transport.write(encode_command(args))
+        if not self._outgoing:
+            loop.call_soon(self._write)
+        self._outgoing.append(encode_command(args))
         now = time.monotonic()
         self._waiting.append((future, now))
         if self._watchdog is None:
             self._watchdog = loop.call_at(loop.time() + self.timeout, self._watch)
         return future
+
+    def _write(self) -> None:
+        """Every command of this loop iteration in one write (one system call under load, not one each)."""
+        outgoing, self._outgoing = self._outgoing, []
+        if self._transport is not None:
+            self._transport.write(b"".join(outgoing))
 
     def _received(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -143,6 +152,7 @@ class RedisPipeline:
             self._watchdog.cancel()
             self._watchdog = None
         waiting, self._waiting = self._waiting, collections.deque()
+        self._outgoing = []
         for future, _ in waiting:
             if not future.done():
                 future.set_exception(error)

@@ -26,11 +26,8 @@ class RedisError(Exception):
 
 def encode_command(args: tuple[bytes | str | int | float, ...]) -> bytes:
     """One command in RESP: an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        raw = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts += [b"$%d\r\n" % len(raw), raw, b"\r\n"]
-    return b"".join(parts)
+    raws = [arg if type(arg) is bytes else str(arg).encode() for arg in args]
+    return b"*%d\r\n" % len(raws) + b"".join([b"$%d\r\n%b\r\n" % (len(raw), raw) for raw in raws])
 
 
 class RedisConnection:
