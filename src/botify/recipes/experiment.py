@@ -23,7 +23,7 @@ from botify.recipes.report import write_reports
 from botify.recommenders.registry import check_plan_classes
 from botify.sim.world import SimWorld, load_sim_world
 from botify.train.dataset import load_interactions
-from botify.train.pipeline import train_model
+from botify.train.parallel import train_side_by_side
 from botify.world.catalog import Catalog
 
 __all__ = ["REPORT_MODELS", "SEMINAR_MODELS", "ExperimentOptions", "run_experiment"]
@@ -86,9 +86,14 @@ def _train(options: ExperimentOptions, catalog: Catalog, logs: Path, collection:
         console.print(f"[2/4] training {name} ({steps[name].changed()})")
         steps[name].forget()
         shutil.rmtree(artifacts / name, ignore_errors=True)
-        result = train_model(name, catalog, data, artifacts, seed=options.seed, report=report)
+
+    def trained(name: str, summary: str) -> None:
         steps[name].record()
-        console.print(f"[2/4] trained {result.describe()}")
+        console.print(f"[2/4] trained {summary}")
+
+    with console.status(f"[2/4] training {', '.join(stale)} (side by side, one thread each)"):
+        train_side_by_side(stale, options.world_dir, data, artifacts, seed=options.seed, report=report,
+                           on_trained=trained)
     return artifacts
 
 

@@ -145,19 +145,30 @@ def _evaluate(model: OfflineModel, test: Interactions) -> RankingMetrics:
     return ranking_metrics(model.recommend(users, 100), users, positive.user, positive.track)
 
 
+def _build(spec: ModelSpec, catalog: Catalog, seed: int, show_progress: bool, threads: int | None) -> OfflineModel:
+    model = spec.build(catalog, seed, show_progress)
+    if threads is not None and hasattr(model, "threads"):  # the built-ins' thread count is a plain attribute
+        model.threads = threads
+    return model
+
+
 def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, out: str | Path, *, seed: int = 0,
-                report: LogReadReport | None = None, show_progress: bool = True) -> TrainResult:
-    """Evaluate ``model`` offline, refit it on all of ``data`` and save its artifact under ``out``."""
+                report: LogReadReport | None = None, show_progress: bool = True,
+                threads: int | None = None) -> TrainResult:
+    """Evaluate ``model`` offline, refit it on all of ``data`` and save its artifact under ``out``.
+
+    ``threads`` overrides the thread count of models that have one (the artifact's parameters record it).
+    """
     if isinstance(model, str) and model not in MODELS:
         raise ConfigError(f"unknown model {model!r}; expected one of {sorted(MODELS)}")
     spec = MODELS[model] if isinstance(model, str) else model
     name = spec.name
     started = time.perf_counter()
     train, test = time_split(data, 0.2)
-    evaluated = spec.build(catalog, seed, show_progress).fit(train)
+    evaluated = _build(spec, catalog, seed, show_progress, threads).fit(train)
     metrics = _evaluate(evaluated, test)
     baseline = _evaluate(TopPopModel(catalog).fit(train), test)
-    final = spec.build(catalog, seed, show_progress)
+    final = _build(spec, catalog, seed, show_progress, threads)
     best_epochs = getattr(evaluated, "best_epochs_", 0)
     if best_epochs and hasattr(final, "fixed_epochs"):
         # The evaluation run found when to stop; the final run trains that long on all the data, unvalidated.
