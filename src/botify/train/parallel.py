@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -22,6 +24,16 @@ __all__ = ["train_side_by_side"]
 
 FIT_THREADS = 1
 """Threads of every fit trained here (see the module docstring)."""
+
+
+def _exit_with(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone (killed, not just interrupted)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="botify-exit-with-parent", daemon=True).start()
 
 
 def _train_one(name: str, world_dir: Path, data: Interactions, out: Path, seed: int,
@@ -51,7 +63,8 @@ def train_side_by_side(names: list[str], world_dir: Path, data: Interactions, ou
             on_trained(name, _train_one(name, world_dir, data, out, seed, report))
         return
     # spawn, not fork: a forked child of a process that has started OpenMP or PyTorch threads can hang
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with,
+                             initargs=(os.getpid(),)) as pool:
         running = {pool.submit(_train_one, name, world_dir, data, out, seed, report): name for name in names}
         for done in as_completed(running):
             on_trained(running[done], done.result())
