@@ -1,7 +1,8 @@
-"""Training at default scale: DSSM on one collection day, top-100 export, replica memory with artifacts.
+"""Training at default scale: DSSM on one collection day, top-100 export, the demo's training step, replica memory.
 
-Baselines from the same run: ALS on the same data, and the memory of a replica serving the calibration
-experiment (no artifacts).
+Baselines from the same run: ALS on the same data; the demo's two models trained one after the other with two
+threads each (the previous path) against side by side, one thread each (``botify.train.parallel``); and the
+memory of a replica serving the calibration experiment (no artifacts).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from rich.console import Console
 
 from botify.experiments import BUNDLED as DATA
 from botify.experiments import load_experiments
-from botify.recipes.experiment import SEMINAR_MODELS
+from botify.recipes.experiment import REPORT_MODELS, SEMINAR_MODELS
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import load_sim_world
-from botify.train.dataset import load_interactions
+from botify.train.dataset import Interactions, load_interactions
+from botify.train.parallel import train_side_by_side
 from botify.train.pipeline import train_model
 
 
@@ -34,6 +36,20 @@ def _replica_rss(world_dir: Path, config: Path, artifacts: Path | None, log_dir:
     with ServiceProcess(world_dir, config=config, log_dir=log_dir, extra_args=extra) as service:
         assert service.process is not None
         return _rss_mib(service.process.pid)
+
+
+def demo_training_step(world_dir: Path, data: Interactions, tmp: Path) -> None:
+    """The demo's models, one after the other with two threads each, then side by side with one thread each."""
+    catalog = load_sim_world(world_dir).catalog
+    start = time.perf_counter()
+    for name in REPORT_MODELS:
+        train_model(name, catalog, data, tmp / "in-turn", seed=1, show_progress=False, threads=2)
+    in_turn = time.perf_counter() - start
+    start = time.perf_counter()
+    train_side_by_side(list(REPORT_MODELS), world_dir, data, tmp / "side-by-side", seed=1)
+    side_by_side = time.perf_counter() - start
+    print(f"the demo's training step ({', '.join(REPORT_MODELS)}): one after the other, 2 threads each (previous) "
+          f"{in_turn:.1f} s; side by side, 1 thread each {side_by_side:.1f} s ({in_turn / side_by_side:.2f}x)")
 
 
 def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
@@ -67,6 +83,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
               f"{positives * epochs / dssm_seconds:,.0f} positive interactions/s (goal: <= 300 s)")
         print(f"ALS fit on the same data: {als_seconds:.1f} s (DSSM / ALS = {dssm_seconds / als_seconds:.1f}x)")
         print(f"top-100 export for {len(dssm.users_):,} users (faiss flat): {export_seconds:.2f} s (goal: <= 30 s)")
+        demo_training_step(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:
             train_model(name, catalog, data, tmp / "artifacts", show_progress=False)
