@@ -44,8 +44,7 @@ class RedisServer:
     @property
     def local_url(self) -> str:
         """``unix:///DIR/redis.sock?db=0`` for clients on this machine (TCP when the path is too long for a socket)."""
-        path = str(self.socket_path)
-        return f"unix://{path}?db=0" if len(path.encode()) < _MAX_SOCKET_PATH else self.url
+        return f"unix://{self.socket_path}?db=0" if self._socket_fits else self.url
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start and wait until it answers PING."""
@@ -71,10 +70,12 @@ class RedisServer:
         self.stop()
         raise LabError(f"redis-server did not answer on port {self.port} within {timeout:.0f} s")
 
+    @property
+    def _socket_fits(self) -> bool:
+        return len(str(self.socket_path).encode()) < _MAX_SOCKET_PATH
+
     def _socket_options(self) -> list[str]:
-        if len(str(self.socket_path).encode()) >= _MAX_SOCKET_PATH:
-            return []
-        return ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        return ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"] if self._socket_fits else []
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s."""

@@ -279,17 +279,13 @@ class RedisStore:
         if not self.available:
             self._fallback.put_state(user, state)
             return
-        if self._pipelined:
-            self._pipelined = False
-            try:
-                self._write = self.pipeline.request("SET", self._keys(user)[1], state, "PX",
-                                                    max(1, round(self.ttl * 1000)))
-            except RedisError:
-                self._failed()
-                self._fallback.put_state(user, state)
-            return
+        command = ("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
         try:
-            self.client.send("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
+            if self._pipelined:  # an awaited request: its sync_async awaits this write
+                self._pipelined = False
+                self._write = self.pipeline.request(*command)
+            else:
+                self.client.send(*command)
         except RedisError:
             self._failed()
             self._fallback.put_state(user, state)
