@@ -26,6 +26,7 @@ from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, latest_rows
 from botify.train.determinism import deterministic_torch
 from botify.train.neighbours import cap_per_artist, top_k_inner_product
+from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
 
 __all__ = ["Contextual"]
@@ -34,14 +35,15 @@ __all__ = ["Contextual"]
 class TrackTower(nn.Module):
     """A track's vector: its id embedding, plus its artist's and genre's when ``features`` is on."""
 
-    def __init__(self, catalog: Catalog, dim: int, features: bool) -> None:
+    def __init__(self, catalog: Catalog, dim: int, features: bool, *, sparse: bool = True) -> None:
         super().__init__()
-        self.track = nn.Embedding(catalog.n_tracks, dim)
+        # sparse: the backward pass yields the touched rows only (see row_gradients.py); Adam stays dense
+        self.track = nn.Embedding(catalog.n_tracks, dim, sparse=sparse)
         self.features = features
         tables = [self.track]
         if features:
-            self.artist = nn.Embedding(catalog.n_artists, dim)
-            self.genre = nn.Embedding(len(catalog.genre_names), dim)
+            self.artist = nn.Embedding(catalog.n_artists, dim, sparse=sparse)
+            self.genre = nn.Embedding(len(catalog.genre_names), dim, sparse=sparse)
             tables += [self.artist, self.genre]
             self.artist_of: torch.Tensor
             self.genre_of: torch.Tensor
@@ -67,7 +69,7 @@ class Contextual(OfflineModel):
                  features: bool = True, negatives: int = 4, shared: bool = True, dim: int = 32, epochs: int = 40,
                  batch_size: int = 4096, lr: float = 0.003, patience: int = 4, validation_fraction: float = 0.1,
                  threads: int = 2, random_state: int = 0, show_progress: bool = True,
-                 fixed_epochs: int | None = None) -> None:
+                 fixed_epochs: int | None = None, sparse_gradients: bool = True) -> None:
         super().__init__(catalog, random_state=random_state)
         if context not in ("first", "all", "user"):
             raise ConfigError(f"`context` must be one of ['first', 'all', 'user'], got {context!r}")
@@ -76,13 +78,14 @@ class Contextual(OfflineModel):
         self.patience, self.validation_fraction, self.threads = patience, validation_fraction, threads
         self.show_progress = show_progress
         self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the pairs, without validation
+        self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
         self.best_epochs_ = 0
 
     def _params(self) -> dict[str, Any]:
         return {"context": self.context, "features": self.features, "negatives": self.negatives,
                 "shared": self.shared, "dim": self.dim, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "patience": self.patience, "validation_fraction": self.validation_fraction,
-                "threads": self.threads, "fixed_epochs": self.fixed_epochs}
+                "threads": self.threads, "fixed_epochs": self.fixed_epochs, "sparse_gradients": self.sparse_gradients}
 
     def pairs(self, data: Interactions) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
         """Training pairs ``(context, target, time, target_row)``; ``target_row`` indexes ``data``.
@@ -148,13 +151,15 @@ class Contextual(OfflineModel):
             late = latest_rows(data, self.validation_fraction)
             train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
         n = self.catalog.n_tracks  # negatives are uniform over the catalog
-        self.context_tower = TrackTower(self.catalog, self.dim, self.features)
-        self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features)
+        self.context_tower = TrackTower(self.catalog, self.dim, self.features, sparse=self.sparse_gradients)
+        self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features,
+                                                                               sparse=self.sparse_gradients)
         params = list(self.context_tower.parameters())
         if not self.shared:
             params += list(self.target_tower.parameters())
         # fused: one kernel per tensor (the dense updates of the embedding tables dominate a step)
         optimiser = torch.optim.Adam(params, lr=self.lr, fused=True)
+        rows = RowGradients(params)
         c_all, t_all = torch.as_tensor(context), torch.as_tensor(target)
         y_all = torch.as_tensor(label, dtype=torch.float32)
 
@@ -180,7 +185,8 @@ class Contextual(OfflineModel):
                     loss = loss_of(shuffled[start : start + self.batch_size])
                     optimiser.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
-                    optimiser.step()
+                    with rows.dense():
+                        optimiser.step()
                 with torch.no_grad():
                     val = float(loss_of(valid)) if len(valid) else float(loss.detach())
                 bar.update(task, advance=1, description=f"Contextual val MSE {val:.4f}")

@@ -27,6 +27,7 @@ from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
 from botify.train.determinism import deterministic_torch
 from botify.train.metrics import ranking_metrics
 from botify.train.neighbours import indexed_arrays, top_k_for_users
+from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
 
 __all__ = ["DSSM"]
@@ -41,15 +42,16 @@ def _mlp(dim: int) -> nn.Sequential:
 class TwoTower(nn.Module):
     """The two towers over public item features."""
 
-    def __init__(self, catalog: Catalog, dim: int, *, item_id: bool = True) -> None:
+    def __init__(self, catalog: Catalog, dim: int, *, item_id: bool = True, sparse: bool = True) -> None:
         super().__init__()
         self.use_item_id = item_id
+        self.sparse = sparse  # the backward pass yields the touched rows only (row_gradients.py); Adam stays dense
         n = catalog.n_tracks
-        self.history = nn.EmbeddingBag(n, dim, mode="sum")
+        self.history = nn.EmbeddingBag(n, dim, mode="sum", sparse=sparse)
         self.user_mlp = _mlp(dim)
-        self.item_id = nn.Embedding(n, dim)
-        self.artist = nn.Embedding(catalog.n_artists, dim)
-        self.genre = nn.Embedding(len(catalog.genre_names), dim)
+        self.item_id = nn.Embedding(n, dim, sparse=sparse)
+        self.artist = nn.Embedding(catalog.n_artists, dim, sparse=sparse)
+        self.genre = nn.Embedding(len(catalog.genre_names), dim, sparse=sparse)
         self.popularity = nn.Linear(1, dim)
         self.item_mlp = _mlp(dim)
         for table in (self.history, self.item_id, self.artist, self.genre):
@@ -76,7 +78,7 @@ class TwoTower(nn.Module):
         """User vectors from bags of positive tracks (optionally without one track each)."""
         total = self.history(bag, offsets)
         if leave_out is not None:  # an embedding lookup: its backward pass is deterministic, unlike weight[index]'s
-            total = total - functional.embedding(leave_out, self.history.weight)
+            total = total - functional.embedding(leave_out, self.history.weight, sparse=self.sparse)
             counts = counts - 1
         return functional.normalize(self.user_mlp(total / counts.clamp(min=1)[:, None]), dim=-1)
 
@@ -90,7 +92,7 @@ class DSSM(OfflineModel):
                  batch_size: int = 1024, lr: float = 3e-3, temperature: float = 0.05, margin: float = 0.3,
                  patience: int = 3, positive_time: float = POSITIVE_TIME, validation_fraction: float = 0.1,
                  item_id: bool = True, weight_decay: float = 0.0, threads: int = 2, random_state: int = 0,
-                 show_progress: bool = True, fixed_epochs: int | None = None) -> None:
+                 show_progress: bool = True, fixed_epochs: int | None = None, sparse_gradients: bool = True) -> None:
         super().__init__(catalog, random_state=random_state)
         if loss not in ("softmax", "triplet"):
             raise ConfigError(f"`loss` must be one of ['softmax', 'triplet'], got {loss!r}")
@@ -100,6 +102,7 @@ class DSSM(OfflineModel):
         self.show_progress = show_progress
         self.item_id, self.weight_decay = item_id, weight_decay
         self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the data, without validation
+        self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
         self.history_: list[dict[str, float]] = []
         self.best_epochs_ = 0
 
@@ -108,7 +111,7 @@ class DSSM(OfflineModel):
                 "lr": self.lr, "temperature": self.temperature, "margin": self.margin, "patience": self.patience,
                 "positive_time": self.positive_time, "validation_fraction": self.validation_fraction,
                 "item_id": self.item_id, "weight_decay": self.weight_decay, "threads": self.threads,
-                "fixed_epochs": self.fixed_epochs}
+                "fixed_epochs": self.fixed_epochs, "sparse_gradients": self.sparse_gradients}
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -144,9 +147,10 @@ class DSSM(OfflineModel):
         pair_rows, pair_tracks = row_of_pair[usable], tracks[usable]
         if len(pair_rows) == 0:
             raise ConfigError("DSSM needs users with at least two positively listened tracks in the logs")
-        self.model = TwoTower(self.catalog, self.dim, item_id=self.item_id)
+        self.model = TwoTower(self.catalog, self.dim, item_id=self.item_id, sparse=self.sparse_gradients)
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay,
                                       fused=True)  # one kernel per tensor: the dense embedding updates dominate
+        rows = RowGradients(self.model.parameters())
         val_positive = validation.positives(self.positive_time) if validation is not None else None
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
@@ -162,7 +166,8 @@ class DSSM(OfflineModel):
                     loss = self._batch_loss(pair_rows[batch], pair_tracks[batch], indptr, tracks, rng)
                     optimiser.zero_grad()
                     loss.backward()  # type: ignore[no-untyped-call]
-                    optimiser.step()
+                    with rows.dense():
+                        optimiser.step()
                     losses.append(float(loss.detach()))
                 if fixed:
                     self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
