@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from botify.experiments import ExperimentPlan
+from botify.service import app as app_module
 from botify.service.app import BotifyApp
 from botify.world.catalog import load_catalog
 
@@ -72,6 +73,19 @@ class TestGoodRequests:
         arms = {e.name: e.arms[e.assign(5)].label for e in PLAN.experiments}
         assert first["experiments"] == last["experiments"] == arms
         assert 0 <= first["latency"] < 1 and first["timestamp"] <= last["timestamp"]
+
+    def test_every_user_keeps_their_arms_when_the_assignment_cache_starts_over(
+            self, app: BotifyApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(app_module, "_MAX_CACHED_USERS", 16)
+        users = [*range(40), *range(40)]  # the second round finds some users cached, others dropped
+        for user in users:
+            assert call(app, "POST", f"/next/{user}", json={"track": 1, "time": 0.5}).status_code == 200
+        lines = log_lines(app)
+        assert [line["user"] for line in lines] == users
+        for line in lines:
+            user = line["user"]
+            assert line["experiments"] == {e.name: e.arms[e.assign(user)].label for e in PLAN.experiments}, user
+        assert len(app._assignments) <= 16
 
     def test_a_retried_request_gets_the_same_answer_and_does_not_advance_the_session(self, app: BotifyApp) -> None:
         def next_track(request_id: str) -> int:

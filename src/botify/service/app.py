@@ -49,6 +49,7 @@ _GET_PATHS = ("/", "/health", "/ready", "/metrics", "/openapi.json")
 _ENDPOINTS = ("next", "last", "track", "root", "health", "ready", "metrics", "openapi.json", "admin")
 _MAX_ID = 2**63 - 1
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_MAX_CACHED_USERS = 1 << 20  # the assignment cache starts over past this many users (≈ 100 MiB at most)
 
 
 class HTTPError(Exception):
@@ -140,6 +141,8 @@ class BotifyApp:
         self._schema = orjson.dumps(openapi_schema(catalog.n_tracks))
         self._alive = orjson.dumps({"status": "alive", "message": "Botify service is up and recommending"})
         self._labels = [[arm.label for arm in e.arms] for e in plan.experiments]
+        self._assignments: dict[int, tuple[int, dict[str, str]]] = {}
+        self._arm_combinations: dict[tuple[int, ...], dict[str, str]] = {}  # few: shared by the cache's entries
         self.loading = False
         self.metrics = ServiceMetrics()
         self.metrics.gauge("botify_state_store_errors", "State-store calls that failed (Redis unreachable).",
@@ -183,6 +186,20 @@ class BotifyApp:
     def experiments_of(self, user: int) -> dict[str, str]:
         """``{experiment name: arm label}`` of a user for every active experiment."""
         return {e.name: labels[e.assign(user)] for e, labels in zip(self.plan.experiments, self._labels, strict=True)}
+
+    def _assignment(self, user: int) -> tuple[int, dict[str, str]]:
+        """The routing arm and ``experiments_of`` of a user, hashed once per user (a session asks many times)."""
+        found = self._assignments.get(user)
+        if found is None:
+            if len(self._assignments) >= _MAX_CACHED_USERS:
+                self._assignments.clear()
+            arms = tuple(e.assign(user) for e in self.plan.experiments)
+            experiments = self._arm_combinations.get(arms)
+            if experiments is None:
+                named = zip(self.plan.experiments, self._labels, arms, strict=True)
+                experiments = self._arm_combinations[arms] = {e.name: labels[arm] for e, labels, arm in named}
+            found = self._assignments[user] = (arms[0], experiments)
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point: HTTP requests and lifespan events."""
@@ -240,7 +257,7 @@ class BotifyApp:
             track, listened = _parse_track_time(await self._read_body(scope, receive))
             self._check_track(track)
             request_id = _request_id(scope)
-            arm = self.routing.assign(user)
+            arm = self._assignment(user)[0]
             scope["botify.arm"] = self.routing.arms[arm].label
             # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
             store = self._async_store
@@ -344,5 +361,5 @@ class BotifyApp:
         if self.log is None:
             return
         self.log.append(event_line(message, now_ms(), user, track, listened,
-                                   time.perf_counter() - started, recommendation, self.experiments_of(user),
+                                   time.perf_counter() - started, recommendation, self._assignment(user)[1],
                                    counters, request_id, propensity))
