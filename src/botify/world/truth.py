@@ -112,10 +112,14 @@ def nearest_by_inner_product(
     n = embeddings.shape[0]
     sample = min(n, max(8 * k, 4096))
     out = np.empty((queries.shape[0], k), dtype=np.int32)
+    # One score and one mask buffer for every chunk: a fresh 400 MB array per chunk cost its page faults each time.
+    scores_buffer = np.empty((min(chunk, queries.shape[0]), n), dtype=np.result_type(queries, embeddings))
+    above_buffer = np.empty(scores_buffer.shape, dtype=np.bool_)
     for start in range(0, queries.shape[0], chunk):
-        scores = queries[start : start + chunk] @ embeddings.T
+        block = queries[start : start + chunk]
+        scores = np.matmul(block, embeddings.T, out=scores_buffer[: len(block)])
         bound = np.partition(scores[:, :sample], sample - k, axis=1)[:, sample - k]
-        rows, cols = np.nonzero(scores >= bound[:, None])
+        rows, cols = np.nonzero(np.greater_equal(scores, bound[:, None], out=above_buffer[: len(block)]))
         order = np.lexsort((cols, -scores[rows, cols], rows))
         rows, cols = rows[order], cols[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
