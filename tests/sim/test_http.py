@@ -1,0 +1,112 @@
+"""The simulator's HTTP client against a raw socket server that answers with scripted bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection
+
+Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            await reader.readexactly(int(line.split(b":")[1]))
+    return head
+
+
+def exchange(answer: Answer, requests: int = 1, timeout: float = 5.0) -> tuple[list[object], int]:
+    """Send ``requests`` POSTs on one client connection; returns each outcome and the connections the server saw."""
+    async def main() -> tuple[list[object], int]:
+        connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                await answer(reader, writer)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = HttpConnection("127.0.0.1", port, timeout=timeout)
+        outcomes: list[object] = []
+        for index in range(requests):
+            try:
+                outcomes.append(await client.request("POST", f"/next/{index}", b'{"track": 1, "time": 0.5}',
+                                                     {"X-Request-Id": f"r-{index}"}))
+            except TRANSPORT_ERRORS as error:
+                outcomes.append(error)
+        client.close()
+        server.close()
+        await server.wait_closed()
+        return outcomes, connections
+
+    return asyncio.run(main())
+
+
+def replies(*responses: bytes, byte_by_byte: bool = False) -> Answer:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for response in responses:
+            await read_request(reader)
+            for piece in ([response[i:i + 1] for i in range(len(response))] if byte_by_byte else [response]):
+                writer.write(piece)
+                await writer.drain()
+    return answer
+
+
+OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n{"track": 42}'
+
+
+class TestHttpConnection:
+    def test_keep_alive_carries_several_requests_on_one_connection(self) -> None:
+        outcomes, connections = exchange(replies(OK, OK, OK), requests=3)
+        assert outcomes == [(200, b'{"track": 42}')] * 3 and connections == 1
+
+    def test_a_response_that_arrives_byte_by_byte(self) -> None:
+        chunked = b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3;x=y\r\nefg\r\n0\r\n\r\n"
+        outcomes, _ = exchange(replies(OK, chunked, byte_by_byte=True), requests=2)
+        assert outcomes == [(200, b'{"track": 42}'), (201, b"abcdefg")]
+
+    def test_a_body_without_length_runs_to_the_end_of_the_connection(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\n\r\nuntil the end")
+
+        outcomes, _ = exchange(answer)
+        assert outcomes == [(200, b"until the end")]
+
+    def test_connection_close_makes_the_next_request_reconnect(self) -> None:
+        closing = OK.replace(b"content-length", b"Connection: close\r\ncontent-length")
+        outcomes, connections = exchange(replies(closing, OK), requests=2)
+        assert outcomes == [(200, b'{"track": 42}')] * 2 and connections == 2
+
+    def test_a_server_that_hangs_up_before_answering(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+
+        outcomes, _ = exchange(answer)
+        assert isinstance(outcomes[0], ConnectionResetError)
+
+    def test_a_cut_off_response_is_an_incomplete_read(self) -> None:
+        outcomes, _ = exchange(replies(OK[:-5]))
+        assert isinstance(outcomes[0], asyncio.IncompleteReadError) and outcomes[0].partial == OK[:-5]
+
+    def test_an_unparsable_status_line(self) -> None:
+        outcomes, _ = exchange(replies(b"garbage\r\n\r\n"))
+        assert isinstance(outcomes[0], IndexError | ValueError)
+
+    def test_a_server_that_never_answers_times_out(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            await asyncio.sleep(5)
+
+        started = time.monotonic()
+        outcomes, _ = exchange(answer, timeout=0.2)
+        assert isinstance(outcomes[0], TimeoutError)
+        assert time.monotonic() - started < 3
