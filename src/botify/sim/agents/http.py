@@ -1,4 +1,4 @@
-"""A minimal HTTP/1.1 keep-alive client on asyncio streams — lean enough not to be the bottleneck.
+"""A minimal HTTP/1.1 keep-alive client on an asyncio protocol — lean enough not to be the bottleneck.
 
 One ``HttpConnection`` carries one request at a time (as one simulated user's requests are sequential);
 the remote agent opens one per concurrent session. Responses need ``Content-Length`` or chunked encoding.
