@@ -49,7 +49,7 @@ _GET_PATHS = ("/", "/health", "/ready", "/metrics", "/openapi.json")
 _ENDPOINTS = ("next", "last", "track", "root", "health", "ready", "metrics", "openapi.json", "admin")
 _MAX_ID = 2**63 - 1
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_MAX_CACHED_USERS = 1 << 20  # the assignment cache starts over past this many users (≈ 100 MiB at most)
+_MAX_CACHED_USERS = 1 << 20  # the assignment cache starts over past this many users (≈ 130 MiB at most)
 
 
 class HTTPError(Exception):
@@ -184,8 +184,8 @@ class BotifyApp:
             print(f"reloaded: {configs}", file=sys.stderr)
 
     def experiments_of(self, user: int) -> dict[str, str]:
-        """``{experiment name: arm label}`` of a user for every active experiment."""
-        return {e.name: labels[e.assign(user)] for e, labels in zip(self.plan.experiments, self._labels, strict=True)}
+        """``{experiment name: arm label}`` of a user for every active experiment (a copy of the log's)."""
+        return dict(self._assignment(user)[1])
 
     def _assignment(self, user: int) -> tuple[int, dict[str, str]]:
         """The routing arm and ``experiments_of`` of a user, hashed once per user (a session asks many times)."""

@@ -4,9 +4,9 @@ A dense embedding backward allocates and zero-fills a gradient of the whole tabl
 floats for a track table: most of a DSSM step, page faults included) and, with deterministic kernels, sorts
 the batch's indices per table. With ``sparse=True`` the backward pass is just the touched rows; ``RowGradients``
 adds them in order into a zeroed buffer kept across steps, hands that to the optimiser as an ordinary dense
-gradient, and zeroes the buffer again after the step. The optimiser still
-updates every row (Adam's moments decay everywhere), so this is the dense model, not a lazy variant: only the
-order in which a row's duplicate contributions are added differs from the dense kernel.
+gradient, and zeroes the buffer again after the step. The optimiser still updates every row (Adam's moments
+decay everywhere), so this is the dense model, not a lazy variant: only the order in which a row's duplicate
+contributions are added differs from the dense kernel.
 
     rows = RowGradients(model.parameters())
     optimiser.zero_grad()
