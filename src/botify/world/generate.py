@@ -5,6 +5,7 @@ Everything derives from one ``make_rng(seed)``; the same seed and config give by
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from botify import __version__
 from botify.world.catalog import Catalog
 from botify.world.config import WorldConfig
 from botify.world.names import GENRES, artist_names, track_titles
+from botify.world.portable import portable_exp, portable_power
 from botify.world.returns import generate_returns
 from botify.world.seeding import check_seed, make_rng
 from botify.world.truth import Truth, nearest_by_inner_product
@@ -30,7 +32,7 @@ def _unit_rows(rng: np.random.Generator, rows: int, dim: int) -> npt.NDArray[np.
 def _artist_sizes(rng: np.random.Generator, config: WorldConfig) -> npt.NDArray[np.int64]:
     """Long-tailed artist sizes summing exactly to ``n_tracks``."""
     sigma = config.artist_size_sigma
-    mu = np.log(max(config.mean_artist_size - 0.5, 0.5)) - sigma**2 / 2
+    mu = math.log(max(config.mean_artist_size - 0.5, 0.5)) - sigma**2 / 2
     estimate = int(config.n_tracks / config.mean_artist_size * 1.5) + 16
     sizes = np.maximum(1, np.round(rng.lognormal(mu, sigma, size=estimate))).astype(np.int64)
     total = np.cumsum(sizes)
@@ -48,7 +50,7 @@ def generate_world(config: WorldConfig, seed: int) -> tuple[Catalog, Truth]:
     genre_names = [GENRES[i % len(GENRES)] + ("" if i < len(GENRES) else f" {i // len(GENRES) + 1}")
                    for i in range(n_genres)]
     genre_centres = _unit_rows(rng, n_genres, config.dim) * config.genre_scale
-    genre_share = 1.0 / np.arange(1, n_genres + 1) ** config.genre_zipf
+    genre_share = 1.0 / portable_power(np.arange(1, n_genres + 1), config.genre_zipf)
     genre_share /= genre_share.sum()
 
     sizes = _artist_sizes(rng, config)
@@ -65,7 +67,7 @@ def generate_world(config: WorldConfig, seed: int) -> tuple[Catalog, Truth]:
     # Track ids are shuffled so that one artist's tracks are not contiguous, as in real catalogs.
     artist_of_slot = np.repeat(np.arange(n_artists), sizes)
     track_artist = artist_of_slot[rng.permutation(config.n_tracks)].astype(np.int32)
-    offsets = rng.standard_normal((config.n_tracks, config.dim)) * (config.track_scale / np.sqrt(config.dim))
+    offsets = rng.standard_normal((config.n_tracks, config.dim)) * (config.track_scale / math.sqrt(config.dim))
     embeddings = (artist_centres[track_artist] + offsets).astype(np.float32)
     raw_popularity = artist_popularity[track_artist] * rng.lognormal(
         0.0, config.track_popularity_sigma, size=config.n_tracks
@@ -84,9 +86,8 @@ def generate_world(config: WorldConfig, seed: int) -> tuple[Catalog, Truth]:
 
     interests = _sample_interests(rng, popularity, artist_scene[track_artist], config)
     nearest = nearest_by_inner_product(embeddings, embeddings[interests.reshape(-1)], config.interest_neighbours)
-    sharpness = np.exp(
-        rng.uniform(np.log(config.consume_sharpness_low), np.log(config.consume_sharpness_high), size=config.n_users)
-    )
+    sharpness = portable_exp(rng.uniform(math.log(config.consume_sharpness_low),
+                                         math.log(config.consume_sharpness_high), size=config.n_users))
     truth = Truth(
         embeddings=embeddings,
         interests=interests,
@@ -111,7 +112,7 @@ def _sample_interests(
     Each user has a home scene (drawn like an interest); each interest comes from it with probability
     ``home_scene_share``, else from the whole catalog.
     """
-    weight = popularity.astype(np.float64) ** config.interest_popularity_power
+    weight = portable_power(popularity, config.interest_popularity_power)
     order = np.argsort(track_scene, kind="stable")
     scene_weight = weight[order]
     cdf_all = np.cumsum(weight)

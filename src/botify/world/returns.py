@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from botify.errors import WorldError
 from botify.world.config import WorldConfig
+from botify.world.portable import portable_exp
 
 __all__ = ["ReturnKnobs", "ReturnTruth", "generate_returns", "load_returns"]
 
@@ -68,7 +69,8 @@ def generate_returns(config: WorldConfig, seed: int) -> ReturnTruth | None:
         return None
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(_STREAM,))))
     visit = rng.beta(config.visit_alpha, config.visit_beta, size=config.n_users)
-    expectation = config.expectation_median * np.exp(config.expectation_sigma * rng.standard_normal(config.n_users))
+    spread = config.expectation_sigma * rng.standard_normal(config.n_users)
+    expectation = config.expectation_median * portable_exp(spread)
     return ReturnTruth(visit_probability=visit, expectation=expectation, knobs=ReturnKnobs.from_config(config))
 
 
