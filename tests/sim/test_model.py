@@ -1,12 +1,13 @@
-"""The user model's equations, checked against hand computations."""
+"""The user model's equations, checked against hand computations; its scalar twins give the same bits."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy.special import expit
 
-from botify.sim.model import budget_decrement, listen_time
+from botify.sim.model import budget_decrement, listen_time, listen_time_one, round_time, sigmoid_one
 
 
 def by_hand(score: float, b: float, s: float, gamma: float, count: int) -> float:
@@ -35,3 +36,29 @@ class TestListenTime:
 class TestBudget:
     def test_drops_when_uniform_exceeds_time(self) -> None:
         assert budget_decrement(np.array([0.5, 0.5, 0.2]), np.array([0.4, 0.5, 0.9])).tolist() == [1, 0, 0]
+
+
+class TestScalarTwins:
+    def test_sigmoid_is_expit_bit_for_bit(self) -> None:
+        x = np.random.default_rng(0).normal(0.0, 4.0, 200_000)
+        assert [sigmoid_one(v) for v in x.tolist()] == expit(x).tolist()
+
+    def test_rounding_is_numpys_around_at_the_halfway_points(self) -> None:
+        halfway = (np.arange(0, 100) + 0.5) / 100
+        edges = np.concatenate([halfway, np.nextafter(halfway, 0.0), np.nextafter(halfway, 1.0),
+                                np.random.default_rng(1).random(100_000)])
+        assert [round_time(v) for v in edges.tolist()] == np.around(edges, 2).tolist()
+
+    def test_listen_time_one_is_listen_time(self) -> None:
+        rng = np.random.default_rng(2)
+        n = 100_000
+        score, bias = rng.normal(0.5, 0.3, n), rng.normal(0.4, 0.1, n)
+        sharpness, gamma = rng.uniform(1.0, 20.0, n), rng.uniform(0.5, 1.0, n)
+        count, factor = rng.integers(0, 4, n), rng.uniform(0.3, 1.0, n)
+        discount = np.power(gamma, count)
+        plain = listen_time(score, bias, sharpness, gamma, count, False)
+        fatigued = listen_time(score, bias, sharpness, gamma, count, False, factor)
+        rows = zip(score.tolist(), bias.tolist(), sharpness.tolist(), discount.tolist(), factor.tolist(), strict=True)
+        for i, (s, b, k, d, f) in enumerate(rows):
+            assert listen_time_one(s, b, k, d) == plain[i]
+            assert listen_time_one(s, b, k, d, f) == fatigued[i]

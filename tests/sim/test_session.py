@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from botify.sim.episodes import budget_uniform, episode_starts
-from botify.sim.model import listen_time
+from botify.sim.model import listen_time, play_step
 from botify.sim.session import SessionPlayer
 from botify.sim.world import SimWorld
 
@@ -55,3 +55,29 @@ class TestSessionPlayer:
         assert starts.user.shape == (3,)
         score = np.array([10.0])
         assert listen_time(score, np.array([10.0]), np.array([1.0]), np.array([1.0]), 0, False)[0] == 0.5
+
+    def test_listened_times_are_the_vectorised_models_bit_for_bit(self, sim_world: SimWorld) -> None:
+        """The player computes a step in Python floats; it must match ``play_step`` on every draw."""
+        rng = np.random.default_rng(0)
+        truth = sim_world.truth
+        steps = 0
+        for episode in range(3000):
+            player = SessionPlayer(sim_world, seed=9, episode=episode)
+            while not player.done:
+                # mostly the interest's neighbours (high scores, near the rounding boundaries), some repeats
+                pick = rng.random()
+                track = int(player.played[-1]) if pick < 0.1 else int(rng.integers(sim_world.n_tracks)) \
+                    if pick < 0.4 else int(truth.interest_nearest[player.user].ravel()[rng.integers(
+                        truth.interest_nearest[player.user].size)])
+                user, artist = player.user, int(sim_world.artist_id[track])
+                count = sum(int(sim_world.artist_id[t]) == artist for t in player.played)
+                expected_time, expected_drop = play_step(
+                    sim_world.embeddings, np.array([track]), sim_world.embeddings[[player.interest]],
+                    truth.consume_bias[[user]], truth.consume_sharpness[[user]],
+                    truth.artist_discount_gamma[[user]], count, track in player.played,
+                    budget_uniform(9, np.array([episode]), np.array([player.step])))
+                budget = player.budget
+                assert player.listen(track) == expected_time[0]
+                assert budget - player.budget == expected_drop[0]
+                steps += 1
+        assert steps > 10_000

@@ -14,9 +14,11 @@ import numpy.typing as npt
 from botify.sim.world import SimWorld
 from botify.world.seeding import counter_randint, counter_uniform, counter_uniform_one
 
-__all__ = ["EpisodeStarts", "budget_uniform", "budget_uniform_one", "episode_starts", "session_numbers"]
+__all__ = [
+    "BUDGET_STREAM", "EpisodeStarts", "budget_uniform", "budget_uniform_one", "episode_starts", "session_numbers",
+]
 
-_USER, _INTEREST, _FIRST_TRACK, _BUDGET = 1, 2, 3, 4
+_USER, _INTEREST, _FIRST_TRACK, BUDGET_STREAM = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,12 @@ def episode_starts(world: SimWorld, seed: int, episodes: npt.ArrayLike,
 
 def budget_uniform(seed: int, episode: npt.ArrayLike, step: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """The uniform draw compared with the listened time after step ``step`` of ``episode``."""
-    return counter_uniform(seed, episode, step, _BUDGET)
+    return counter_uniform(seed, episode, step, BUDGET_STREAM)
 
 
 def budget_uniform_one(seed: int, episode: int, step: int) -> float:
     """Scalar twin of ``budget_uniform`` (bit-identical, no NumPy overhead)."""
-    return counter_uniform_one(seed, episode, step, _BUDGET)
+    return counter_uniform_one(seed, episode, step, BUDGET_STREAM)
 
 
 def session_numbers(users: npt.NDArray[np.int64], already_played: npt.NDArray[np.int64] | None = None

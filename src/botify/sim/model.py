@@ -12,11 +12,14 @@ With the return model on, ``time`` is also multiplied by the artist's fatigue ac
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
-__all__ = ["budget_decrement", "listen_time", "play_step", "taste_scores"]
+__all__ = ["budget_decrement", "listen_time", "listen_time_one", "play_step", "round_time", "sigmoid_one",
+           "taste_scores"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -47,6 +50,26 @@ def listen_time(
     discounted = raw * np.power(artist_discount_gamma, artist_count)
     time = np.around(discounted if factor is None else discounted * factor, decimals=2)
     return np.where(already_played, 0.0, time)
+
+
+def listen_time_one(score: float, consume_bias: float, consume_sharpness: float, discount: float,
+                    factor: float = 1.0) -> float:
+    """Scalar twin of ``listen_time`` for a track not yet played, in Python floats (no NumPy overhead).
+
+    ``discount`` is ``γ^c``, which callers take from NumPy's ``power`` (``math.pow`` may differ in the last
+    bit); the other steps are the same IEEE operations in the same order, so the result is the same bits.
+    """
+    return round_time(sigmoid_one((score - consume_bias) * consume_sharpness) * discount * factor)
+
+
+def sigmoid_one(x: float) -> float:
+    """SciPy's ``expit`` of one float: its formula, ``1 / (1 + exp(-x))``, with the same C ``exp``."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def round_time(time: float) -> float:
+    """``np.around(time, 2)`` of one float: ``time * 100``, rounded half to even, ``/ 100`` — NumPy's steps."""
+    return round(time * 100.0) / 100.0
 
 
 def budget_decrement(uniform: FloatArray, time: FloatArray) -> npt.NDArray[np.int64]:

@@ -10,10 +10,11 @@ import numpy as np
 
 from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
-from botify.sim.episodes import EpisodeStarts, budget_uniform_one, episode_starts
-from botify.sim.model import play_step
+from botify.sim.episodes import BUDGET_STREAM, EpisodeStarts, episode_starts
+from botify.sim.model import listen_time_one
 from botify.sim.returns import ReturnState
 from botify.sim.world import SimWorld
+from botify.world.seeding import counter_state, uniform_from_state
 
 __all__ = ["SessionPlayer", "results_from_players"]
 
@@ -36,9 +37,12 @@ class SessionPlayer:
         self.interest = int(starts.interest[row])
         self.max_session_length = max_session_length
         truth = world.truth
-        self._bias = truth.consume_bias[[self.user]]
-        self._sharpness = truth.consume_sharpness[[self.user]]
+        self._interest_row = world.embeddings[self.interest:self.interest + 1]
+        self._bias = float(truth.consume_bias[self.user])
+        self._sharpness = float(truth.consume_sharpness[self.user])
         self._gamma = truth.artist_discount_gamma[[self.user]]
+        self._discounts: dict[int, float] = {}
+        self._budget_state = counter_state(seed, episode)
         self.budget = int(truth.session_budget[self.user])
         first = int(starts.first_track[row])
         self.played = [first]
@@ -84,20 +88,27 @@ class SessionPlayer:
         if not 0 <= track < self.world.n_tracks:
             raise ConfigError(f"`track` must be in [0, {self.world.n_tracks}), got {track}")
         artist = int(self.world.artist_id[track])
-        tracks = np.array([track])
-        factor = None if self.returns is None else self.returns.listen_factor(np.array([self.user]), tracks)
-        times, decrement = play_step(self.world.embeddings, tracks, self.world.embeddings[[self.interest]],
-                                     self._bias, self._sharpness, self._gamma, self._artist_counts.get(artist, 0),
-                                     track in self.played,
-                                     np.array([budget_uniform_one(self.seed, self.episode, self.step)]), factor)
-        time = float(times[0])
-        self.budget -= int(decrement[0])
+        time = 0.0 if track in self.played else self._listen_time(track, self._artist_counts.get(artist, 0))
+        if uniform_from_state(self._budget_state, self.step, BUDGET_STREAM) > time:
+            self.budget -= 1
         self.played.append(track)
         self.times.append(time)
         self._artist_counts[artist] = self._artist_counts.get(artist, 0) + 1
         if self.budget > 0 and self.step >= self.max_session_length:
             self.truncated = True
         return time
+
+    def _listen_time(self, track: int, artist_count: int) -> float:
+        """``model.listen_time`` of one track not yet played, bit for bit: the same one-row ``einsum``."""
+        score = float(np.einsum("ij,ij->i", self.world.embeddings[track:track + 1], self._interest_row)[0])
+        discount = self._discounts.get(artist_count)
+        if discount is None:
+            discount = self._discounts[artist_count] = float(np.power(self._gamma, artist_count)[0])
+        factor = 1.0
+        if self.returns is not None:
+            fatigue = self.returns.listen_factor(np.array([self.user]), np.array([track]))
+            factor = 1.0 if fatigue is None else float(fatigue[0])
+        return listen_time_one(score, self._bias, self._sharpness, discount, factor)
 
 
 def results_from_players(players: list[SessionPlayer], *, heard: bool = False) -> SessionResults:

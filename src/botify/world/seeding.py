@@ -22,9 +22,11 @@ __all__ = [
     "counter_hash",
     "counter_randint",
     "counter_randint_one",
+    "counter_state",
     "counter_uniform",
     "counter_uniform_one",
     "make_rng",
+    "uniform_from_state",
 ]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -87,12 +89,24 @@ def _splitmix_int(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def counter_uniform_one(seed: int, *counters: int) -> float:
-    """Scalar twin of ``counter_uniform`` in pure Python (no NumPy overhead), bit-identical to it."""
+def counter_state(seed: int, *counters: int) -> int:
+    """The hash state after ``seed`` and the leading ``counters``: draws sharing them continue from it."""
     state = _splitmix_int(seed & _MASK64)
     for counter in counters:
         state = _splitmix_int(state ^ _splitmix_int(counter & _MASK64))
+    return state
+
+
+def uniform_from_state(state: int, *counters: int) -> float:
+    """``counter_uniform_one(seed, *leading, *counters)`` given ``state = counter_state(seed, *leading)``."""
+    for counter in counters:
+        state = _splitmix_int(state ^ _splitmix_int(counter & _MASK64))
     return (state >> 11) * (1.0 / (1 << 53))
+
+
+def counter_uniform_one(seed: int, *counters: int) -> float:
+    """Scalar twin of ``counter_uniform`` in pure Python (no NumPy overhead), bit-identical to it."""
+    return uniform_from_state(counter_state(seed), *counters)
 
 
 def counter_randint_one(seed: int, high: int, *counters: int) -> int:
