@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from botify.errors import ConfigError
-from botify.world.seeding import counter_randint, counter_uniform, make_rng
+from botify.world.seeding import (
+    counter_randint,
+    counter_randint_one,
+    counter_state,
+    counter_uniform,
+    counter_uniform_one,
+    make_rng,
+    uniform_from_state,
+)
 
 
 class TestMakeRng:
@@ -38,3 +46,16 @@ class TestCounterDraws:
         high = np.array([1, 2, 5, 1000])
         draws = counter_randint(3, high[:, None], np.arange(4)[:, None], np.arange(500)[None, :])
         assert (draws >= 0).all() and (draws < high[:, None]).all()
+
+    def test_scalar_twins_give_the_same_bits(self) -> None:
+        rng = np.random.default_rng(4)
+        small = rng.integers(0, 50, (3000, 4))  # repeated counters: their remembered mixes are used
+        large = rng.integers(-(2**62), 2**62, (3000, 4))
+        for counters in (small, large, small):
+            columns = [counters[:, i] for i in range(4)]
+            rows = counters.tolist()
+            assert [counter_uniform_one(77, *row) for row in rows] == counter_uniform(77, *columns).tolist()
+            assert [uniform_from_state(counter_state(77, a, b), c, d) for a, b, c, d in rows] == \
+                counter_uniform(77, *columns).tolist()
+            assert [counter_randint_one(77, 1000, *row) for row in rows] == \
+                counter_randint(77, 1000, *columns).tolist()

@@ -10,6 +10,7 @@ Two kinds of randomness live in the lab:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -89,24 +90,44 @@ def _splitmix_int(x: int) -> int:
     return x ^ (x >> 31)
 
 
+# A draw of the service's one-request path hashes five counters, and Python integer arithmetic is slow: the
+# counters' own mixes (users, sessions, steps, streams: few distinct values) are remembered, up to a bound.
+_MIXES: dict[int, int] = {}
+_MAX_MIXES = 1 << 16
+
+
+def _mix(counter: int) -> int:
+    mixed = _MIXES.get(counter)
+    if mixed is None:
+        if len(_MIXES) >= _MAX_MIXES:
+            _MIXES.clear()
+        mixed = _MIXES[counter] = _splitmix_int(counter & _MASK64)
+    return mixed
+
+
+@functools.lru_cache(maxsize=256)
+def _seed_state(seed: int) -> int:
+    return _splitmix_int(seed & _MASK64)
+
+
 def counter_state(seed: int, *counters: int) -> int:
     """The hash state after ``seed`` and the leading ``counters``: draws sharing them continue from it."""
-    state = _splitmix_int(seed & _MASK64)
+    state = _seed_state(seed)
     for counter in counters:
-        state = _splitmix_int(state ^ _splitmix_int(counter & _MASK64))
+        state = _splitmix_int(state ^ _mix(counter))
     return state
 
 
 def uniform_from_state(state: int, *counters: int) -> float:
     """``counter_uniform_one(seed, *leading, *counters)`` given ``state = counter_state(seed, *leading)``."""
     for counter in counters:
-        state = _splitmix_int(state ^ _splitmix_int(counter & _MASK64))
+        state = _splitmix_int(state ^ _mix(counter))
     return (state >> 11) * (1.0 / (1 << 53))
 
 
 def counter_uniform_one(seed: int, *counters: int) -> float:
     """Scalar twin of ``counter_uniform`` in pure Python (no NumPy overhead), bit-identical to it."""
-    return uniform_from_state(counter_state(seed), *counters)
+    return uniform_from_state(_seed_state(seed), *counters)
 
 
 def counter_randint_one(seed: int, high: int, *counters: int) -> int:
