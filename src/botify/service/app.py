@@ -237,8 +237,6 @@ class BotifyApp:
         except Exception as error:  # a bug, not the client's mistake: answer 500, count it, keep serving
             print(f"internal error on {scope['method']} {scope['path']}: {error!r}", file=sys.stderr)
             status, body = 500, orjson.dumps({"detail": "internal error"})
-        if self.log is not None:
-            self.log.flush()  # the line reaches the file before the answer: a kill -9 loses no answered request
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -360,6 +358,7 @@ class BotifyApp:
              propensity: float | None = None) -> None:
         if self.log is None:
             return
-        self.log.append(event_line(message, now_ms(), user, track, listened,
+        # written now, before the answer is sent: a kill -9 loses no answered request
+        self.log.write(event_line(message, now_ms(), user, track, listened,
                                    time.perf_counter() - started, recommendation, self._assignment(user)[1],
                                    counters, request_id, propensity))

@@ -1,9 +1,9 @@
 """The event log: one JSON line per request, appended off the request path, rotated by size.
 
-Handlers call ``append(line)``; the service calls ``flush()`` before it sends the answer, so every answered
-request is in the file (the page cache) even if the process is killed right after; lines pending without a
-flush are written by one ``os.write`` scheduled right after the handler (``loop.call_soon``). A line is never
-split, and ``close()`` (graceful shutdown) writes whatever is pending. Files rotate like
+The service calls ``write(line)`` before it sends the answer, so every answered request is in the file (the page
+cache) even if the process is killed right after. ``append(line)`` queues a line instead: pending lines are written
+by the next ``flush()`` or by one ``os.write`` scheduled right after the handler (``loop.call_soon``). A line is
+never split, and ``close()`` (graceful shutdown) writes whatever is pending. Files rotate like
 ``logging.handlers.RotatingFileHandler``: ``data.json`` → ``data.json.1`` → ``data.json.2``...; rotation happens
 only between whole lines.
 A write error (disk full, directory removed) never fails a request: the lost lines are counted in
@@ -83,6 +83,11 @@ class EventLog:
                 asyncio.get_running_loop().call_soon(self.flush)
             except RuntimeError:
                 self.flush()
+
+    def write(self, line: bytes) -> None:
+        """Write one line (and any pending) now, with no callback scheduled: the service's request path."""
+        self._pending.append(line)
+        self.flush()
 
     def flush(self) -> None:
         """Write every pending line now."""
