@@ -1,6 +1,6 @@
 """Run every benchmark (``make bench``).
 
-``python benchmarks/run.py [world|sim|days|ray|service|cluster|train|ab|plugin ...]``.
+``python benchmarks/run.py [world|sim|days|ray|service|cluster|collection|train|ab|plugin ...]``.
 
 Each prints ratios against a baseline measured in the same run.
 """
@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_ab  # noqa: E402
 import bench_cluster  # noqa: E402
+import bench_collection  # noqa: E402
 import bench_days  # noqa: E402
 import bench_plugin  # noqa: E402
 import bench_ray  # noqa: E402
@@ -27,7 +28,8 @@ from botify.world.generate import write_world  # noqa: E402
 
 
 def main() -> None:
-    chosen = set(sys.argv[1:]) or {"world", "sim", "days", "ray", "service", "cluster", "train", "ab", "plugin"}
+    chosen = set(sys.argv[1:]) or {"world", "sim", "days", "ray", "service", "cluster", "collection", "train", "ab",
+                                   "plugin"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -42,7 +44,9 @@ def main() -> None:
             bench_days.run(Path(world_dir))
     on_default_world = [("sim", "simulator", bench_sim.run), ("ray", "simulation sharded over Ray", bench_ray.run),
                         ("service", "service", bench_service.run),
-                        ("cluster", "cluster under load", bench_cluster.run), ("train", "training", bench_train.run),
+                        ("cluster", "cluster under load", bench_cluster.run),
+                        ("collection", "the demo's collection day over HTTP", bench_collection.run),
+                        ("train", "training", bench_train.run),
                         ("plugin", "a plugin arm vs the same built-in", bench_plugin.run)]
     if not chosen & {name for name, _, _ in on_default_world}:
         return
