@@ -96,6 +96,7 @@ class TestTutorial:
         out = done.stdout
         assert "5 passed" in out  # the scaffold's own tests
         assert out.count("report written to runs/demo/report.md") == 2
+        assert out.count("time per step: world ") == 2 and "collection day 0 s, training 0 s" in out  # reused
         assert "collection day reused" in out and "reused dssm, contextual" in out
         assert "recommender:OnePerArtist" in (tmp_path / "mylab" / "runs" / "demo" / "report.md").read_text()
         assert "TUNE" in out.split("collection day reused")[-1]  # the tuning table came last

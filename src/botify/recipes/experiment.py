@@ -103,11 +103,15 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
     plan = load_experiments(options.plan)
     check_plan_classes(plan)  # a bad plugin stops the run now, not after the collection day
     options.out.mkdir(parents=True, exist_ok=True)
+    steps = _StepClock()
     ensure_world(options.world_dir, console)
     world = load_sim_world(options.world_dir)
     catalog = world.catalog
+    steps.done("world")
     logs, collection = _collection_day(options, world, console)
+    steps.done("collection day")
     artifacts = _train(options, catalog, logs, collection, console)
+    steps.done("training")
     day_logs = options.out / "experiment" / "logs"
     day_started = time.perf_counter()
     http_day(world, options.world_dir, config=options.plan, log_dir=day_logs,
@@ -126,7 +130,24 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
                  "collection episodes": options.collect_episodes, "experiment episodes": options.episodes,
                  "seed": options.seed, "concurrency": options.concurrency, "workers": options.workers,
                  "models": ", ".join(options.models), "experiment file": options.plan})
+    steps.done("A/B day, analysis and reports")
     console.print(f"[4/4] report written to {report} and report.html ({total:.0f} s end to end, "
                   f"A/B day and analysis {day_seconds:.0f} s)")
+    console.print(f"      time per step: {steps.describe()}")
     return analysis
+
+
+class _StepClock:
+    """Seconds spent in each step of the recipe, for the last line of its output."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.seconds: dict[str, float] = {}
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step], self._last = now - self._last, now
+
+    def describe(self) -> str:
+        return ", ".join(f"{step} {seconds:.0f} s" for step, seconds in self.seconds.items())
 
