@@ -8,6 +8,9 @@ Files: ``embeddings.npy`` (float32, tracks x dim), ``users.parquet`` (one row pe
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -102,20 +105,38 @@ def load_truth(world_dir: str | Path, *, mmap: bool = True) -> Truth:
 
 
 def nearest_by_inner_product(
-    embeddings: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, chunk: int = 2048
+    embeddings: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, chunk: int = 1024,
+    threads: int | None = None,
 ) -> npt.NDArray[np.int32]:
     """Exact top-``k`` tracks by inner product for each query row, nearest first (ties by lower id).
 
     The k-th best score among the first ``sample`` columns bounds the true k-th best from below, so only the
-    few columns above that bound need sorting.
+    few columns above that bound need sorting. Chunks of ``chunk`` rows go to ``threads`` threads (default: the
+    cores), each with one-threaded BLAS: the selection after each product is single-threaded numpy, so two
+    chunks at once keep both cores busy where one chunk with two-threaded BLAS leaves one idle most of the time.
     """
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, threads or len(os.sched_getaffinity(0)))
+    out = np.empty((queries.shape[0], k), dtype=np.int32)
+    starts = list(range(0, queries.shape[0], chunk))
+    one_thread_blas = threadpool_limits(1) if threads > 1 else nullcontext()  # threads=1: BLAS as configured
+    with one_thread_blas, ThreadPoolExecutor(threads, thread_name_prefix="botify-nearest") as pool:
+        for done in [pool.submit(_nearest_chunks, embeddings, queries, k, chunk, starts[i::threads], out)
+                     for i in range(min(threads, len(starts)))]:
+            done.result()
+    return out
+
+
+def _nearest_chunks(embeddings: npt.NDArray[np.float32], queries: npt.NDArray[np.float32], k: int, chunk: int,
+                    starts: list[int], out: npt.NDArray[np.int32]) -> None:
+    """Fill the rows of ``out`` of the chunks beginning at ``starts`` (see ``nearest_by_inner_product``)."""
     n = embeddings.shape[0]
     sample = min(n, max(8 * k, 4096))
-    out = np.empty((queries.shape[0], k), dtype=np.int32)
-    # One score and one mask buffer for every chunk: a fresh 400 MB array per chunk cost its page faults each time.
+    # One score and one mask buffer for every chunk: a fresh 200 MB array per chunk cost its page faults each time.
     scores_buffer = np.empty((min(chunk, queries.shape[0]), n), dtype=np.result_type(queries, embeddings))
     above_buffer = np.empty(scores_buffer.shape, dtype=np.bool_)
-    for start in range(0, queries.shape[0], chunk):
+    for start in starts:
         block = queries[start : start + chunk]
         scores = np.matmul(block, embeddings.T, out=scores_buffer[: len(block)])
         bound = np.partition(scores[:, :sample], sample - k, axis=1)[:, sample - k]
@@ -125,4 +146,3 @@ def nearest_by_inner_product(
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
         keep = rank < k
         out[start + rows[keep], rank[keep]] = cols[keep]
-    return out
