@@ -62,6 +62,7 @@ def _evaluate_one(name: str, key: str, world_dir: Path, data: Interactions, seed
     from botify.train.pipeline import evaluate_model, model_spec
     from botify.world.catalog import load_catalog
 
+    started_at = time.time()  # wall clock: the final fit, in another process, reports the model's time from here
     try:
         with threadpool_limits(FIT_THREADS):
             evaluation = evaluate_model(model_spec(name), load_catalog(world_dir), data, seed=seed,
@@ -70,7 +71,7 @@ def _evaluate_one(name: str, key: str, world_dir: Path, data: Interactions, seed
         board.post(key, Progress(failed=True))
         raise
     board.post(key, Progress(validated=evaluation.best_epochs, best=evaluation.best_epochs, ended=True,
-                             result=evaluation.to_dict()))
+                             result=evaluation.to_dict() | {"started_at": started_at}))
 
 
 def _finish_one(name: str, key: str, world_dir: Path, data: Interactions, out: Path, seed: int,
@@ -79,7 +80,6 @@ def _finish_one(name: str, key: str, world_dir: Path, data: Interactions, out: P
     from botify.train.pipeline import Evaluation, fit_final, follows_epochs, model_spec, save_trained
     from botify.world.catalog import load_catalog
 
-    started = time.perf_counter()
     spec, catalog = model_spec(name), load_catalog(world_dir)
     follow = Follower(board, key) if follows_epochs(spec, catalog) else None
     with threadpool_limits(FIT_THREADS):
@@ -91,7 +91,7 @@ def _finish_one(name: str, key: str, world_dir: Path, data: Interactions, out: P
         final_epochs = getattr(final, "best_epochs_", 0)
         assert follow is None or final_epochs == evaluation.best_epochs, (final_epochs, evaluation.best_epochs)
         result = save_trained(spec, final, evaluation, catalog, data, out, seed=seed, report=report,
-                              seconds=evaluation.seconds + time.perf_counter() - started)
+                              seconds=time.time() - progress.result["started_at"])
     return result.describe()
 
 
