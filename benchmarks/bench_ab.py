@@ -4,7 +4,8 @@ The columnar path (log lines split in numpy → DuckDB → cached Parquet → nu
 cold (conversion included) and warm (cached copies), with its peak memory, each in its own process, beside the
 previous columnar reader (``baseline_columnar.py``: DuckDB splits and parses each file in one statement) on the
 same logs in the same run. A straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a
-1,000,000-line subset is the third baseline; ratios are events per second.
+1,000,000-line subset is the third baseline; ratios are events per second. First, the time a fresh interpreter
+takes to import the analysis, today against the previous imports (scipy.stats and pandas, loaded until 2026-12-04).
 """
 
 from __future__ import annotations
@@ -126,7 +127,27 @@ def _in_process(kind: str, *args: str) -> dict[str, float]:
     return result
 
 
+def import_seconds(modules: str, repeats: int = 5) -> float:
+    """Mean wall time of a fresh interpreter that imports ``modules`` (interleave calls to compare)."""
+    started = time.perf_counter()
+    for _ in range(repeats):
+        subprocess.run([sys.executable, "-c", f"import {modules}"], check=True)
+    return (time.perf_counter() - started) / repeats
+
+
+def analysis_import() -> None:
+    """The analysis's imports: today's, and with scipy.stats and pandas (which it loaded until 2026-12-04)."""
+    seconds: dict[str, float] = {"previous": 0.0, "current": 0.0}
+    for _ in range(3):
+        seconds["previous"] += import_seconds("scipy.stats, pandas, botify.ab.analyze")
+        seconds["current"] += import_seconds("botify.ab.analyze")
+    print(f"a fresh interpreter importing botify.ab.analyze: with scipy.stats and pandas (previous) "
+          f"{seconds['previous'] / 3:.2f} s; today {seconds['current'] / 3:.2f} s "
+          f"({seconds['previous'] / seconds['current']:.2f}x)")
+
+
 def run(work: Path, lines: int = LINES, subset: int = SUBSET) -> None:
+    analysis_import()
     logs = work / "logs"
     if not (logs / "replica0" / "data.json").exists():
         write_logs(logs, lines, REPLICAS)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,13 @@ class TestFastPaths:
                                                                metrics.mean_time_per_session, strict=True)}
         assert means == pytest.approx({key: float(np.mean(times)) for key, times in expected.items()})
         assert list(zip(metrics.arm.tolist(), metrics.user.tolist(), strict=True)) == sorted(means)
+
+
+def test_reading_and_comparing_arms_loads_neither_pandas_nor_scipy_stats() -> None:
+    """A fresh ``botify ab`` spends no second importing libraries that only the DataFrame view needs."""
+    code = ("import sys, botify.ab.analyze; print(sorted(m for m in ('pandas', 'scipy.stats') if m in sys.modules)); "
+            "from botify.ab import analyze, AnalysisFrames; print(analyze.__name__, AnalysisFrames.__name__)")
+    loaded, frames = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                    text=True).stdout.splitlines()
+    assert loaded == "[]"
+    assert frames == "analyze AnalysisFrames"  # the DataFrame view, loaded on first use

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy import special  # scipy.stats's own kernels, without its 1 s import
 
 from botify.errors import ConfigError
 
@@ -15,7 +15,7 @@ __all__ = ["PowerPlan", "minimum_detectable_effect", "required_users"]
 def _z(alpha: float, power: float) -> float:
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ConfigError(f"`alpha` and `power` must be in (0, 1), got {alpha} and {power}")
-    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
 
 
 def required_users(sd: float, mean: float, relative_effect: float, *, alpha: float = 0.05,
