@@ -84,6 +84,17 @@ def test_a_followed_final_fit_is_the_fit_of_the_best_length(name: str, as_far_as
         assert np.array_equal(exported[key], expected[key]), key
 
 
+@pytest.mark.parametrize("model", [DSSM, Contextual])
+def test_patience_zero_stops_at_the_first_epoch_that_does_not_improve(model: Any, catalog: Catalog,
+                                                                      data: Interactions) -> None:
+    validated: list[tuple[int, int]] = []
+    fitted = model(catalog, dim=16, epochs=BOUND, patience=0, show_progress=False)
+    fitted.on_validated = lambda epochs, best: validated.append((epochs, best))
+    fitted.fit(time_split(data, 0.2)[0])
+    *improving, (last, best) = validated
+    assert all(epochs == best for epochs, best in improving) and last == best + 1 == fitted.best_epochs_ + 1
+
+
 class TestBoard:
     def test_a_fit_ahead_of_its_evaluation_waits_for_it(self, tmp_path: Path) -> None:
         board = EpochBoard(tmp_path)

@@ -210,7 +210,7 @@ class Contextual(OfflineModel):
                     waited += 1
                 if self.on_validated is not None:
                     self.on_validated(trained, self.best_epochs_)
-                if waited >= self.patience:
+                if waited and waited >= self.patience:  # not after an improvement, even with patience 0
                     break
         if self.fixed_epochs is not None:
             self.best_epochs_ = trained

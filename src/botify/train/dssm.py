@@ -196,7 +196,7 @@ class DSSM(OfflineModel):
                     waited += 1
                 if self.on_validated is not None:
                     self.on_validated(epoch + 1, self.best_epochs_)
-                if waited >= self.patience:
+                if waited and waited >= self.patience:  # not after an improvement, even with patience 0
                     break
         if fixed:
             self.best_epochs_ = len(self.history_)

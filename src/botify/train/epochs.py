@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from botify.errors import LabError
 
-__all__ = ["Abandoned", "EpochBoard", "EpochTrained", "Follower", "Stop"]
+__all__ = ["Abandoned", "EpochBoard", "EpochTrained", "Follower", "Progress", "Stop"]
 
 
 class Abandoned(LabError):
