@@ -13,7 +13,6 @@ diversified by keeping at most that many tracks of one artist (the "diverse cont
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -26,7 +25,6 @@ from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, latest_rows
 from botify.train.determinism import deterministic_torch
-from botify.train.epochs import Follower
 from botify.train.neighbours import cap_per_artist, top_k_inner_product
 from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
@@ -82,8 +80,6 @@ class Contextual(OfflineModel):
         self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the pairs, without validation
         self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
         self.best_epochs_ = 0
-        self.on_validated: Callable[[int, int], None] | None = None  # an evaluation run's progress, per epoch
-        self.follow: Follower | None = None  # a final fit that ends where an evaluation run chooses (epochs.py)
 
     def _params(self) -> dict[str, Any]:
         return {"context": self.context, "features": self.features, "negatives": self.negatives,
@@ -179,7 +175,7 @@ class Contextual(OfflineModel):
                 loss = loss + self.negatives * (negative**2).mean()
             return loss
 
-        best, best_state, waited, trained = float("inf"), self._state(), 0, 0
+        best, best_state, waited = float("inf"), self._state(), 0
         with Progress(disable=not self.show_progress, transient=True) as bar:
             epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
             task = bar.add_task("Contextual", total=epochs)
@@ -194,28 +190,20 @@ class Contextual(OfflineModel):
                 with torch.no_grad():
                     val = float(loss_of(valid)) if len(valid) else float(loss.detach())
                 bar.update(task, advance=1, description=f"Contextual val MSE {val:.4f}")
-                trained = epoch + 1
                 if self.fixed_epochs is not None:
-                    stop = self.follow.after_epoch(trained, self._state) if self.follow else None
-                    if stop is not None:
-                        if stop.state is not None:
-                            self._load_state(stop.state)
-                        trained = stop.epochs
-                        break
                     continue
                 if val < best:
                     best, best_state, waited = val, self._state(), 0
-                    self.best_epochs_ = trained
+                    self.best_epochs_ = epoch + 1
                 else:
                     waited += 1
-                if self.on_validated is not None:
-                    self.on_validated(trained, self.best_epochs_)
-                if waited and waited >= self.patience:  # not after an improvement, even with patience 0
-                    break
+                    if waited >= self.patience:
+                        break
         if self.fixed_epochs is not None:
-            self.best_epochs_ = trained
+            self.best_epochs_ = epochs
         else:
-            self._load_state(best_state)
+            self.context_tower.load_state_dict(best_state[0])
+            self.target_tower.load_state_dict(best_state[1])
         self.best_val_mse = best
         self.seen_contexts = np.unique(context)
         last_rows = np.r_[np.flatnonzero(np.diff(data.user)), len(data) - 1] if len(data) else np.zeros(0, np.int64)
@@ -239,10 +227,6 @@ class Contextual(OfflineModel):
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return copy.deepcopy(self.context_tower.state_dict()), copy.deepcopy(self.target_tower.state_dict())
-
-    def _load_state(self, state: tuple[dict[str, Any], dict[str, Any]]) -> None:
-        self.context_tower.load_state_dict(state[0])
-        self.target_tower.load_state_dict(state[1])
 
     def lists(self, k: int = 50, *, per_artist: int | None = None, pool: int = 500) -> npt.NDArray[np.int32]:
         """Top-``k`` targets for every track seen as a context (``-1`` rows for the others)."""

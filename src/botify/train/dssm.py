@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -26,7 +25,6 @@ from botify.errors import ConfigError
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
 from botify.train.determinism import deterministic_torch
-from botify.train.epochs import Follower
 from botify.train.metrics import ranking_metrics
 from botify.train.neighbours import indexed_arrays, top_k_for_users
 from botify.train.row_gradients import RowGradients
@@ -107,8 +105,6 @@ class DSSM(OfflineModel):
         self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
         self.history_: list[dict[str, float]] = []
         self.best_epochs_ = 0
-        self.on_validated: Callable[[int, int], None] | None = None  # an evaluation run's progress, per epoch
-        self.follow: Follower | None = None  # a final fit that ends where an evaluation run chooses (epochs.py)
 
     def _params(self) -> dict[str, Any]:
         return {"dim": self.dim, "loss": self.loss, "epochs": self.epochs, "batch_size": self.batch_size,
@@ -156,7 +152,7 @@ class DSSM(OfflineModel):
                                       fused=True)  # one kernel per tensor: the dense embedding updates dominate
         rows = RowGradients(self.model.parameters())
         val_positive = validation.positives(self.positive_time) if validation is not None else None
-        best, best_state, waited = -1.0, self._copy_state(), 0
+        best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
         with Progress(disable=not self.show_progress, transient=True) as bar:
             epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
@@ -176,12 +172,6 @@ class DSSM(OfflineModel):
                 if fixed:
                     self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
                     bar.update(task, advance=1)
-                    stop = self.follow.after_epoch(epoch + 1, self._copy_state) if self.follow else None
-                    if stop is not None:
-                        if stop.state is not None:
-                            self.model.load_state_dict(stop.state)
-                        del self.history_[stop.epochs:]
-                        break
                     continue
                 assert val_positive is not None
                 self._set_users(users, indptr, tracks)
@@ -190,23 +180,18 @@ class DSSM(OfflineModel):
                 self.history_.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_recall@100": recall})
                 bar.update(task, advance=1, description=f"DSSM ({self.loss}) val recall@100 {recall:.3f}")
                 if recall > best:
-                    best, best_state, waited = recall, self._copy_state(), 0
+                    best, best_state, waited = recall, copy.deepcopy(self.model.state_dict()), 0
                     self.best_epochs_ = epoch + 1
                 else:
                     waited += 1
-                if self.on_validated is not None:
-                    self.on_validated(epoch + 1, self.best_epochs_)
-                if waited and waited >= self.patience:  # not after an improvement, even with patience 0
-                    break
+                    if waited >= self.patience:
+                        break
         if fixed:
             self.best_epochs_ = len(self.history_)
         else:
             self.model.load_state_dict(best_state)
         self.best_val_recall = best
         self._set_users(*self._bags(data))
-
-    def _copy_state(self) -> dict[str, Any]:
-        return copy.deepcopy(self.model.state_dict())
 
     def _batch_loss(self, rows: IntArray, targets: IntArray, indptr: IntArray, tracks: IntArray,
                     rng: np.random.Generator) -> torch.Tensor:

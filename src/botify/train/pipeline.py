@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,13 @@ from botify.errors import ConfigError, PluginError
 from botify.plugins import load_plugin_class
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split
-from botify.train.epochs import EpochTrained, Follower
 from botify.train.metrics import RankingMetrics, ranking_metrics
 from botify.train.provenance import provenance
 from botify.train.toppop import TopPopModel
 from botify.train.trainer import TRAINER_GROUP, PluginModel, Trainer
 from botify.world.catalog import Catalog
 
-__all__ = ["DSSM_PER_ARTIST", "MODELS", "Evaluation", "ModelSpec", "TrainResult", "evaluate_model", "fit_final",
-           "follows_epochs", "model_spec", "resolve_model", "save_trained", "train_model"]
+__all__ = ["DSSM_PER_ARTIST", "MODELS", "ModelSpec", "TrainResult", "resolve_model", "train_model"]
 
 # DSSM's nearest tracks come from a user's two or three favourite artists; taken in order (the report's
 # custom recommender) each repeat of an artist is listened to less (artist fatigue, γ = 0.8), so the exported
@@ -141,27 +139,6 @@ class TrainResult:
                 f"{self.metrics.users:,} users, {self.seconds:.0f} s")
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The offline comparison on the time split, and how many epochs the final fit should last (0: not epochs)."""
-
-    metrics: RankingMetrics
-    toppop: RankingMetrics
-    best_epochs: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values (to pass between processes)."""
-        return {"metrics": asdict(self.metrics), "toppop": asdict(self.toppop), "best_epochs": self.best_epochs,
-                "seconds": self.seconds}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> Evaluation:
-        """The inverse of ``to_dict``."""
-        return cls(RankingMetrics(**values["metrics"]), RankingMetrics(**values["toppop"]), values["best_epochs"],
-                   values["seconds"])
-
-
 def _evaluate(model: OfflineModel, test: Interactions) -> RankingMetrics:
     positive = test.positives()
     users = np.unique(positive.user)
@@ -175,79 +152,6 @@ def _build(spec: ModelSpec, catalog: Catalog, seed: int, show_progress: bool, th
     return model
 
 
-def model_spec(model: str | ModelSpec) -> ModelSpec:
-    """``model`` itself, or the built-in model of that name."""
-    if isinstance(model, str) and model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}; expected one of {sorted(MODELS)}")
-    return MODELS[model] if isinstance(model, str) else model
-
-
-def evaluate_model(spec: ModelSpec, catalog: Catalog, data: Interactions, *, seed: int = 0,
-                   show_progress: bool = True, threads: int | None = None,
-                   on_validated: Callable[[int, int], None] | None = None) -> Evaluation:
-    """Fit ``spec`` on the first 80 % of each user's interactions and score it, and TopPop, on the rest.
-
-    ``on_validated(epochs, best_epochs)`` is called after each validated epoch of a model that has them.
-    """
-    started = time.perf_counter()
-    train, test = time_split(data, 0.2)
-    model = _build(spec, catalog, seed, show_progress, threads)
-    if isinstance(model, EpochTrained):
-        model.on_validated = on_validated
-    evaluated = model.fit(train)
-    metrics = _evaluate(evaluated, test)
-    baseline = _evaluate(TopPopModel(catalog).fit(train), test)
-    return Evaluation(metrics, baseline, getattr(evaluated, "best_epochs_", 0), time.perf_counter() - started)
-
-
-def follows_epochs(spec: ModelSpec, catalog: Catalog) -> bool:
-    """Whether the final fit of ``spec`` can start before its evaluation ends (see ``botify.train.epochs``)."""
-    return isinstance(spec.build(catalog, 0, False), EpochTrained)
-
-
-def fit_final(spec: ModelSpec, catalog: Catalog, data: Interactions, *, best_epochs: int, seed: int = 0,
-              show_progress: bool = True, threads: int | None = None, follow: Follower | None = None) -> OfflineModel:
-    """Fit ``spec`` on all of ``data``: ``best_epochs`` epochs, unvalidated, for a model trained in epochs.
-
-    With ``follow``, the fit starts before ``best_epochs`` is known and ends where the evaluation chooses
-    (``best_epochs`` is then ignored); its parameters are those of a fit started afterwards.
-    """
-    final = _build(spec, catalog, seed, show_progress, threads)
-    if not isinstance(final, EpochTrained):
-        return final.fit(data)
-    if follow is None:
-        # The evaluation run found when to stop; the final run trains that long on all the data, unvalidated.
-        final.fixed_epochs = best_epochs or None
-        return final.fit(data)
-    final.fixed_epochs, final.follow = final.epochs, follow  # at most as long as an evaluation
-    final.fit(data)
-    final.fixed_epochs, final.follow = final.best_epochs_, None
-    return final
-
-
-def save_trained(spec: ModelSpec, final: OfflineModel, evaluation: Evaluation, catalog: Catalog,
-                 data: Interactions, out: str | Path, *, seed: int, report: LogReadReport | None,
-                 seconds: float) -> TrainResult:
-    """Export ``final`` as an artifact under ``out``, with the evaluation's metrics in its manifest."""
-    logs = {"files": [str(p) for p in report.files], "lines": report.lines, "malformed": report.malformed} \
-        if report else {}
-    try:
-        artifact = save_artifact(
-            out, spec.name, spec.kind, spec.export(final), catalog, model=final.name, description=spec.description,
-            parameters=final.get_config(), data_window=data.window(), logs=logs,
-            reproduce=provenance(data, seed, final.get_config()),
-            metrics={"split": "per-user time split, last 20% held out; positives: time > 0.8",
-                     spec.name: evaluation.metrics.to_dict(), "toppop": evaluation.toppop.to_dict()},
-            **({"plugin": spec.plugin} if spec.plugin else {}),
-        )
-    except ArtifactError as error:
-        if spec.plugin is None:
-            raise
-        raise PluginError(f"trainer {spec.plugin!r} exported arrays that do not fit kind {spec.kind!r}: "
-                          f"{error}") from error
-    return TrainResult(artifact, evaluation.metrics, evaluation.toppop, seconds)
-
-
 def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, out: str | Path, *, seed: int = 0,
                 report: LogReadReport | None = None, show_progress: bool = True,
                 threads: int | None = None) -> TrainResult:
@@ -255,10 +159,35 @@ def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, ou
 
     ``threads`` overrides the thread count of models that have one (the artifact's parameters record it).
     """
-    spec = model_spec(model)
+    if isinstance(model, str) and model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; expected one of {sorted(MODELS)}")
+    spec = MODELS[model] if isinstance(model, str) else model
+    name = spec.name
     started = time.perf_counter()
-    evaluation = evaluate_model(spec, catalog, data, seed=seed, show_progress=show_progress, threads=threads)
-    final = fit_final(spec, catalog, data, best_epochs=evaluation.best_epochs, seed=seed,
-                      show_progress=show_progress, threads=threads)
-    return save_trained(spec, final, evaluation, catalog, data, out, seed=seed, report=report,
-                        seconds=time.perf_counter() - started)
+    train, test = time_split(data, 0.2)
+    evaluated = _build(spec, catalog, seed, show_progress, threads).fit(train)
+    metrics = _evaluate(evaluated, test)
+    baseline = _evaluate(TopPopModel(catalog).fit(train), test)
+    final = _build(spec, catalog, seed, show_progress, threads)
+    best_epochs = getattr(evaluated, "best_epochs_", 0)
+    if best_epochs and hasattr(final, "fixed_epochs"):
+        # The evaluation run found when to stop; the final run trains that long on all the data, unvalidated.
+        final.fixed_epochs = best_epochs
+    final.fit(data)
+    logs = {"files": [str(p) for p in report.files], "lines": report.lines, "malformed": report.malformed} \
+        if report else {}
+    try:
+        artifact = save_artifact(
+            out, name, spec.kind, spec.export(final), catalog, model=final.name, description=spec.description,
+            parameters=final.get_config(), data_window=data.window(), logs=logs,
+            reproduce=provenance(data, seed, final.get_config()),
+            metrics={"split": "per-user time split, last 20% held out; positives: time > 0.8",
+                     name: metrics.to_dict(), "toppop": baseline.to_dict()},
+            **({"plugin": spec.plugin} if spec.plugin else {}),
+        )
+    except ArtifactError as error:
+        if spec.plugin is None:
+            raise
+        raise PluginError(f"trainer {spec.plugin!r} exported arrays that do not fit kind {spec.kind!r}: "
+                          f"{error}") from error
+    return TrainResult(artifact, metrics, baseline, time.perf_counter() - started)
