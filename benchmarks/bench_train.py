@@ -3,7 +3,8 @@
 Baselines from the same run: ALS on the same data; the report's models with dense embedding gradients against
 sparse rows (``botify.train.row_gradients``); the demo's two models trained one after the other with two
 threads each (the previous path) against side by side, one thread each (``botify.train.parallel``); and the
-memory of a replica serving the calibration experiment (no artifacts).
+memory of a replica serving the calibration experiment (no artifacts); and the report's models with PyTorch's
+deterministic-mode fill of new tensors (``botify.train.determinism``) against without it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from botify.artifacts import content_hash
 from botify.experiments import BUNDLED as DATA
 from botify.experiments import load_experiments
 from botify.recipes.experiment import REPORT_MODELS, SEMINAR_MODELS
@@ -70,6 +72,34 @@ def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) ->
               f"sparse rows into a dense Adam {seconds[True]:.1f} s ({seconds[False] / seconds[True]:.2f}x)")
 
 
+def uninitialized_fill(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int = 2) -> None:
+    """The report's models, ``epochs`` fixed epochs on one thread: new tensors NaN-filled first (previous), or not.
+
+    Interleaved rounds, best of each; the two paths must give the same parameters, bit for bit.
+    """
+    from botify.train import determinism
+    from botify.train.contextual import Contextual
+    from botify.train.dssm import DSSM
+
+    catalog = load_sim_world(world_dir).catalog
+    for label, build in (("DSSM", DSSM), ("Contextual", Contextual)):
+        seconds: dict[bool, list[float]] = {True: [], False: []}
+        hashes = set()
+        for _ in range(rounds):
+            for fill in (True, False):
+                determinism.FILL_UNINITIALIZED_MEMORY = fill
+                model = build(catalog, threads=1, fixed_epochs=epochs, show_progress=False)
+                start = time.perf_counter()
+                model.fit(data)
+                seconds[fill].append(time.perf_counter() - start)
+                hashes.add(content_hash(model.export()))
+        determinism.FILL_UNINITIALIZED_MEMORY = False
+        assert len(hashes) == 1, "filling new tensors first must change no bit"
+        before, after = min(seconds[True]), min(seconds[False])
+        print(f"{label}, {epochs} epochs on one thread (best of {rounds}, interleaved): new tensors filled first "
+              f"(previous) {before:.1f} s; not filled {after:.1f} s ({before / after:.2f}x), same artifact")
+
+
 def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
     from botify.train.als import ALS
     from botify.train.dssm import DSSM
@@ -102,6 +132,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         print(f"ALS fit on the same data: {als_seconds:.1f} s (DSSM / ALS = {dssm_seconds / als_seconds:.1f}x)")
         print(f"top-100 export for {len(dssm.users_):,} users (faiss flat): {export_seconds:.2f} s (goal: <= 30 s)")
         embedding_gradients(world_dir, data)
+        uninitialized_fill(world_dir, data)
         demo_training_step(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:
