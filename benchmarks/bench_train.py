@@ -3,17 +3,22 @@
 Baselines from the same run: ALS on the same data; the report's models with dense embedding gradients against
 sparse rows (``botify.train.row_gradients``); the demo's two models trained one after the other with two
 threads each (the previous path) against side by side, one thread each (``botify.train.parallel``); and the
-memory of a replica serving the calibration experiment (no artifacts); and the report's models with PyTorch's
-deterministic-mode fill of new tensors (``botify.train.determinism``) against without it.
+memory of a replica serving the calibration experiment (no artifacts); and DSSM's step as it was (a full-batch mask
+of repeated targets) against today's, same artifact asserted.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
+import numpy as np
+import torch
 from rich.console import Console
+from torch.nn import functional
 
 from botify.artifacts import content_hash
 from botify.experiments import BUNDLED as DATA
@@ -22,7 +27,10 @@ from botify.recipes.experiment import REPORT_MODELS, SEMINAR_MODELS
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import load_sim_world
+from botify.train.base import IntArray
+from botify.train.contextual import Contextual
 from botify.train.dataset import Interactions, load_interactions
+from botify.train.dssm import DSSM
 from botify.train.parallel import train_side_by_side
 from botify.train.pipeline import train_model
 
@@ -57,9 +65,6 @@ def demo_training_step(world_dir: Path, data: Interactions, tmp: Path) -> None:
 
 def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) -> None:
     """The report's models, ``epochs`` fixed epochs on one thread: dense embedding backward (previous), sparse rows."""
-    from botify.train.contextual import Contextual
-    from botify.train.dssm import DSSM
-
     catalog = load_sim_world(world_dir).catalog
     for label, build in (("DSSM", DSSM), ("Contextual", Contextual)):
         seconds = {}
@@ -72,37 +77,57 @@ def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) ->
               f"sparse rows into a dense Adam {seconds[True]:.1f} s ({seconds[False] / seconds[True]:.2f}x)")
 
 
-def uninitialized_fill(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int = 2) -> None:
-    """The report's models, ``epochs`` fixed epochs on one thread: new tensors NaN-filled first (previous), or not.
+def _previous_batch_loss(self: DSSM, rows: IntArray, targets: IntArray, indptr: IntArray, tracks: IntArray,
+                         rng: np.random.Generator) -> torch.Tensor:
+    """``DSSM._batch_loss`` (softmax) as of e3f4a77: a batch x batch mask of repeated targets, filled out of place."""
+    bag, offsets, counts = self._gather(rows, indptr, tracks)
+    target = torch.as_tensor(targets)
+    user = self.model.users(bag, offsets, counts, leave_out=target)
+    item = self.model.items(target)
+    logits = user @ item.T / self.temperature
+    same_track = target[:, None] == target[None, :]
+    logits = logits.masked_fill(same_track & ~torch.eye(len(rows), dtype=torch.bool), float("-inf"))
+    return functional.cross_entropy(logits, torch.arange(len(rows)))
 
-    Interleaved rounds, best of each; the two paths must give the same parameters, bit for bit.
+
+@contextmanager
+def _full_batch_mask() -> Iterator[None]:
+    today = DSSM._batch_loss
+    DSSM._batch_loss = _previous_batch_loss  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DSSM._batch_loss = today  # type: ignore[method-assign]
+
+
+def previous_steps(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int = 2) -> None:
+    """The report's models, ``epochs`` fixed epochs on one thread, with a step as it was (previous) and today's.
+
+    Interleaved rounds, best of each; both paths must give the same artifact, bit for bit.
     """
-    from botify.train import determinism
-    from botify.train.contextual import Contextual
-    from botify.train.dssm import DSSM
-
     catalog = load_sim_world(world_dir).catalog
-    for label, build in (("DSSM", DSSM), ("Contextual", Contextual)):
+    cases: list[tuple[str, type[DSSM] | type[Contextual], str, Callable[[], AbstractContextManager[None]]]] = [
+        ("DSSM", DSSM, "a batch x batch mask of repeated targets", _full_batch_mask),
+    ]
+    for label, build, previous, as_before in cases:
         seconds: dict[bool, list[float]] = {True: [], False: []}
         hashes = set()
         for _ in range(rounds):
-            for fill in (True, False):
-                determinism.FILL_UNINITIALIZED_MEMORY = fill
+            for before in (True, False):
                 model = build(catalog, threads=1, fixed_epochs=epochs, show_progress=False)
-                start = time.perf_counter()
-                model.fit(data)
-                seconds[fill].append(time.perf_counter() - start)
+                with as_before() if before else nullcontext():
+                    start = time.perf_counter()
+                    model.fit(data)
+                    seconds[before].append(time.perf_counter() - start)
                 hashes.add(content_hash(model.export()))
-        determinism.FILL_UNINITIALIZED_MEMORY = False
-        assert len(hashes) == 1, "filling new tensors first must change no bit"
-        before, after = min(seconds[True]), min(seconds[False])
-        print(f"{label}, {epochs} epochs on one thread (best of {rounds}, interleaved): new tensors filled first "
-              f"(previous) {before:.1f} s; not filled {after:.1f} s ({before / after:.2f}x), same artifact")
+        assert len(hashes) == 1, f"{label}: the previous step and today's must give the same artifact"
+        then, now = min(seconds[True]), min(seconds[False])
+        print(f"{label}, {epochs} epochs on one thread (best of {rounds}, interleaved): {previous} (previous) "
+              f"{then:.1f} s; today {now:.1f} s ({then / now:.2f}x), same artifact")
 
 
 def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
     from botify.train.als import ALS
-    from botify.train.dssm import DSSM
 
     console = Console()
     world = load_sim_world(world_dir)
@@ -132,7 +157,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         print(f"ALS fit on the same data: {als_seconds:.1f} s (DSSM / ALS = {dssm_seconds / als_seconds:.1f}x)")
         print(f"top-100 export for {len(dssm.users_):,} users (faiss flat): {export_seconds:.2f} s (goal: <= 30 s)")
         embedding_gradients(world_dir, data)
-        uninitialized_fill(world_dir, data)
+        previous_steps(world_dir, data)
         demo_training_step(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:

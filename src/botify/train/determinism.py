@@ -8,12 +8,9 @@ run. Deterministic mode makes PyTorch pick sort-based kernels (or raise for an o
 seed and thread count give the same bits. Across thread counts or machines, reductions (BLAS, OpenMP) may still
 round differently: see ``docs/reproducibility.md``.
 
-Deterministic mode also makes PyTorch fill every new tensor with NaN (or an integer's largest value) before an op
-writes it, so that a kernel reading memory it never wrote gives the same bits each run. The kernels these fits use
-write every element they read, so the fill changes no bit (``tests/train/test_reproducibility.py`` trains with
-and without it) and was pure cost, mostly refilling the batch's logits matrix each step: without it DSSM's epochs
-ran 1.10x faster and Contextual's 1.02x (``benchmarks/bench_train.py``, 2026-12-04). ``FILL_UNINITIALIZED_MEMORY``
-turns it off inside the block.
+Deterministic mode also NaN-fills every new tensor before an op writes it. Turning that off changed no bit (our
+kernels write what they read) but gained nothing measurable (2026-12-04, 3 epochs on one thread, interleaved:
+DSSM 1.02-1.12x, Contextual 0.94-0.99x), so PyTorch's default stays.
 """
 
 from __future__ import annotations
@@ -22,12 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
-import torch.utils.deterministic
 
-__all__ = ["FILL_UNINITIALIZED_MEMORY", "deterministic_torch"]
-
-FILL_UNINITIALIZED_MEMORY = False
-"""``torch.utils.deterministic.fill_uninitialized_memory`` inside the block (PyTorch's default is True)."""
+__all__ = ["deterministic_torch"]
 
 
 @contextmanager
@@ -36,14 +29,11 @@ def deterministic_torch(seed: int, threads: int) -> Iterator[None]:
     was_deterministic, was_warn_only = torch.are_deterministic_algorithms_enabled(), \
         torch.is_deterministic_algorithms_warn_only_enabled()
     was_threads = torch.get_num_threads()
-    was_filling: bool = torch.utils.deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
-    torch.utils.deterministic.fill_uninitialized_memory = FILL_UNINITIALIZED_MEMORY  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        torch.utils.deterministic.fill_uninitialized_memory = was_filling  # type: ignore[attr-defined]
         torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
         torch.set_num_threads(was_threads)
