@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +79,7 @@ def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) ->
 
 def _previous_batch_loss(self: DSSM, rows: IntArray, targets: IntArray, indptr: IntArray, tracks: IntArray,
                          rng: np.random.Generator) -> torch.Tensor:
-    """``DSSM._batch_loss`` (softmax) as of e3f4a77: a batch x batch mask of repeated targets, filled out of place."""
+    """``DSSM._batch_loss`` (softmax) until 2026-12-04: a batch x batch mask of repeated targets, out of place."""
     bag, offsets, counts = self._gather(rows, indptr, tracks)
     target = torch.as_tensor(targets)
     user = self.model.users(bag, offsets, counts, leave_out=target)
@@ -100,30 +100,27 @@ def _full_batch_mask() -> Iterator[None]:
         DSSM._batch_loss = today  # type: ignore[method-assign]
 
 
-def previous_steps(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int = 2) -> None:
-    """The report's models, ``epochs`` fixed epochs on one thread, with a step as it was (previous) and today's.
+def batch_mask(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int = 2) -> None:
+    """DSSM, ``epochs`` fixed epochs on one thread: the full-batch mask (previous) and today's, interleaved.
 
-    Interleaved rounds, best of each; both paths must give the same artifact, bit for bit.
+    Best of ``rounds`` each; both must give the same artifact, bit for bit.
     """
     catalog = load_sim_world(world_dir).catalog
-    cases: list[tuple[str, type[DSSM] | type[Contextual], str, Callable[[], AbstractContextManager[None]]]] = [
-        ("DSSM", DSSM, "a batch x batch mask of repeated targets", _full_batch_mask),
-    ]
-    for label, build, previous, as_before in cases:
-        seconds: dict[bool, list[float]] = {True: [], False: []}
-        hashes = set()
-        for _ in range(rounds):
-            for before in (True, False):
-                model = build(catalog, threads=1, fixed_epochs=epochs, show_progress=False)
-                with as_before() if before else nullcontext():
-                    start = time.perf_counter()
-                    model.fit(data)
-                    seconds[before].append(time.perf_counter() - start)
-                hashes.add(content_hash(model.export()))
-        assert len(hashes) == 1, f"{label}: the previous step and today's must give the same artifact"
-        then, now = min(seconds[True]), min(seconds[False])
-        print(f"{label}, {epochs} epochs on one thread (best of {rounds}, interleaved): {previous} (previous) "
-              f"{then:.1f} s; today {now:.1f} s ({then / now:.2f}x), same artifact")
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    hashes = set()
+    for _ in range(rounds):
+        for previous in (True, False):
+            model = DSSM(catalog, threads=1, fixed_epochs=epochs, show_progress=False)
+            with _full_batch_mask() if previous else nullcontext():
+                start = time.perf_counter()
+                model.fit(data)
+                seconds[previous].append(time.perf_counter() - start)
+            hashes.add(content_hash(model.export()))
+    assert len(hashes) == 1, "the previous step and today's must give the same artifact"
+    then, now = min(seconds[True]), min(seconds[False])
+    print(f"DSSM, {epochs} epochs on one thread (best of {rounds}, interleaved): a batch x batch mask of repeated "
+          f"targets (previous) {then:.1f} s; their pairs masked in place {now:.1f} s ({then / now:.2f}x), "
+          "same artifact")
 
 
 def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
@@ -157,7 +154,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         print(f"ALS fit on the same data: {als_seconds:.1f} s (DSSM / ALS = {dssm_seconds / als_seconds:.1f}x)")
         print(f"top-100 export for {len(dssm.users_):,} users (faiss flat): {export_seconds:.2f} s (goal: <= 30 s)")
         embedding_gradients(world_dir, data)
-        previous_steps(world_dir, data)
+        batch_mask(world_dir, data)
         demo_training_step(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:
