@@ -51,6 +51,6 @@ class RowGradients:
             yield
         finally:
             for buffer in touched:
-                buffer.zero_()  # one memset of the table beats zeroing its touched rows one by one
+                buffer.zero_()  # one memset per table: zeroing only the touched rows (index_fill_) was no faster
             for parameter in self._parameters:
                 parameter.grad = None
