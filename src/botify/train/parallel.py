@@ -9,7 +9,11 @@ same bits either way.
 Each model's evaluation and final fit run in turn in one worker. Starting a model's final fit on the other core
 while its evaluation was still choosing its length (exact: a fit's first b epochs are a b-epoch fit) was built and
 measured on 2026-12-04 on the demo's collection day: 131.6-138.1 s this way, 132.0-144.0 s overlapped, four
-runs each. No gain, so it was not kept.
+runs each. No gain, so it was not kept. Nor was scoring DSSM's per-epoch validation (an exact top-100 for every
+validation user, a sixth of its fit) on a second thread while its next epoch trained, waiting only when a score
+could stop training (same epochs and artifacts, checked): on 2026-12-04 (an AVX-512 machine), demo seed, in turn
+80.0 and 82.0 s, aside 81.9 and 77.8 s. DSSM and Contextual then finished together, but three busy threads on two
+cores did the same work slower.
 """
 
 from __future__ import annotations
