@@ -11,6 +11,7 @@ import click
 from botify.cli.ab import ab
 from botify.cli.cluster import cluster, logs
 from botify.cli.common import LabGroup
+from botify.cli.fit import fit
 from botify.cli.lab import demo, longterm, seminar, train
 from botify.cli.ope import ope
 from botify.cli.scaffold import init
@@ -28,5 +29,5 @@ def main() -> None:
     """Botify: an open lab for music next-track recommendation."""
 
 
-for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab, ope):
+for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab, ope, fit):
     main.add_command(command)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from botify.cli.common import DEFAULT_WORLD, LabGroup, console
+from botify.cli.progress import fit_progress
 from botify.errors import ConfigError
 
 
@@ -16,7 +17,7 @@ def world() -> None:
     """Generate simulated worlds; export them to the course's formats and import the course's files."""
 
 
-def _parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
+def parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
     from botify.world.config import WorldConfig
 
     fields = WorldConfig.__dataclass_fields__
@@ -49,7 +50,7 @@ def world_generate(out: Path, seed: int, tracks: int, users: int, overrides: tup
     from botify.world.config import WorldConfig
     from botify.world.generate import write_world
 
-    config = WorldConfig.from_dict({"n_tracks": tracks, "n_users": users, **_parse_overrides(overrides)})
+    config = WorldConfig.from_dict({"n_tracks": tracks, "n_users": users, **parse_overrides(overrides)})
     with console.status(f"generating {tracks:,} tracks and {users:,} users"):
         catalog, _ = write_world(out, config, seed)
     console.print(f"world written to {out}: {catalog.n_tracks:,} tracks, {catalog.n_artists:,} artists, "
@@ -78,3 +79,46 @@ def world_import_reference(source: Path, out: Path) -> None:
         catalog, truth = import_reference(source, out)
     console.print(f"world written to {out}: {catalog.n_tracks:,} tracks, {catalog.n_artists:,} artists, "
                   f"{truth.n_users:,} users (from {source})")
+
+
+@world.command("fit")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), required=True,
+              help="The world folder whose public catalog the logs were served from (only catalog/ is read).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A new folder for the fitted world.")
+@click.option("--dim", type=click.IntRange(min=1), default=32, show_default=True, help="Taste space dimension.")
+@click.option("--interests", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Interest slots per user.")
+@click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True,
+              help="Passes over the logged recommendations, for each of the two fits.")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
+              help="Share of each user's latest sessions scored by the first fit.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+def world_fit(logs: tuple[Path, ...], catalog_dir: Path, out: Path, dim: int, interests: int, epochs: int,
+              holdout: float, seed: int) -> None:
+    """Fit a world to the service's logs (ours or the course's) and a public catalog; write it to OUT.
+
+    Fits the user model's parameters — track taste vectors, each user's interests, bias and sharpness, the
+    session budget and the artist discount — by penalised maximum likelihood of the logged listening times,
+    prints held-out diagnostics against a trivial baseline, and writes an ordinary world (catalog copied, fitted
+    truth/, a manifest with the logs' hash and the fit's settings) that every command accepts. docs/fit.md.
+    """
+    from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
+    from botify.world.catalog import load_catalog
+
+    settings = FitSettings(dim=dim, interests=interests, epochs=epochs, holdout=holdout, seed=seed)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"`--out` {out} exists and is not empty: choose a new folder for the fitted world")
+    catalog = load_catalog(catalog_dir)
+    data = read_fit_data(logs, catalog)
+    console.print(data.report.describe())
+    summary = data.summary()
+    console.print(f"{summary['sessions']:,} sessions, {summary['recommendations']:,} recommendations of "
+                  f"{summary['users_logged']:,} users and {summary['tracks_logged']:,} tracks")
+    with fit_progress() as progress:
+        fitted = fit_world(data, catalog, settings, progress)
+    for line in fitted.diagnostics.lines():
+        console.print(line)
+    write_fitted_world(out, catalog, fitted, logs=data.report.files, summary=summary)
+    console.print(f"fitted world written to {out}: {fitted.truth.n_users:,} users, {catalog.n_tracks:,} tracks "
+                  f"(try `botify sim run --world {out}`)")
