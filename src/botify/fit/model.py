@@ -4,6 +4,10 @@ A track's embedding follows the public catalog's hierarchy, ``e = g[genre] + a[a
 the logs rarely show borrows its artist's and genre's direction (a track never logged is its artist's centre).
 Users' ``b`` and ``log s`` have Gaussian priors around population means that are fitted with them: a user with
 few sessions stays near the population. ``γ`` and the likelihood's noise scale ``σ`` are one value each.
+
+``γ`` has a floor that the logs prove: a time ``y`` at artist count ``c`` is at most ``round(γ^c, 2)``, so
+``γ ≥ (y − 0.005)^{1/c}`` for every logged row; below the largest such bound the likelihood is zero. The fit
+keeps ``γ`` between that floor and 1 (without it, an optimiser can trade a small ``γ`` for huge scores).
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ __all__ = ["Priors", "TasteModel"]
 class Priors:
     """Prior scales (Gaussian): embeddings' levels, and users' spread around the population."""
 
-    genre: float = 1.0
-    artist: float = 1.0
-    track: float = 0.5
+    genre: float = 0.5
+    artist: float = 0.5
+    track: float = 0.1
     bias: float = 2.0
     log_sharpness: float = 0.5
 
@@ -34,7 +38,7 @@ class TasteModel(torch.nn.Module):
     """``time = round(sigmoid((e_r · e_j − b_u) · s_u) · γ^c, 2)`` with every parameter learnable."""
 
     def __init__(self, genre_of_track: npt.NDArray[np.int64], artist_of_track: npt.NDArray[np.int64], n_users: int,
-                 dim: int, priors: Priors, generator: torch.Generator) -> None:
+                 dim: int, priors: Priors, generator: torch.Generator, gamma_floor: float = 0.0) -> None:
         super().__init__()
         self.priors = priors
         self.register_buffer("genre_of_track", torch.as_tensor(genre_of_track))
@@ -52,7 +56,8 @@ class TasteModel(torch.nn.Module):
         self.log_sharpness = torch.nn.Parameter(torch.zeros(n_users, dtype=torch.float64))
         self.bias_mean = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
         self.log_sharpness_mean = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float64))
-        self.gamma_logit = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
+        self.gamma_floor = gamma_floor
+        self.gamma_logit = torch.nn.Parameter(torch.tensor(-2.0, dtype=torch.float64))
         self.log_noise = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float64))
 
     def embed(self, tracks: torch.Tensor) -> torch.Tensor:
@@ -68,8 +73,8 @@ class TasteModel(torch.nn.Module):
 
     @property
     def gamma(self) -> torch.Tensor:
-        """The artist discount ``γ`` in (0, 1)."""
-        return torch.sigmoid(self.gamma_logit)
+        """The artist discount ``γ``, between the logs' floor and 1."""
+        return self.gamma_floor + (1.0 - self.gamma_floor) * torch.sigmoid(self.gamma_logit)
 
     def logit(self, users: torch.Tensor, tracks: torch.Tensor, interests: torch.Tensor) -> torch.Tensor:
         """``z = (e_r · e_j − b_u) · s_u`` per row."""

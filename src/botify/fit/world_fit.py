@@ -56,7 +56,7 @@ class FitSettings:
     """A session's first track is drawn from this many tracks nearest its interest (the course's 10)."""
     epochs: int = 25
     """Passes over the logged recommendations, for each of the two fits."""
-    batch_size: int = 16384
+    batch_size: int = 4096
     """Recommendations per Adam step."""
     learning_rate: float = 0.03
     """Adam's step size."""
@@ -181,7 +181,7 @@ def _train(rows: _Rows, catalog: Catalog, n_users: int, settings: FitSettings, s
            progress: Progress | None) -> TasteModel:
     generator = torch.Generator().manual_seed(settings.seed)
     model = TasteModel(catalog.genre_id.astype(np.int64), catalog.artist_id.astype(np.int64), n_users,
-                       settings.dim, settings.priors, generator)
+                       settings.dim, settings.priors, generator, gamma_floor=gamma_floor(rows))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     n = len(rows)
     for epoch in range(settings.epochs):
@@ -197,6 +197,15 @@ def _train(rows: _Rows, catalog: Catalog, n_users: int, settings: FitSettings, s
         if progress is not None:
             progress(stage, epoch + 1, settings.epochs)
     return model
+
+
+def gamma_floor(rows: _Rows) -> float:
+    """The smallest ``γ`` the logs allow: ``max (y − 0.005)^{1/c}`` over rows with ``c ≥ 1`` (0 without such rows)."""
+    discounted = rows.artist_count > 0
+    if not bool(discounted.any()):
+        return 0.0
+    time, count = rows.time[discounted], rows.artist_count[discounted]
+    return float(torch.pow((time - 0.005).clamp(min=0.0), 1.0 / count).max().clamp(max=0.99))
 
 
 def _diagnose(model: TasteModel, train: _Rows, holdout: _Rows, budget: BudgetFit) -> FitDiagnostics:
