@@ -65,3 +65,38 @@ class TestSessionNumbers:
         played = np.zeros(10, dtype=np.int64)
         session_numbers(np.array([4, 4]), played)
         assert session_numbers(np.array([4, 1]), played).tolist() == [2, 0]
+
+
+@pytest.fixture(scope="module")
+def bored_world(tmp_path_factory: pytest.TempPathFactory) -> SimWorld:
+    """The small test world (seed 7) with boredom within sessions."""
+    from botify.sim.world import load_sim_world
+    from botify.world.config import WorldConfig
+    from botify.world.generate import write_world
+
+    path = tmp_path_factory.mktemp("bored")
+    write_world(path, WorldConfig(n_tracks=3000, n_users=400, session_fatigue=0.85), seed=7)
+    return load_sim_world(path)
+
+
+class TestSessionFatigue:
+    def test_engine_and_player_agree_bit_for_bit(self, bored_world: SimWorld) -> None:
+        policy = ExperimentPolicy(PLAN, bored_world.catalog, bored_world.n_users)
+        results = BatchedEngine(bored_world).run(policy, seed=9, episodes=range(300))
+        for row in range(0, 300, 7):
+            player = SessionPlayer(bored_world, 9, int(results.episode[row]))
+            while not player.done:
+                session, step = int(results.session[row]), player.step
+                player.listen(policy.recommenders[PLAN.routing.assign(player.user)].recommend(
+                    player.user, player.last_track, player.last_time, session, step))
+            assert len(player.played) == results.tracks[row]
+            assert player.total_time == results.time[row]
+
+    def test_later_recommendations_are_listened_less(self, bored_world: SimWorld, sim_world: SimWorld) -> None:
+        """The same world (seed 7) with and without boredom: same users, same draws, shorter sessions."""
+        assert np.array_equal(bored_world.embeddings, sim_world.embeddings)
+        sticky = ExperimentPlan.single("E", ["sticky_artist"], seed=5)
+        bored = InProcessAgent(bored_world, sticky).play(range(2000), seed=3)
+        fresh = InProcessAgent(sim_world, sticky).play(range(2000), seed=3)
+        assert bored.time.mean() < 0.95 * fresh.time.mean()
+        assert np.array_equal(bored.user, fresh.user)

@@ -179,6 +179,7 @@ class BatchedEngine:
         played[:, 0] = first_track
         played_artist[:, 0] = world.artist_id[first_track]
         last_track, last_time = first_track.copy(), np.ones(n)
+        fatigue = truth.session_fatigue
         total_time = np.ones(n)
         step = 0
         while len(row):
@@ -195,6 +196,9 @@ class BatchedEngine:
             already = (played[:, : step + 1] == track[:, None]).any(axis=1)
             artist_count = (played_artist[:, : step + 1] == artist[:, None]).sum(axis=1)
             factor = None if returns is None else returns.listen_factor(user[row], track)
+            if fatigue != 1.0:  # a Python float power, as SessionPlayer's: the same bits on either path
+                boredom = fatigue**step
+                factor = np.full(len(row), boredom) if factor is None else factor * boredom
             time, decrement = play_step(world.embeddings, track, vectors, bias, sharpness, gamma, artist_count,
                                         already, budget_uniform(seed, episode[row], step), factor)
             budget -= decrement

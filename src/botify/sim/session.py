@@ -50,6 +50,7 @@ class SessionPlayer:
         self._artist_counts = {int(world.artist_id[first]): 1}
         self.truncated = False
         self.returns = returns
+        self._session_fatigue = truth.session_fatigue
 
     @property
     def last_track(self) -> int:
@@ -108,6 +109,8 @@ class SessionPlayer:
         if self.returns is not None:
             fatigue = self.returns.listen_factor(np.array([self.user]), np.array([track]))
             factor = 1.0 if fatigue is None else float(fatigue[0])
+        if self._session_fatigue != 1.0:
+            factor = factor * self._session_fatigue**self.step
         return listen_time_one(score, self._bias, self._sharpness, discount, factor)
 
 

@@ -72,6 +72,10 @@ class WorldConfig:
     """Budget B of every session (reference default)."""
     artist_discount_gamma: float = 0.8
     """Artist fatigue gamma of every user (reference default)."""
+    session_fatigue: float = 1.0
+    """Boredom within a session: listened time is multiplied by session_fatigue ** k, k = the recommendations
+    already played in the session; 1 = off (the reference). Not in the course's model: the fit study's example of
+    a mechanism a fitted world cannot express (docs/fit.md)."""
 
     # The return model (docs/returns.md). Off: users are drawn uniformly for every episode, as in the reference.
     return_model: bool = False
@@ -133,6 +137,8 @@ class WorldConfig:
             )
         if not 0 < self.artist_discount_gamma <= 1:
             raise ConfigError(f"`artist_discount_gamma` must be in (0, 1], got {self.artist_discount_gamma}")
+        if not 0 < self.session_fatigue <= 1:
+            raise ConfigError(f"`session_fatigue` must be in (0, 1], got {self.session_fatigue}")
         self._check_return_model()
 
     def _check_return_model(self) -> None:

@@ -45,6 +45,11 @@ class Truth:
     """The return model's users and knobs; None when the world has it off."""
 
     @property
+    def session_fatigue(self) -> float:
+        """The generator's ``session_fatigue`` knob (1.0, off, for worlds without it: imported or fitted ones)."""
+        return float(self.manifest.get("config", {}).get("session_fatigue", 1.0))
+
+    @property
     def n_users(self) -> int:
         """Number of users."""
         return int(self.interests.shape[0])
