@@ -100,3 +100,70 @@ def _fill_unseen(tracks: IntArray, seen: npt.NDArray[np.bool_], seed: int) -> No
     donors = np.flatnonzero(seen)
     rng = np.random.default_rng(seed)
     tracks[unseen] = tracks[donors[rng.integers(0, len(donors), size=len(unseen))]]
+
+
+def regroup_interests(data: FitData, embeddings: npt.NDArray[np.float32], slots: int, seed: int,
+                      rounds: int = 3) -> Interests:
+    """Regroup each user's sessions by their first tracks' closeness in a fitted taste space (k-medoids).
+
+    Artist groups split an interest whose nearest tracks span several artists of one scene (most do): a session
+    then borrows another interest's taste. In the fitted space those first tracks lie close together, so each
+    user's first tracks are clustered around ``slots`` medoids (inner product; farthest-first start, then
+    ``rounds`` rounds of assignment and medoid update); each cluster's medoid is its interest and the slots go to
+    the clusters by D'Hondt's rule, as in ``assign_interests``.
+    """
+    n_users = data.n_users
+    tracks = np.full((n_users, slots), -1, dtype=np.int64)
+    session_slot = np.zeros(data.n_sessions, dtype=np.int64)
+    vectors = embeddings.astype(np.float64)
+    order = np.argsort(data.session_user, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(data.session_user[order]) != 0, True])
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[begin:end]
+        firsts = data.session_first[rows]
+        distinct, of_row = np.unique(firsts, return_inverse=True)
+        weight = np.bincount(of_row, minlength=len(distinct)).astype(np.float64)
+        similarity = vectors[distinct] @ vectors[distinct].T
+        cluster = _medoid_clusters(similarity, weight, min(slots, len(distinct)), rounds)
+        medoids = np.unique(cluster)
+        sizes = np.array([weight[cluster == m].sum() for m in medoids])
+        allotted = np.zeros(len(medoids), dtype=np.int64)
+        for _ in range(slots):
+            allotted[int(np.argmax(sizes / (allotted + 1)))] += 1
+        position, first_slot = 0, {}
+        for m, count in zip(medoids, allotted, strict=True):
+            if count == 0:
+                continue
+            first_slot[int(m)] = position
+            tracks[int(data.session_user[rows[0]]), position : position + count] = distinct[m]
+            position += int(count)
+        kept = [int(m) for m, count in zip(medoids, allotted, strict=True) if count > 0]
+        home = {int(m): int(m) if int(m) in first_slot else max(kept, key=lambda k: similarity[m, k]) for m in medoids}
+        session_slot[rows] = [first_slot[home[int(cluster[d])]] for d in of_row]
+    seen = tracks[:, 0] >= 0
+    _fill_unseen(tracks, seen, seed)
+    return Interests(tracks=tracks, session_slot=session_slot, seen=seen)
+
+
+def _medoid_clusters(similarity: npt.NDArray[np.float64], weight: npt.NDArray[np.float64], k: int,
+                     rounds: int) -> IntArray:
+    """Each item's medoid (an item index), for ``k`` weighted medoids under ``similarity``."""
+    medoids = [int(np.argmax(similarity @ weight))]
+    while len(medoids) < k:  # farthest first: the item least similar to its closest medoid
+        closest = similarity[:, medoids].max(axis=1)
+        closest[medoids] = np.inf
+        medoids.append(int(np.argmin(closest)))
+    for _ in range(rounds):
+        assignment = np.array(medoids)[np.argmax(similarity[:, medoids], axis=1)]
+        updated = []
+        for m in medoids:
+            members = np.flatnonzero(assignment == m)
+            if len(members) == 0:
+                continue
+            inner = similarity[np.ix_(members, members)] @ weight[members]
+            updated.append(int(members[int(np.argmax(inner))]))
+        if sorted(updated) == sorted(medoids):
+            break
+        medoids = updated
+    out: IntArray = np.array(medoids)[np.argmax(similarity[:, medoids], axis=1)]
+    return out

@@ -24,6 +24,7 @@ __all__ = ["interval_log_likelihood", "logit_bounds"]
 
 _EDGE = 1e-6
 _INFINITY = 40.0  # logits beyond ±40 are certain at float64 precision
+_LOG_TWO = 0.6931471805599453
 
 
 def logit_bounds(time: torch.Tensor, discount: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,6 +47,8 @@ def interval_log_likelihood(z: torch.Tensor, time: torch.Tensor, discount: torch
     low, high = logit_bounds(time, discount)
     upper = torch.nn.functional.logsigmoid((high - z) / noise)
     lower = torch.nn.functional.logsigmoid((low - z) / noise)
-    gap = (lower - upper).clamp(max=-1e-12)
-    log1mexp = torch.where(gap > -0.6931, torch.log(-torch.expm1(gap)), torch.log1p(-torch.exp(gap)))
+    gap = (lower - upper).clamp(max=-1e-7)
+    # log(1 − e^gap), each branch on inputs where it is finite (torch.where would pass NaN gradients otherwise)
+    near, far = gap.clamp(min=-_LOG_TWO), gap.clamp(max=-_LOG_TWO)
+    log1mexp = torch.where(gap > -_LOG_TWO, torch.log(-torch.expm1(near)), torch.log1p(-torch.exp(far)))
     return upper + log1mexp

@@ -47,18 +47,18 @@ class TasteModel(torch.nn.Module):
             len(genre_of_track)
 
         def table(rows: int, scale: float) -> torch.nn.Parameter:
-            return torch.nn.Parameter(torch.randn(rows, dim, generator=generator, dtype=torch.float64) * scale)
+            return torch.nn.Parameter(torch.randn(rows, dim, generator=generator, dtype=torch.float32) * scale)
 
         self.genre = table(n_genres, 0.3)
         self.artist = table(n_artists, 0.3)
         self.track = table(n_tracks, 0.1)
-        self.bias = torch.nn.Parameter(torch.full((n_users,), 1.0, dtype=torch.float64))
-        self.log_sharpness = torch.nn.Parameter(torch.zeros(n_users, dtype=torch.float64))
-        self.bias_mean = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float64))
-        self.log_sharpness_mean = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float64))
+        self.bias = torch.nn.Parameter(torch.full((n_users,), 1.0, dtype=torch.float32))
+        self.log_sharpness = torch.nn.Parameter(torch.zeros(n_users, dtype=torch.float32))
+        self.bias_mean = torch.nn.Parameter(torch.tensor(1.0, dtype=torch.float32))
+        self.log_sharpness_mean = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float32))
         self.gamma_floor = gamma_floor
-        self.gamma_logit = torch.nn.Parameter(torch.tensor(-2.0, dtype=torch.float64))
-        self.log_noise = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float64))
+        self.gamma_logit = torch.nn.Parameter(torch.tensor(-2.0, dtype=torch.float32))
+        self.log_noise = torch.nn.Parameter(torch.tensor(0.0, dtype=torch.float32))
 
     def embed(self, tracks: torch.Tensor) -> torch.Tensor:
         """The embeddings of ``tracks``."""

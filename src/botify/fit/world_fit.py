@@ -30,7 +30,7 @@ from botify import __version__
 from botify.errors import ConfigError
 from botify.fit.budget import BudgetFit, fit_budget
 from botify.fit.data import FitData
-from botify.fit.interests import Interests, assign_interests
+from botify.fit.interests import Interests, assign_interests, regroup_interests
 from botify.fit.model import Priors, TasteModel
 from botify.world.catalog import Catalog
 from botify.world.truth import Truth, nearest_by_inner_product
@@ -55,7 +55,11 @@ class FitSettings:
     neighbours: int = 10
     """A session's first track is drawn from this many tracks nearest its interest (the course's 10)."""
     epochs: int = 25
-    """Passes over the logged recommendations, for each of the two fits."""
+    """Passes over the earlier sessions' recommendations (the fit that is scored on the later ones)."""
+    regroup_epochs: int = 10
+    """Passes over the earlier sessions after regrouping the interests in the fitted space."""
+    refit_epochs: int = 5
+    """Passes over every session's recommendations, starting from that fit: the world's parameters."""
     batch_size: int = 4096
     """Recommendations per Adam step."""
     learning_rate: float = 0.03
@@ -67,7 +71,8 @@ class FitSettings:
     priors: Priors = field(default_factory=Priors)
 
     def __post_init__(self) -> None:
-        for name in ("dim", "interests", "neighbours", "epochs", "batch_size"):
+        for name in ("dim", "interests", "neighbours", "epochs", "regroup_epochs", "refit_epochs",
+                     "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"`{name}` must be >= 1, got {getattr(self, name)}")
         if not 0 < self.holdout < 1:
@@ -144,29 +149,46 @@ class _Rows:
 
 def fit_world(data: FitData, catalog: Catalog, settings: FitSettings | None = None,
               progress: Progress | None = None) -> FittedWorld:
-    """Fit the user model to ``data`` (see the module docstring); nothing is written."""
+    """Fit the user model to ``data`` (see the module docstring); nothing is written.
+
+    Three fits, each continuing the one before: on each user's earlier sessions with interests grouped by the
+    first tracks' artists; on the same sessions regrouped by the first tracks' closeness in the fitted space
+    (``regroup_interests``), scored on the later sessions; on every session, for the world.
+    """
     settings = settings or FitSettings()
+    later = _later_sessions(data, settings.holdout)
     interests = assign_interests(data, catalog, settings.interests, settings.seed)
-    played = ~data.row_repeat  # a repeat is listened 0 whatever the taste: no information
+    rows, is_later = _rows(data, interests, later)
+    logger.info("fitting %s recommendations of %s sessions", f"{len(rows):,}", f"{data.n_sessions:,}")
+    train = rows.take(torch.nonzero(~is_later).flatten())
+    model = _train(train, catalog, data.n_users, settings, "fit on earlier sessions", progress, settings.epochs)
+    interests = regroup_interests(data, model.embeddings(), settings.interests, settings.seed)
+    rows, is_later = _rows(data, interests, later)
+    train, holdout = rows.take(torch.nonzero(~is_later).flatten()), rows.take(torch.nonzero(is_later).flatten())
+    model = _train(train, catalog, data.n_users, settings, "fit on regrouped interests", progress,
+                   settings.regroup_epochs, start=model)
+    budget = fit_budget(data)
+    diagnostics = _diagnose(model, train, holdout, budget)
+    for line in diagnostics.lines():
+        logger.info("%s", line)
+    model = _train(rows, catalog, data.n_users, settings, "fit on every session", progress, settings.refit_epochs,
+                   start=model)
+    return FittedWorld(truth=_truth(model, interests, budget, settings, diagnostics), interests=interests,
+                       diagnostics=diagnostics, budget=budget)
+
+
+def _rows(data: FitData, interests: Interests, later: npt.NDArray[np.bool_]) -> tuple[_Rows, torch.Tensor]:
+    """The recommendations that carry information (repeats are listened 0 whatever the taste), and which are later."""
+    played = ~data.row_repeat
     session_interest = interests.session_interest(data)
     rows = _Rows(
         user=torch.as_tensor(data.session_user[data.row_session][played]),
         track=torch.as_tensor(data.row_track[played]),
         interest=torch.as_tensor(session_interest[data.row_session][played]),
-        artist_count=torch.as_tensor(data.row_artist_count[played].astype(np.float64)),
-        time=torch.as_tensor(data.row_time[played]),
+        artist_count=torch.as_tensor(data.row_artist_count[played].astype(np.float32)),
+        time=torch.as_tensor(data.row_time[played].astype(np.float32)),
     )
-    later = torch.as_tensor(_later_sessions(data, settings.holdout)[data.row_session][played])
-    logger.info("fitting %s recommendations of %s sessions", f"{len(rows):,}", f"{data.n_sessions:,}")
-    train, holdout = rows.take(torch.nonzero(~later).flatten()), rows.take(torch.nonzero(later).flatten())
-    first = _train(train, catalog, data.n_users, settings, "fit on earlier sessions", progress)
-    budget = fit_budget(data)
-    diagnostics = _diagnose(first, train, holdout, budget)
-    for line in diagnostics.lines():
-        logger.info("%s", line)
-    model = _train(rows, catalog, data.n_users, settings, "fit on every session", progress)
-    return FittedWorld(truth=_truth(model, interests, budget, settings, diagnostics), interests=interests,
-                       diagnostics=diagnostics, budget=budget)
+    return rows, torch.as_tensor(later[data.row_session][played])
 
 
 def _later_sessions(data: FitData, share: float) -> npt.NDArray[np.bool_]:
@@ -178,13 +200,19 @@ def _later_sessions(data: FitData, share: float) -> npt.NDArray[np.bool_]:
 
 
 def _train(rows: _Rows, catalog: Catalog, n_users: int, settings: FitSettings, stage: str,
-           progress: Progress | None) -> TasteModel:
+           progress: Progress | None, epochs: int, start: TasteModel | None = None) -> TasteModel:
+    """Adam on minibatches of ``rows``: from random parameters, or continuing from ``start`` (left untouched)."""
     generator = torch.Generator().manual_seed(settings.seed)
     model = TasteModel(catalog.genre_id.astype(np.int64), catalog.artist_id.astype(np.int64), n_users,
                        settings.dim, settings.priors, generator, gamma_floor=gamma_floor(rows))
+    if start is not None:
+        model.load_state_dict(start.state_dict())
+        with torch.no_grad():  # the same γ, above the (maybe higher) floor of every row
+            share = (float(start.gamma) - model.gamma_floor) / (1.0 - model.gamma_floor)
+            model.gamma_logit.fill_(float(torch.logit(torch.tensor(min(max(share, 1e-4), 1 - 1e-4)))))
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     n = len(rows)
-    for epoch in range(settings.epochs):
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=generator)
         for begin in range(0, n, settings.batch_size):
             batch = rows.take(order[begin : begin + settings.batch_size])
@@ -195,7 +223,7 @@ def _train(rows: _Rows, catalog: Catalog, n_users: int, settings: FitSettings, s
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
         if progress is not None:
-            progress(stage, epoch + 1, settings.epochs)
+            progress(stage, epoch + 1, epochs)
     return model
 
 
@@ -237,8 +265,8 @@ def _truth(model: TasteModel, interests: Interests, budget: BudgetFit, settings:
     embeddings = model.embeddings()
     n_users, slots = interests.tracks.shape
     with torch.no_grad():
-        bias = model.bias.numpy().copy()
-        log_sharpness = model.log_sharpness.numpy().copy()
+        bias = model.bias.numpy().astype(np.float64)
+        log_sharpness = model.log_sharpness.numpy().astype(np.float64)
         bias[~interests.seen] = float(model.bias_mean)
         log_sharpness[~interests.seen] = float(model.log_sharpness_mean)
         gamma = float(model.gamma)
