@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -28,13 +29,15 @@ def fit() -> None:
               help="Episodes of the A/B experiment played in T and in F.")
 @click.option("--collect-episodes", type=click.IntRange(min=100), default=200_000, show_default=True,
               help="Episodes of the exploration day the seminar's models are trained from.")
-@click.option("--days", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--days", type=click.IntRange(min=1), default=14, show_default=True,
               help="Days of the logged run and of T's A/B run when T has the return model.")
 @click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True, help="The fit's epochs.")
 @click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True)
+@click.option("--artifacts", type=click.Path(path_type=Path), default=None,
+              help="The seminar's models to serve as arms (default: OUT/seed-S/artifacts, trained there when missing).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/fit"), show_default=True)
 def fit_study(worlds: str, overrides: tuple[str, ...], tracks: int, users: int, log_episodes: int, ab_episodes: int,
-              collect_episodes: int, days: int, epochs: int, seed: int, out: Path) -> None:
+              collect_episodes: int, days: int, epochs: int, seed: int, artifacts: Path | None, out: Path) -> None:
     """Fit a world F to one logged day of each hidden world T and measure how well F predicts T's A/B results.
 
     Per arm of the OPE study: the effect on mean_time_per_session against the seminar's Random in T and in F,
@@ -61,9 +64,13 @@ def fit_study(worlds: str, overrides: tuple[str, ...], tracks: int, users: int, 
         if not (world_dir / CATALOG_DIR).is_dir():
             with console.status(f"generating the hidden world T (seed {world_seed})"):
                 write_world(world_dir, config, world_seed)
+        generated = json.loads((world_dir / "truth" / "manifest.json").read_text()).get("config")
+        if generated != config.to_dict():
+            raise ConfigError(f"{world_dir} holds a world of other knobs than asked: remove it or choose another "
+                              "`--out`")
         options = FitStudyOptions(out=folder, log_episodes=log_episodes, ab_episodes=ab_episodes,
                                   collect_episodes=collect_episodes, days=days, seed=seed,
-                                  settings=FitSettings(epochs=epochs, seed=seed))
+                                  settings=FitSettings(epochs=epochs, seed=seed), artifacts=artifacts)
         with fit_progress() as progress:
             result = run_fit_study(world_dir, options, console, progress)
         write_fit_report(result, folder, console)

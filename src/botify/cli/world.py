@@ -18,6 +18,7 @@ def world() -> None:
 
 
 def parse_overrides(values: tuple[str, ...]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` options as world knobs of the right types (a `ConfigError` names the bad one)."""
     from botify.world.config import WorldConfig
 
     fields = WorldConfig.__dataclass_fields__

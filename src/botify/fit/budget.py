@@ -1,4 +1,4 @@
-"""The session budget ``B`` by maximum likelihood of where sessions ended, given their logged listening times.
+r"""The session budget ``B`` by maximum likelihood of where sessions ended, given their logged listening times.
 
 After each recommended track the budget drops by one with probability ``1 − time`` (the user model's draw
 ``u > time``), and the session ends at the ``B``-th drop. The times are in the log, so a finished session of

@@ -116,6 +116,7 @@ def regroup_interests(data: FitData, embeddings: npt.NDArray[np.float32], slots:
     tracks = np.full((n_users, slots), -1, dtype=np.int64)
     session_slot = np.zeros(data.n_sessions, dtype=np.int64)
     vectors = embeddings.astype(np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     order = np.argsort(data.session_user, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(data.session_user[order]) != 0, True])
     for begin, end in zip(bounds[:-1], bounds[1:], strict=True):

@@ -1,4 +1,4 @@
-"""The likelihood of a logged listening time under the user model's own link, with its rounding.
+r"""The likelihood of a logged listening time under the user model's own link, with its rounding.
 
 The user model listens ``time = round(sigmoid(z) · γ^c, 2)`` with ``z = (e_r · v − b) · s``: deterministic given
 the parameters, so a likelihood needs a noise. The fit puts a logistic noise of scale ``σ`` on the logit,

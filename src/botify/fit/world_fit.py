@@ -116,8 +116,8 @@ class FitDiagnostics:
             f"users; the fit is better for {self.users_better:.1%} of them)",
             f"held-out mean absolute error {self.mean_absolute_error:.4f} against the baseline's "
             f"{self.baseline_mean_absolute_error:.4f}",
-            f"γ = {self.gamma:.3f}, session budget B = {self.budget} (from {self.budget_sessions:,} finished sessions), "
-            f"logit noise σ = {self.noise:.3f}",
+            f"γ = {self.gamma:.3f}, session budget B = {self.budget} (from {self.budget_sessions:,} finished "
+            f"sessions), logit noise σ = {self.noise:.3f}",
         ]
 
 

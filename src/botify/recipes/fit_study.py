@@ -65,7 +65,7 @@ class FitStudyOptions:
     log_episodes: int = 100_000
     ab_episodes: int = 100_000
     collect_episodes: int = 200_000
-    days: int = 5
+    days: int = 14
     """Days of the logged run and of T's A/B run when T has the return model."""
     seed: int = 7
     resamples: int = 100
@@ -156,9 +156,9 @@ class FitStudyResult:
             rows.append((name, *self.ranking(values), error))
         for name in ("recall@100", "NDCG@100"):
             pairs = [(a.recall if name == "recall@100" else a.ndcg, a.truth_mean) for a in self.arms]
-            scored = [(v, t) for v, t in pairs if v is not None]
-            rows.append((f"{name} ({len(scored)} arms with a model)", float(spearmanr(*zip(*scored)).statistic),
-                         float(kendalltau(*zip(*scored)).statistic), float("nan")))
+            values, truth = [v for v, _ in pairs if v is not None], [t for v, t in pairs if v is not None]
+            rows.append((f"{name} ({len(values)} arms with a model)", float(spearmanr(values, truth).statistic),
+                         float(kendalltau(values, truth).statistic), float("nan")))
         return rows
 
 
@@ -294,5 +294,5 @@ def _best_tracks(world: SimWorld, users: npt.NDArray[np.int64], k: int) -> list[
     for row, candidates in zip(interests, nearest, strict=True):
         pool = np.unique(candidates)
         score = (embeddings[pool] @ embeddings[row].T).max(axis=1)
-        out.append(pool[np.argsort(-score, kind="stable")[:k]])
+        out.append(pool[np.argsort(-score, kind="stable")[:k]].astype(np.int64))
     return out
