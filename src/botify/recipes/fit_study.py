@@ -157,8 +157,10 @@ class FitStudyResult:
         for name in ("recall@100", "NDCG@100"):
             pairs = [(a.recall if name == "recall@100" else a.ndcg, a.truth_mean) for a in self.arms]
             values, truth = [v for v, _ in pairs if v is not None], [t for v, t in pairs if v is not None]
-            rows.append((f"{name} ({len(values)} arms with a model)", float(spearmanr(values, truth).statistic),
-                         float(kendalltau(values, truth).statistic), float("nan")))
+            enough = len(values) > 2  # fewer arms with a model (stand-in artifacts) rank nothing
+            rows.append((f"{name} ({len(values)} arms with a model)",
+                         float(spearmanr(values, truth).statistic) if enough else float("nan"),
+                         float(kendalltau(values, truth).statistic) if enough else float("nan"), float("nan")))
         return rows
 
 
