@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"experiments", "artifacts"},                                          # experiment files; model artifacts
     {"ab", "recommenders"},                                                # analysis; online recommenders
     {"train", "service"},                                                  # offline models; the HTTP service
-    {"sim", "cluster"},                                                    # the simulator; the topology
+    {"sim", "cluster", "fit"},                                             # the simulator; topology; fitted worlds
     {"testing", "recipes"},                                                # checks for users; end-to-end jobs
     {"cli"},                                                               # the command line
 ]

@@ -149,3 +149,13 @@ class TestBadLogs:
         code, output = self._fit(fit_logs, world_dir, out)
         assert code == 2 and "exists and is not empty" in output
         assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_same_logs_and_seed_give_the_same_world(fit_logs: Path, sim_world: SimWorld) -> None:
+    data = read_fit_data([fit_logs], sim_world.catalog)
+    quick = FitSettings(epochs=2, regroup_epochs=1, refit_epochs=1)
+    first, again = (fit_world(data, sim_world.catalog, quick).truth for _ in range(2))
+    assert np.array_equal(first.embeddings, again.embeddings)
+    assert np.array_equal(first.consume_bias, again.consume_bias) and np.array_equal(first.interests, again.interests)
+    other = fit_world(data, sim_world.catalog, FitSettings(epochs=2, regroup_epochs=1, refit_epochs=1, seed=1)).truth
+    assert not np.array_equal(first.embeddings, other.embeddings)

@@ -32,6 +32,7 @@ from botify.fit.budget import BudgetFit, fit_budget
 from botify.fit.data import FitData
 from botify.fit.interests import Interests, assign_interests, regroup_interests
 from botify.fit.model import Priors, TasteModel
+from botify.train.determinism import deterministic_torch
 from botify.world.catalog import Catalog
 from botify.world.truth import Truth, nearest_by_inner_product
 
@@ -68,11 +69,13 @@ class FitSettings:
     """Share of each user's latest sessions scored by the first fit (users with one session keep it)."""
     seed: int = 0
     """Seeds the initial parameters, the minibatches and the interests of users never logged."""
+    threads: int = 2
+    """PyTorch's intra-op threads; with the seed, the same logs give the same world bit for bit (per machine)."""
     priors: Priors = field(default_factory=Priors)
 
     def __post_init__(self) -> None:
         for name in ("dim", "interests", "neighbours", "epochs", "regroup_epochs", "refit_epochs",
-                     "batch_size"):
+                     "batch_size", "threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"`{name}` must be >= 1, got {getattr(self, name)}")
         if not 0 < self.holdout < 1:
@@ -156,6 +159,11 @@ def fit_world(data: FitData, catalog: Catalog, settings: FitSettings | None = No
     (``regroup_interests``), scored on the later sessions; on every session, for the world.
     """
     settings = settings or FitSettings()
+    with deterministic_torch(settings.seed, settings.threads):
+        return _fit(data, catalog, settings, progress)
+
+
+def _fit(data: FitData, catalog: Catalog, settings: FitSettings, progress: Progress | None) -> FittedWorld:
     later = _later_sessions(data, settings.holdout)
     interests = assign_interests(data, catalog, settings.interests, settings.seed)
     rows, is_later = _rows(data, interests, later)
