@@ -31,16 +31,16 @@ from botify.ab.table import Comparison, compare_arms
 from botify.experiments import ExperimentPlan
 from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
 from botify.fit.world_fit import FittedWorld, Progress
+from botify.recipes.experiment import SEMINAR_MODELS
 from botify.recipes.ope import (
-    _DM_DRAWS,
-    _MODELS,
+    DM_DRAWS,
     REPLAYED,
     TARGETS,
     RewardModel,
-    _label,
-    _offline_metrics,
-    _target_logged,
+    arm_label,
+    offline_metrics,
     read_decisions,
+    target_logged,
 )
 from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
@@ -207,7 +207,7 @@ def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
     with_returns = world.truth.returns is not None
     artifacts = options.artifacts or options.out / "artifacts"
     ensure_report_models(world, artifacts, collect_episodes=options.collect_episodes, seed=options.seed,
-                         console=console, models=_MODELS)
+                         console=console, models=SEMINAR_MODELS)
     seconds["models"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -236,10 +236,10 @@ def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
     model = RewardModel(decisions, world.artist_id, world.n_tracks)
     estimates = []
     for name, params in _arms():
-        copies = _DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
+        copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
         build = [build_recommender(name, world.catalog, params, random_state=options.seed + 1000 + k,
                                    artifacts=artifacts) for k in range(copies)]
-        logged = _target_logged(build[0], build[1:], decisions, model)
+        logged = target_logged(build[0], build[1:], decisions, model)
         estimates.append(estimate_all(logged, resamples=options.resamples, seed=options.seed))
     seconds["OPE"] = time.perf_counter() - clock
 
@@ -257,9 +257,9 @@ def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
     arms = []
     for index, ((name, params), arm_estimates) in enumerate(zip(_arms(), estimates, strict=True)):
         label = ab.routing.arms[index].label
-        recall, ndcg = _offline_metrics(artifacts, params)
+        recall, ndcg = offline_metrics(artifacts, params)
         arms.append(ArmOutcome(
-            label=f"{label} {_label(name, params)}",
+            label=f"{label} {arm_label(name, params)}",
             truth=next((r for r in truth_rows if r.treatment == label), None),
             predicted=next((r for r in predicted_rows if r.treatment == label), None),
             truth_mean=truth_means[index], predicted_mean=predicted_means[index], estimates=arm_estimates,

@@ -39,7 +39,8 @@ from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
 
-__all__ = ["REPLAYED", "TARGETS", "OpeOptions", "replay", "run_ope_study"]
+__all__ = ["DM_DRAWS", "REPLAYED", "TARGETS", "OpeOptions", "arm_label", "offline_metrics", "replay", "run_ope_study",
+           "target_logged"]
 
 # The seminar's arms (the report's control is its DSSM arm); weights of the logging mixture.
 TARGETS: list[tuple[str, dict[str, Any], float]] = [
@@ -59,7 +60,7 @@ REPLAYED: list[tuple[str, dict[str, Any]]] = [
 ]
 _MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
 _TRUTH_OFFSET = 50_000_000
-_DM_DRAWS = 8
+DM_DRAWS = 8
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ class OpeOptions:
     resamples: int = 100
 
 
-def _label(name: str, params: dict[str, Any]) -> str:
+def arm_label(name: str, params: dict[str, Any]) -> str:
+    """An arm's name in tables: the recommender, and its artifact when it has one."""
     return f"{name}({params['artifact']})" if "artifact" in params else name
 
 
@@ -168,7 +170,8 @@ def _plan(name: str, params: dict[str, Any], seed: int) -> ExperimentPlan:
         {"name": "OPE", "arms": [{"recommender": name, "params": params}]}]})
 
 
-def _offline_metrics(artifacts: Path, params: dict[str, Any]) -> tuple[float | None, float | None]:
+def offline_metrics(artifacts: Path, params: dict[str, Any]) -> tuple[float | None, float | None]:
+    """recall@100 and NDCG@100 from the arm's model manifest (None for arms without a model, and TopPop)."""
     artifact = params.get("artifact")
     if artifact is None or artifact == "toppop":
         return None, None
@@ -178,8 +181,13 @@ def _offline_metrics(artifacts: Path, params: dict[str, Any]) -> tuple[float | N
     return metrics.get("recall@100"), metrics.get("ndcg@100")
 
 
-def _target_logged(target: Recommender, copies: list[Recommender], decisions: Decisions,
-                   model: RewardModel) -> Logged:
+def target_logged(target: Recommender, copies: list[Recommender], decisions: Decisions,
+                  model: RewardModel) -> Logged:
+    """What the estimators need of one target arm: its probability of each logged action, and DM's values.
+
+    A stateless target states its policy (DM averages the reward model over ``copies``' draws); a stateful one is
+    replayed along the logged sessions, ``π(a | x) = [its choice = a]``.
+    """
     probability = target.probability_batch(decisions.requests, decisions.action)
     if probability is None:  # stateful and deterministic: replay it
         choice = replay(target, decisions.requests)
@@ -211,19 +219,19 @@ def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> lis
     model = RewardModel(decisions, world.artist_id, world.n_tracks)
     results = []
     for name, params in [(n, p) for n, p, _ in TARGETS] + REPLAYED:
-        label = _label(name, params)
+        label = arm_label(name, params)
         with console.status(f"{label}: estimates from the logs and the truth from {options.truth_episodes:,} "
                             "episodes of its own"):
-            copies = _DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
+            copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
             # Seeds apart from the logging mixture's: a target sharing its counter-based draws would agree with
             # the logged choices far more often than chance, and the importance weights would lie.
             build = [build_recommender(name, world.catalog, params, random_state=options.seed + 1000 + k,
                                        artifacts=options.artifacts) for k in range(copies)]
-            logged = _target_logged(build[0], build[1:], decisions, model)
+            logged = target_logged(build[0], build[1:], decisions, model)
             estimates = estimate_all(logged, resamples=options.resamples, seed=options.seed)
             truth = InProcessAgent(world, _plan(name, params, options.seed + 1), artifacts=options.artifacts).play(
                 range(_TRUTH_OFFSET, _TRUTH_OFFSET + options.truth_episodes), seed=options.seed + 1)
-        recall, ndcg = _offline_metrics(options.artifacts, params)
+        recall, ndcg = offline_metrics(options.artifacts, params)
         results.append(ArmResult(label, float(truth.reward.sum() / truth.steps.sum()), float(truth.time.mean()),
                                  estimates, recall, ndcg))
     _report(results, options, console)
