@@ -159,3 +159,15 @@ def test_same_logs_and_seed_give_the_same_world(fit_logs: Path, sim_world: SimWo
     assert np.array_equal(first.consume_bias, again.consume_bias) and np.array_equal(first.interests, again.interests)
     other = fit_world(data, sim_world.catalog, FitSettings(epochs=2, regroup_epochs=1, refit_epochs=1, seed=1)).truth
     assert not np.array_equal(first.embeddings, other.embeddings)
+
+
+def test_the_courses_log_format_reads_the_same_sessions(fit_logs: Path, sim_world: SimWorld, tmp_path: Path) -> None:
+    """The course's service writes only the reference fields: sessions are then cut in timestamp order."""
+    course = [{k: v for k, v in json.loads(line).items()
+               if k in ("message", "timestamp", "user", "track", "time", "latency", "recommendation", "experiments")}
+              for line in fit_logs.read_text().splitlines()]
+    assert "session" not in course[0] and "propensity" not in course[0]
+    (tmp_path / "data.json").write_text("".join(json.dumps(record) + "\n" for record in course))
+    ours, theirs = read_fit_data([fit_logs], sim_world.catalog), read_fit_data([tmp_path], sim_world.catalog)
+    for name in ("session_user", "session_first", "session_length", "row_track", "row_time", "row_artist_count"):
+        assert np.array_equal(getattr(ours, name), getattr(theirs, name)), name
