@@ -16,19 +16,27 @@ from botify.sim.world import SimWorld
 PLAN = ExperimentPlan.single("E", ["random", "sticky_artist", "toppop"], seed=5)
 
 
+def replay_with_players(world: SimWorld) -> list[tuple[SessionPlayer, int, int, float]]:
+    """Every 7th of 300 engine sessions played again by the step-by-step player: (player, user, tracks, time)."""
+    policy = ExperimentPolicy(PLAN, world.catalog, world.n_users)
+    results = BatchedEngine(world).run(policy, seed=9, episodes=range(300))
+    replayed = []
+    for row in range(0, 300, 7):
+        player = SessionPlayer(world, 9, int(results.episode[row]))
+        while not player.done:
+            session, step = int(results.session[row]), player.step
+            player.listen(policy.recommenders[PLAN.routing.assign(player.user)].recommend(
+                player.user, player.last_track, player.last_time, session, step))
+        replayed.append((player, int(results.user[row]), int(results.tracks[row]), float(results.time[row])))
+    return replayed
+
+
 class TestBatchedEngine:
     def test_agrees_with_session_player(self, sim_world: SimWorld) -> None:
-        policy = ExperimentPolicy(PLAN, sim_world.catalog, sim_world.n_users)
-        results = BatchedEngine(sim_world).run(policy, seed=9, episodes=range(300))
-        for row in range(0, 300, 7):
-            player = SessionPlayer(sim_world, 9, int(results.episode[row]))
-            while not player.done:
-                session, step = int(results.session[row]), player.step
-                player.listen(policy.recommenders[PLAN.routing.assign(player.user)].recommend(
-                    player.user, player.last_track, player.last_time, session, step))
-            assert player.user == results.user[row]
-            assert len(player.played) == results.tracks[row]
-            assert player.total_time == pytest.approx(results.time[row], abs=1e-12)
+        for player, user, tracks, time in replay_with_players(sim_world):
+            assert player.user == user
+            assert len(player.played) == tracks
+            assert player.total_time == pytest.approx(time, abs=1e-12)
 
     def test_batch_size_does_not_change_results(self, sim_world: SimWorld) -> None:
         policy = ExperimentPolicy(PLAN, sim_world.catalog, sim_world.n_users)
@@ -81,16 +89,9 @@ def bored_world(tmp_path_factory: pytest.TempPathFactory) -> SimWorld:
 
 class TestSessionFatigue:
     def test_engine_and_player_agree_bit_for_bit(self, bored_world: SimWorld) -> None:
-        policy = ExperimentPolicy(PLAN, bored_world.catalog, bored_world.n_users)
-        results = BatchedEngine(bored_world).run(policy, seed=9, episodes=range(300))
-        for row in range(0, 300, 7):
-            player = SessionPlayer(bored_world, 9, int(results.episode[row]))
-            while not player.done:
-                session, step = int(results.session[row]), player.step
-                player.listen(policy.recommenders[PLAN.routing.assign(player.user)].recommend(
-                    player.user, player.last_track, player.last_time, session, step))
-            assert len(player.played) == results.tracks[row]
-            assert player.total_time == results.time[row]
+        for player, _, tracks, time in replay_with_players(bored_world):
+            assert len(player.played) == tracks
+            assert player.total_time == time
 
     def test_later_recommendations_are_listened_less(self, bored_world: SimWorld, sim_world: SimWorld) -> None:
         """The same world (seed 7) with and without boredom: same users, same draws, shorter sessions."""
