@@ -124,12 +124,19 @@ def _effects_figure(result: FitStudyResult) -> go.Figure:
     figure = go.Figure()
     figure.add_trace(go.Scatter(
         x=x, y=y, mode="markers+text", text=[a.label for a in treatments], textposition="top center",
-        name="arm", error_y={"type": "data", "symmetric": False,
+        name="fitted world F", error_y={"type": "data", "symmetric": False,
                              "array": [a.predicted.upper - a.predicted.effect for a in treatments if a.predicted],
                              "arrayminus": [a.predicted.effect - a.predicted.lower for a in treatments if a.predicted]},
         error_x={"type": "data", "symmetric": False,
                  "array": [a.truth.upper - a.truth.effect for a in treatments if a.truth],
                  "arrayminus": [a.truth.effect - a.truth.lower for a in treatments if a.truth]}))
+    control = result.arms[0].estimate("session PDIS")
+    if control > 0:  # the best session-level OPE estimate, as an effect, for comparison
+        pdis = [100 * (a.estimate("session PDIS") / control - 1) for a in treatments]
+        figure.add_trace(go.Scatter(x=x, y=pdis, mode="markers", name="session PDIS from the same logs",
+                                    marker={"symbol": "x", "size": 9, "color": "#d62728"},
+                                    text=[a.label for a in treatments]))
+        y = y + pdis
     low, high = min(x + y), max(x + y)
     figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="prediction = truth",
                                 line={"dash": "dot", "color": "#888"}))
