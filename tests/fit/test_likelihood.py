@@ -1,4 +1,4 @@
-"""The fit's likelihood and budget: a proper distribution over logged times, and the budget recovered exactly."""
+"""The fit's likelihood: a proper distribution over the logged times, centred on the model's own answer."""
 
 from __future__ import annotations
 
@@ -28,3 +28,4 @@ class TestIntervalLikelihood:
                                         torch.tensor(0.001, dtype=torch.float64))
         assert float(times[int(torch.argmax(log_p))]) == pytest.approx(answer)
         assert float(torch.exp(log_p.max())) > 0.9
+

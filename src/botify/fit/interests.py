@@ -67,9 +67,7 @@ def _user_interests(firsts: IntArray, artist: IntArray, genre: IntArray, slots: 
     np.minimum.at(first_seen, group_of_row, np.arange(len(firsts)))
     rank = np.lexsort((first_seen, -sizes))  # largest first, then the earliest seen
     allotted = np.zeros(len(group_artist), dtype=np.int64)
-    for _ in range(slots):  # D'Hondt: the next slot goes to the group with the most sessions per slot held
-        quotient = sizes[rank] / (allotted[rank] + 1)
-        allotted[rank[int(np.argmax(quotient))]] += 1
+    allotted[rank] = dhondt(sizes[rank], slots)
     slotted = [int(g) for g in rank if allotted[g] > 0]
     home: dict[int, int] = {}
     for g in range(len(group_artist)):
@@ -90,6 +88,17 @@ def _user_interests(firsts: IntArray, artist: IntArray, genre: IntArray, slots: 
         position += int(allotted[g])
     slot_of_row = np.array([first_slot[home[int(g)]] for g in group_of_row], dtype=np.int64)
     return slot_of_row, interest
+
+
+def dhondt(sizes: npt.NDArray[np.float64] | IntArray, slots: int) -> IntArray:
+    """Slots per group by D'Hondt's rule: each next slot to the group with the most sessions per slot held.
+
+    Ties go to the earlier group, so the order of ``sizes`` breaks them.
+    """
+    allotted = np.zeros(len(sizes), dtype=np.int64)
+    for _ in range(slots):
+        allotted[int(np.argmax(sizes / (allotted + 1)))] += 1
+    return allotted
 
 
 def _fill_unseen(tracks: IntArray, seen: npt.NDArray[np.bool_], seed: int) -> None:
@@ -128,9 +137,7 @@ def regroup_interests(data: FitData, embeddings: npt.NDArray[np.float32], slots:
         cluster = _medoid_clusters(similarity, weight, min(slots, len(distinct)), rounds)
         medoids = np.unique(cluster)
         sizes = np.array([weight[cluster == m].sum() for m in medoids])
-        allotted = np.zeros(len(medoids), dtype=np.int64)
-        for _ in range(slots):
-            allotted[int(np.argmax(sizes / (allotted + 1)))] += 1
+        allotted = dhondt(sizes, slots)
         position, first_slot = 0, {}
         for m, count in zip(medoids, allotted, strict=True):
             if count == 0:
