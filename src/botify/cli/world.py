@@ -105,11 +105,11 @@ def world_fit(logs: tuple[Path, ...], catalog_dir: Path, out: Path, dim: int, in
     truth/, a manifest with the logs' hash and the fit's settings) that every command accepts. docs/fit.md.
     """
     from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
+    from botify.fit.world_fit import check_new_folder
     from botify.world.catalog import load_catalog
 
     settings = FitSettings(dim=dim, interests=interests, epochs=epochs, holdout=holdout, seed=seed)
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"`--out` {out} exists and is not empty: choose a new folder for the fitted world")
+    check_new_folder(out)  # before the fit's minutes, not after them
     catalog = load_catalog(catalog_dir)
     data = read_fit_data(logs, catalog)
     console.print(data.report.describe())

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +32,10 @@ from botify.fit.interests import Interests, assign_interests, regroup_interests
 from botify.fit.model import Priors, TasteModel
 from botify.train.determinism import deterministic_torch
 from botify.world.catalog import Catalog
+from botify.world.folder import write_world_folder
 from botify.world.truth import Truth, nearest_by_inner_product
 
-__all__ = ["FitDiagnostics", "FitSettings", "FittedWorld", "Progress", "fit_world", "logs_digest",
+__all__ = ["FitDiagnostics", "FitSettings", "FittedWorld", "Progress", "check_new_folder", "fit_world", "logs_digest",
            "write_fitted_world"]
 
 logger = logging.getLogger("botify.fit")
@@ -284,8 +283,8 @@ def _truth(model: TasteModel, interests: Interests, budget: BudgetFit, settings:
         interests=interests.tracks.astype(np.int32),
         interest_nearest=nearest.reshape(n_users, slots, settings.neighbours),
         interest_neighbours=np.full(n_users, settings.neighbours, dtype=np.int32),
-        consume_bias=bias.astype(np.float64),
-        consume_sharpness=np.exp(log_sharpness).astype(np.float64),
+        consume_bias=bias,
+        consume_sharpness=np.exp(log_sharpness),
         session_budget=np.full(n_users, budget.budget, dtype=np.int32),
         artist_discount_gamma=np.full(n_users, gamma, dtype=np.float64),
         manifest={"fitted": True, "settings": settings.to_dict(), "diagnostics": asdict(diagnostics),
@@ -308,26 +307,19 @@ def write_fitted_world(out: str | Path, catalog: Catalog, fitted: FittedWorld, *
                        summary: dict[str, int]) -> Path:
     """Write ``out/catalog`` (the catalog, copied) and ``out/truth`` (fitted); all or nothing.
 
-    The world is written to a temporary folder beside ``out`` and moved into place when complete; an existing
-    ``out`` is refused rather than overwritten.
+    The world is staged beside ``out`` and moved into place when complete (``botify.world.folder``); an ``out``
+    that holds anything is refused rather than overwritten.
     """
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"`--out` {out} exists and is not empty: choose a new folder for the fitted world")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_new_folder(out)
     manifest = {**fitted.truth.manifest, "logs": {"files": [str(p) for p in logs], "sha256": logs_digest(logs),
                                                   **summary}}
-    truth = Truth(**{**{f: getattr(fitted.truth, f) for f in fitted.truth.__dataclass_fields__},
-                     "manifest": manifest})
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        catalog.save(staging)
-        truth.save(staging)
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    write_world_folder(out, catalog, replace(fitted.truth, manifest=manifest))
     return out
+
+
+def check_new_folder(out: Path) -> None:
+    """Refuse an ``--out`` that holds anything (a fitted world never overwrites one)."""
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"`--out` {out} exists and is not empty: choose a new folder for the fitted world")
 

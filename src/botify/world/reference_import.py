@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import numpy.typing as npt
 from botify import __version__
 from botify.errors import WorldError
 from botify.world.catalog import Catalog
+from botify.world.folder import write_world_folder
 from botify.world.truth import Truth, nearest_by_inner_product
 
 __all__ = ["USER_DEFAULTS", "import_reference"]
@@ -204,13 +203,5 @@ def import_reference(source: str | Path, out: str | Path) -> tuple[Catalog, Trut
                   consume_sharpness=users.consume_sharpness, session_budget=users.session_budget,
                   artist_discount_gamma=users.artist_discount_gamma,
                   manifest={"seed": None, "imported_from": str(source), "botify": __version__})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        catalog.save(staging)
-        truth.save(staging)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    write_world_folder(out, catalog, truth)
     return catalog, truth
