@@ -11,6 +11,7 @@ A group left without a slot joins the slotted group of the same genre (else the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ class Interests:
     tracks: IntArray
     session_slot: IntArray
     seen: npt.NDArray[np.bool_]
-    """Users with at least one logged session; the others get interests drawn from the seen users' (see ``fill``)."""
+    """Users with at least one logged session; the others get a seen user's interests (``_fill_unseen``)."""
 
     def session_interest(self, data: FitData) -> IntArray:
         """The interest track of each session (its taste vector's track)."""
@@ -41,27 +42,30 @@ class Interests:
 
 def assign_interests(data: FitData, catalog: Catalog, slots: int, seed: int) -> Interests:
     """Group each user's sessions into at most ``slots`` interests (see the module docstring)."""
-    n_users = data.n_users
-    tracks = np.full((n_users, slots), -1, dtype=np.int64)
+    artist, genre = catalog.artist_id.astype(np.int64), catalog.genre_id.astype(np.int64)
+    return _per_user(data, slots, seed, lambda firsts: _artist_groups(firsts, artist, genre, slots))
+
+
+def _per_user(data: FitData, slots: int, seed: int,
+              group: Callable[[IntArray], tuple[IntArray, IntArray]]) -> Interests:
+    """``group(first tracks of one user's sessions) -> (slot of each session, the slots' interest tracks)``, per user.
+
+    Users never logged get a seen user's interests (``_fill_unseen``).
+    """
+    tracks = np.full((data.n_users, slots), -1, dtype=np.int64)
     session_slot = np.zeros(data.n_sessions, dtype=np.int64)
-    artist = catalog.artist_id.astype(np.int64)
-    genre = catalog.genre_id.astype(np.int64)
     order = np.argsort(data.session_user, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(data.session_user[order]) != 0, True])
     for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
         rows = order[begin:end]
-        user = int(data.session_user[rows[0]])
-        firsts = data.session_first[rows]
-        slot_of_row, interest = _user_interests(firsts, artist, genre, slots)
-        tracks[user] = interest
-        session_slot[rows] = slot_of_row
+        session_slot[rows], tracks[int(data.session_user[rows[0]])] = group(data.session_first[rows])
     seen = tracks[:, 0] >= 0
     _fill_unseen(tracks, seen, seed)
     return Interests(tracks=tracks, session_slot=session_slot, seen=seen)
 
 
-def _user_interests(firsts: IntArray, artist: IntArray, genre: IntArray, slots: int) -> tuple[IntArray, IntArray]:
-    """One user's sessions → (slot of each session, the ``slots`` interest tracks)."""
+def _artist_groups(firsts: IntArray, artist: IntArray, genre: IntArray, slots: int) -> tuple[IntArray, IntArray]:
+    """One user's sessions grouped by their first track's artist → (slot of each session, the interest tracks)."""
     group_artist, group_of_row, sizes = np.unique(artist[firsts], return_inverse=True, return_counts=True)
     first_seen = np.full(len(group_artist), len(firsts))
     np.minimum.at(first_seen, group_of_row, np.arange(len(firsts)))
@@ -76,18 +80,24 @@ def _user_interests(firsts: IntArray, artist: IntArray, genre: IntArray, slots: 
             continue
         same_genre = [s for s in slotted if genre[firsts[group_of_row == s][0]] == genre[firsts[group_of_row == g][0]]]
         home[g] = same_genre[0] if same_genre else slotted[0]
-    interest = np.empty(slots, dtype=np.int64)
-    first_slot = {}
-    position = 0
+    modal = []
     for g in slotted:
-        members = firsts[group_of_row == g]
-        values, counts = np.unique(members, return_counts=True)
-        track = int(values[np.argmax(counts)])  # the most frequent first track, the lowest id on ties
-        first_slot[g] = position
-        interest[position : position + allotted[g]] = track
-        position += int(allotted[g])
-    slot_of_row = np.array([first_slot[home[int(g)]] for g in group_of_row], dtype=np.int64)
-    return slot_of_row, interest
+        values, counts = np.unique(firsts[group_of_row == g], return_counts=True)
+        modal.append(int(values[np.argmax(counts)]))  # the most frequent first track, the lowest id on ties
+    interest, first_slot = _lay_out(slotted, [int(allotted[g]) for g in slotted], modal, slots)
+    return np.array([first_slot[home[int(g)]] for g in group_of_row], dtype=np.int64), interest
+
+
+def _lay_out(groups: list[int], allotted: list[int], interest_of_group: list[int],
+             slots: int) -> tuple[IntArray, dict[int, int]]:
+    """The ``slots`` interest tracks (each group's over the slots allotted to it) and each group's first slot."""
+    interest = np.empty(slots, dtype=np.int64)
+    first_slot, position = {}, 0
+    for group, count, track in zip(groups, allotted, interest_of_group, strict=True):
+        first_slot[group] = position
+        interest[position : position + count] = track
+        position += count
+    return interest, first_slot
 
 
 def dhondt(sizes: npt.NDArray[np.float64] | IntArray, slots: int) -> IntArray:
@@ -117,40 +127,30 @@ def regroup_interests(data: FitData, embeddings: npt.NDArray[np.float32], slots:
 
     Artist groups split an interest whose nearest tracks span several artists of one scene (most do): a session
     then borrows another interest's taste. In the fitted space those first tracks lie close together, so each
-    user's first tracks are clustered around ``slots`` medoids (inner product; farthest-first start, then
+    user's first tracks are clustered around ``slots`` medoids (cosine similarity; farthest-first start, then
     ``rounds`` rounds of assignment and medoid update); each cluster's medoid is its interest and the slots go to
-    the clusters by D'Hondt's rule, as in ``assign_interests``.
+    the clusters by D'Hondt's rule, as in ``assign_interests``. A cluster left without a slot joins the most
+    similar slotted one.
     """
-    n_users = data.n_users
-    tracks = np.full((n_users, slots), -1, dtype=np.int64)
-    session_slot = np.zeros(data.n_sessions, dtype=np.int64)
     vectors = embeddings.astype(np.float64)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    order = np.argsort(data.session_user, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, np.diff(data.session_user[order]) != 0, True])
-    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
-        rows = order[begin:end]
-        firsts = data.session_first[rows]
-        distinct, of_row = np.unique(firsts, return_inverse=True)
-        weight = np.bincount(of_row, minlength=len(distinct)).astype(np.float64)
-        similarity = vectors[distinct] @ vectors[distinct].T
-        cluster = _medoid_clusters(similarity, weight, min(slots, len(distinct)), rounds)
-        medoids = np.unique(cluster)
-        sizes = np.array([weight[cluster == m].sum() for m in medoids])
-        allotted = dhondt(sizes, slots)
-        position, first_slot = 0, {}
-        for m, count in zip(medoids, allotted, strict=True):
-            if count == 0:
-                continue
-            first_slot[int(m)] = position
-            tracks[int(data.session_user[rows[0]]), position : position + count] = distinct[m]
-            position += int(count)
-        kept = [int(m) for m, count in zip(medoids, allotted, strict=True) if count > 0]
-        home = {int(m): int(m) if int(m) in first_slot else max(kept, key=lambda k: similarity[m, k]) for m in medoids}
-        session_slot[rows] = [first_slot[home[int(cluster[d])]] for d in of_row]
-    seen = tracks[:, 0] >= 0
-    _fill_unseen(tracks, seen, seed)
-    return Interests(tracks=tracks, session_slot=session_slot, seen=seen)
+    return _per_user(data, slots, seed, lambda firsts: _medoid_groups(firsts, vectors, slots, rounds))
+
+
+def _medoid_groups(firsts: IntArray, vectors: npt.NDArray[np.float64], slots: int,
+                   rounds: int) -> tuple[IntArray, IntArray]:
+    """One user's sessions clustered around medoid first tracks → (slot of each session, the interest tracks)."""
+    distinct, of_row = np.unique(firsts, return_inverse=True)
+    weight = np.bincount(of_row, minlength=len(distinct)).astype(np.float64)
+    similarity = vectors[distinct] @ vectors[distinct].T
+    cluster = _medoid_clusters(similarity, weight, min(slots, len(distinct)), rounds)
+    medoids = np.unique(cluster)
+    allotted = dhondt(np.array([weight[cluster == m].sum() for m in medoids]), slots)
+    kept = [int(m) for m, count in zip(medoids, allotted, strict=True) if count > 0]
+    interest, first_slot = _lay_out(kept, [int(c) for c in allotted if c > 0], [int(distinct[m]) for m in kept],
+                                    slots)
+    home = {int(m): int(m) if int(m) in first_slot else max(kept, key=lambda k: similarity[m, k]) for m in medoids}
+    return np.array([first_slot[home[int(cluster[d])]] for d in of_row], dtype=np.int64), interest
 
 
 def _medoid_clusters(similarity: npt.NDArray[np.float64], weight: npt.NDArray[np.float64], k: int,
