@@ -130,9 +130,4 @@ def _earlier_equal(session: IntArray, value: IntArray) -> IntArray:
 
 def _rank_within(user: IntArray) -> IntArray:
     """Each session's index among its user's sessions, in the order given."""
-    order = np.argsort(user, kind="stable")
-    sorted_user = user[order]
-    new_user = np.r_[True, sorted_user[1:] != sorted_user[:-1]] if len(user) else np.zeros(0, np.bool_)
-    rank = np.empty(len(user), dtype=np.int64)
-    rank[order] = np.arange(len(user)) - np.maximum.accumulate(np.where(new_user, np.arange(len(user)), 0))
-    return rank
+    return _earlier_equal(np.zeros_like(user), user)
