@@ -26,23 +26,22 @@ from rich.console import Console
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from botify.ab.metrics import user_metrics
-from botify.ab.ope import Estimate, estimate_all
+from botify.ab.ope import Estimate
 from botify.ab.table import Comparison, compare_arms
 from botify.experiments import ExperimentPlan
 from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
 from botify.fit.world_fit import FittedWorld, Progress
 from botify.recipes.experiment import SEMINAR_MODELS
 from botify.recipes.ope import (
-    DM_DRAWS,
     REPLAYED,
     TARGETS,
     RewardModel,
     arm_label,
+    estimate_arm,
+    mixture_plan,
     offline_metrics,
     read_decisions,
-    target_logged,
 )
-from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.days import play_days
 from botify.sim.engine import SessionResults
@@ -173,12 +172,6 @@ def _ab_plan(seed: int) -> ExperimentPlan:
         {"name": "FIT", "arms": [{"recommender": n, "params": p} for n, p in _arms()]}]})
 
 
-def _mixture_plan(seed: int) -> ExperimentPlan:
-    mixture = {"components": [{"recommender": n, "params": p, "weight": w} for n, p, w in TARGETS]}
-    return ExperimentPlan.from_dict({"seed": seed, "experiments": [
-        {"name": "OPE", "arms": [{"recommender": "mixture", "params": mixture}]}]})
-
-
 def _sessions(agent: InProcessAgent, world: SimWorld, options: FitStudyOptions, episodes: range, seed: int,
               with_returns: bool) -> SessionResults:
     if with_returns:
@@ -211,7 +204,7 @@ def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
     seconds["models"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    plan = _mixture_plan(options.seed)
+    plan = mixture_plan(options.seed)
     log = InProcessLog(plan)
     say(f"the logged day: {options.log_episodes:,} episodes of the exploration mixture"
         + (f" ({options.days} days of the return model)" if with_returns else ""))
@@ -234,13 +227,8 @@ def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
     say("off-policy estimates of every arm from the logs")
     decisions = read_decisions(log_path)
     model = RewardModel(decisions, world.artist_id, world.n_tracks)
-    estimates = []
-    for name, params in _arms():
-        copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
-        build = [build_recommender(name, world.catalog, params, random_state=options.seed + 1000 + k,
-                                   artifacts=artifacts) for k in range(copies)]
-        logged = target_logged(build[0], build[1:], decisions, model)
-        estimates.append(estimate_all(logged, resamples=options.resamples, seed=options.seed))
+    estimates = [estimate_arm(name, params, world.catalog, decisions, model, artifacts=artifacts, seed=options.seed,
+                              resamples=options.resamples) for name, params in _arms()]
     seconds["OPE"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

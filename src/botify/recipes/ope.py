@@ -38,9 +38,10 @@ from botify.recommenders.base import Recommender, Requests
 from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
+from botify.world.catalog import Catalog
 
-__all__ = ["DM_DRAWS", "REPLAYED", "TARGETS", "OpeOptions", "arm_label", "offline_metrics", "replay", "run_ope_study",
-           "target_logged"]
+__all__ = ["DM_DRAWS", "REPLAYED", "TARGETS", "OpeOptions", "arm_label", "estimate_arm", "mixture_plan",
+           "offline_metrics", "replay", "run_ope_study", "target_logged"]
 
 # The seminar's arms (the report's control is its DSSM arm); weights of the logging mixture.
 TARGETS: list[tuple[str, dict[str, Any], float]] = [
@@ -200,14 +201,30 @@ def target_logged(target: Recommender, copies: list[Recommender], decisions: Dec
                   model.predict(decisions.requests, decisions.action), dm_value)
 
 
+def mixture_plan(seed: int) -> ExperimentPlan:
+    """The logged day's policy: every request answered by one of ``TARGETS``, drawn with its weight."""
+    mixture = {"components": [{"recommender": n, "params": p, "weight": w} for n, p, w in TARGETS]}
+    return _plan("mixture", mixture, seed)
+
+
+def estimate_arm(name: str, params: dict[str, Any], catalog: Catalog, decisions: Decisions, model: RewardModel, *,
+                 artifacts: Path, seed: int, resamples: int) -> list[Estimate]:
+    """Every estimator's value of one target arm from the logged ``decisions``, with bootstrap intervals."""
+    copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
+    # Seeds apart from the logging mixture's: a target sharing its counter-based draws would agree with the logged
+    # choices far more often than chance, and the importance weights would lie.
+    build = [build_recommender(name, catalog, params, random_state=seed + 1000 + k, artifacts=artifacts)
+             for k in range(copies)]
+    return estimate_all(target_logged(build[0], build[1:], decisions, model), resamples=resamples, seed=seed)
+
+
 def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> list[ArmResult]:
     """Log a day with the mixture, estimate every arm from the logs, compare with the truth; print and write."""
     from botify.recipes.tune import ensure_report_models
 
     ensure_report_models(world, options.artifacts, collect_episodes=options.collect_episodes, seed=options.seed,
                          console=console, models=_MODELS)
-    mixture = {"components": [{"recommender": n, "params": p, "weight": w} for n, p, w in TARGETS]}
-    plan = _plan("mixture", mixture, options.seed)
+    plan = mixture_plan(options.seed)
     log = InProcessLog(plan)
     with console.status(f"the logged day: {options.log_episodes:,} episodes of the exploration mixture"):
         InProcessAgent(world, plan, artifacts=options.artifacts, log=log).play(range(options.log_episodes),
@@ -222,13 +239,8 @@ def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> lis
         label = arm_label(name, params)
         with console.status(f"{label}: estimates from the logs and the truth from {options.truth_episodes:,} "
                             "episodes of its own"):
-            copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
-            # Seeds apart from the logging mixture's: a target sharing its counter-based draws would agree with
-            # the logged choices far more often than chance, and the importance weights would lie.
-            build = [build_recommender(name, world.catalog, params, random_state=options.seed + 1000 + k,
-                                       artifacts=options.artifacts) for k in range(copies)]
-            logged = target_logged(build[0], build[1:], decisions, model)
-            estimates = estimate_all(logged, resamples=options.resamples, seed=options.seed)
+            estimates = estimate_arm(name, params, world.catalog, decisions, model, artifacts=options.artifacts,
+                                     seed=options.seed, resamples=options.resamples)
             truth = InProcessAgent(world, _plan(name, params, options.seed + 1), artifacts=options.artifacts).play(
                 range(_TRUTH_OFFSET, _TRUTH_OFFSET + options.truth_episodes), seed=options.seed + 1)
         recall, ndcg = offline_metrics(options.artifacts, params)
