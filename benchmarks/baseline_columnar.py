@@ -2,7 +2,7 @@
 
 Each file is converted by one DuckDB statement that splits the whole file into lines (``read_text`` and
 ``string_split``), then reads the JSON types and values of every line. Same contract as
-``botify.ab.columnar.read_events_columnar``; its copies use their own cache directory.
+``botify.logs.columnar.read_events_columnar``; its copies use their own cache directory.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from botify.ab.columnar import _connect, default_cache_dir
-from botify.ab.logs import EventColumns, LogReadReport, find_log_files, read_events
+from botify.logs.columnar import _connect, default_cache_dir
+from botify.logs.reader import EventColumns, LogReadReport, find_log_files, read_events
 
 __all__ = ["parquet_of", "read_events_columnar"]
 
@@ -26,7 +26,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 _INTEGER, _NUMBER = "('UBIGINT', 'BIGINT')", "('UBIGINT', 'BIGINT', 'DOUBLE')"
 _FORMAT = "2"  # the Parquet copy's columns; a new format converts every file again
 # Each line is parsed for the JSON types of its root and fields in one call; one reason per bad line, checked in
-# the order of `botify.ab.logs._check` (its messages, shortened).
+# the order of `botify.logs.reader._check` (its messages, shortened).
 _CONVERT = f"""
 COPY (
   WITH lines AS (

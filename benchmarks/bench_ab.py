@@ -65,8 +65,8 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
 
 
 def _columnar(logs: str, cache: str, reader: str = "current") -> dict[str, float]:
-    from botify.ab import columnar
     from botify.ab.analyze import analyze_logs
+    from botify.logs import columnar
 
     if reader == "previous":
         import baseline_columnar

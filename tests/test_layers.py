@@ -15,9 +15,9 @@ SOURCE = Path(botify.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors"},                                                            # one exception hierarchy
     {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
-    {"experiments", "artifacts"},                                          # experiment files; model artifacts
-    {"ab", "recommenders"},                                                # analysis; online recommenders
-    {"train", "service"},                                                  # offline models; the HTTP service
+    {"experiments", "artifacts", "logs"},                                  # experiment files; artifacts; log reading
+    {"ab", "recommenders", "train"},                                       # analysis; online recs; offline models
+    {"service"},                                                           # the HTTP service
     {"sim", "cluster", "fit"},                                             # the simulator; topology; fitted worlds
     {"testing", "recipes"},                                                # checks for users; end-to-end jobs
     {"cli"},                                                               # the command line
@@ -67,3 +67,12 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     (tmp_path / "recipes.py").write_text("from botify.state import InMemoryStore\n")
     assert upward_imports(tmp_path) == [
         "state/x.py:2 imports botify.recipes.experiment (state, layer 1 -> recipes, layer 6)"]
+
+
+def test_training_and_the_analysis_stand_side_by_side_on_the_log_reader(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "x.py").write_text("from botify.logs.reader import read_events\n"
+                                             "from botify.ab.metrics import user_metrics\n")
+    (tmp_path / "ab.py").write_text("from botify.logs import sessionize\n")
+    assert upward_imports(tmp_path) == [
+        "train/x.py:2 imports botify.ab.metrics (train, layer 3 -> ab, layer 3)"]

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from botify.ab import analyze_logs
-from botify.ab.logs import EventColumns, LogReadReport, read_events
 from botify.cluster.topology import Cluster, ClusterSpec
+from botify.logs.reader import EventColumns, LogReadReport, read_events
 from botify.service.process import free_port
 from botify.sim.agents import RemoteAgent
 from botify.sim.world import SimWorld

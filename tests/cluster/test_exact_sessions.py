@@ -15,9 +15,9 @@ import pytest
 
 from botify.ab import analyze_logs
 from botify.ab.analyze import Analysis
-from botify.ab.logs import read_events
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.experiments import load_experiments
+from botify.logs.reader import read_events
 from botify.service.process import free_port
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld

@@ -1,33 +1,20 @@
-"""A/B analysis: read logs, sessionize, user metrics, Welch statistics, the treatment × metric table, a verdict."""
+"""A/B analysis: read logs, sessionize, user metrics, Welch statistics, the treatment × metric table, a verdict.
 
-from typing import TYPE_CHECKING
+The DataFrame view for notebooks is ``from botify.ab.frames import analyze`` (it loads pandas, which reading and
+comparing arms never need). ``botify.ab.analyze`` is the module of ``analyze_logs``.
+"""
 
 from botify.ab.analyze import Analysis, analyze_logs
-from botify.ab.logs import EventColumns, LogReadReport, read_events
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, holm, sample_ratio_mismatch
-from botify.ab.sessions import Sessions, sessionize
 from botify.ab.stats import TTestResult, welch_ttest
 from botify.ab.table import Comparison, compare_arms, render_markdown, render_rich
 from botify.ab.verdict import Verdict, decide
-
-if TYPE_CHECKING:
-    from botify.ab.frames import AnalysisFrames, analyze
-else:
-    del analyze  # the submodule ``botify.ab.analyze``: the name is the function, as it always was (see below)
-
-
-def __getattr__(name: str) -> object:
-    """``analyze`` and ``AnalysisFrames`` load pandas, which reading and comparing arms never need, on first use."""
-    if name in ("AnalysisFrames", "analyze"):
-        from botify.ab import frames
-
-        return getattr(frames, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from botify.logs.reader import EventColumns, LogReadReport, read_events
+from botify.logs.sessions import Sessions, sessionize
 
 __all__ = [
     "Analysis",
-    "AnalysisFrames",
     "Comparison",
     "EventColumns",
     "LogReadReport",
@@ -37,7 +24,6 @@ __all__ = [
     "TTestResult",
     "UserMetrics",
     "Verdict",
-    "analyze",
     "analyze_logs",
     "compare_arms",
     "decide",

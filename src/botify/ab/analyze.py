@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.columnar import read_events_with
-from botify.ab.logs import LogReadReport, arm_index
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, sample_ratio_mismatch
-from botify.ab.sessions import Sessions, sessionize
 from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.ab.verdict import Verdict, decide
 from botify.errors import ConfigError
+from botify.logs.columnar import read_events_with
+from botify.logs.reader import LogReadReport, arm_index
+from botify.logs.sessions import Sessions, sessionize
 from botify.metric_plan import MetricPlan
 
 __all__ = ["Analysis", "analyze_logs", "pre_period_metric"]

@@ -1,6 +1,6 @@
 """Notebook-friendly results: the analysis as pandas DataFrames.
 
-``botify.ab.analyze(logs, experiment)`` returns ``AnalysisFrames``: the ``verdicts`` (one row per treatment:
+``botify.ab.frames.analyze(logs, experiment)`` returns ``AnalysisFrames``: the ``verdicts`` (one row per treatment:
 decision and reason), the treatment × metric ``table`` (with each row's ``reading``: good / bad / neutral by the
 metric's direction), the per-user ``users`` metrics and the ``sessions``, plus the SRM check and what was read.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from botify.ab.analyze import analyze_logs
-from botify.ab.logs import LogReadReport
 from botify.ab.metrics import REPORT_METRICS
 from botify.ab.multiple import SRMResult
 from botify.ab.table import row_tone
 from botify.experiments import arm_name, load_experiments
+from botify.logs.reader import LogReadReport
 
 __all__ = ["AnalysisFrames", "analyze"]
 

@@ -16,11 +16,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from botify.ab.analyze import Analysis
-from botify.ab.logs import arm_index
 from botify.ab.longterm import DailySessions, compare_long_term, daily_effects, retention_curve, retention_days
 from botify.ab.metrics import user_metrics
 from botify.ab.table import HEADER, Comparison, compare_arms, row_tone, table_cells
 from botify.experiments import arm_name
+from botify.logs.reader import arm_index
 from botify.metric_plan import UNITS, MetricPlan
 
 __all__ = ["render_html"]

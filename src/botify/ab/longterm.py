@@ -24,11 +24,11 @@ import numpy.typing as npt
 
 from botify.ab.cuped import cuped
 from botify.ab.metrics import user_metrics
-from botify.ab.sessions import Sessions
 from botify.ab.stats import welch_ttest
 from botify.ab.table import Comparison, compare_arms, render_markdown
 from botify.errors import ConfigError
 from botify.experiments import arm_name
+from botify.logs.sessions import Sessions
 
 __all__ = ["LONG_TERM_METRICS", "Calendar", "CupedResult", "DailySessions", "UserColumns", "compare_long_term",
            "cuped_long_term", "daily_effects", "horizon_metrics", "long_term_markdown", "retention_curve",

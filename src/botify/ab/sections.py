@@ -10,9 +10,9 @@ import numpy as np
 from botify.ab.analyze import Analysis, pre_period_metric
 from botify.ab.bootstrap import bootstrap_relative_effect
 from botify.ab.cuped import cuped
-from botify.ab.logs import arm_index
 from botify.ab.ratio import delta_ratio_test
 from botify.ab.stats import welch_ttest
+from botify.logs.reader import arm_index
 
 __all__ = ["bootstrap_section", "cuped_section", "ratio_section"]
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from botify.ab.logs import arm_index
 from botify.ab.metrics import UserMetrics
 from botify.ab.multiple import SRMResult
 from botify.ab.power import minimum_detectable_effect
 from botify.ab.table import Comparison, row_tone
+from botify.logs.reader import arm_index
 from botify.metric_plan import MetricPlan, MetricSpec
 
 __all__ = ["Verdict", "decide"]

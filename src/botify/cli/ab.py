@@ -26,8 +26,8 @@ def ab_aa(logs: tuple[Path, ...], experiment: str, arm: str, metric: str, runs: 
     """Re-split one arm's users by random salts and report the false positive rate of the Welch test."""
     from botify.ab.aa import aa_false_positive_rate
     from botify.ab.analyze import analyze_logs
-    from botify.ab.logs import arm_index
     from botify.ab.metrics import REPORT_METRICS
+    from botify.logs.reader import arm_index
 
     if metric not in REPORT_METRICS:
         raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
@@ -120,8 +120,8 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}", plan=analysis.plan))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
-    from botify.ab.logs import arm_index
     from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
+    from botify.logs.reader import arm_index
 
     sections = []
     if resamples:

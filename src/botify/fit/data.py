@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.columnar import read_events_columnar
-from botify.ab.logs import LogReadReport
-from botify.ab.sessions import session_ids
 from botify.errors import ConfigError
+from botify.logs.columnar import read_events_columnar
+from botify.logs.reader import LogReadReport
+from botify.logs.sessions import session_ids
 from botify.world.catalog import Catalog
 
 __all__ = ["FitData", "read_fit_data"]

@@ -26,7 +26,7 @@ __all__ = ["CachedStep", "collection_key", "file_digest", "model_key", "source_d
 
 _PACKAGE = Path(botify.__file__).parent
 _LOG_WRITERS = ("sim", "service", "recommenders", "state", "world", "experiments.py", "errors.py", "artifacts.py")
-_TRAINING = ("train", "ab/logs.py", "ab/columnar.py", "ab/logcopy.py", "ab/sessions.py", "artifacts.py",
+_TRAINING = ("train", "logs", "artifacts.py",
              "world/catalog.py")
 _LIBRARIES = ("numpy", "torch", "faiss-cpu", "implicit")
 

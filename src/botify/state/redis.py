@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, urlparse
 import hiredis
 
 from botify.errors import ConfigError
-from botify.state import REQUEST_TTL, Counters, InMemoryStore, now_ms
+from botify.state.memory import InMemoryStore
 from botify.state.pipeline import RedisPipeline
 from botify.state.resp import RedisConnection, RedisError
+from botify.state.store import REQUEST_TTL, Counters, now_ms
 
 __all__ = ["RedisStore"]
 

@@ -1,6 +1,6 @@
 """Logs → training data: interactions with their sessions, and the per-user time split.
 
-Reads logs with the analysis's reader (``botify.ab.columnar``: every replica, rotated files, malformed lines
+Reads logs with the analysis's reader (``botify.logs.columnar``: every replica, rotated files, malformed lines
 reported, retried requests once) and its sessionizer, so training and analysis see the same events in the same
 order: a user's lines by the service's counters when the log has them (whole sessions, whichever replica
 answered), by timestamp otherwise.
@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.columnar import read_events_columnar
-from botify.ab.logs import LogReadReport
-from botify.ab.sessions import session_ids
 from botify.errors import ConfigError
+from botify.logs.columnar import read_events_columnar
+from botify.logs.reader import LogReadReport
+from botify.logs.sessions import session_ids
 
 __all__ = ["POSITIVE_TIME", "Interactions", "latest_rows", "load_interactions", "time_split"]
 
@@ -66,7 +66,7 @@ def load_interactions(paths: Iterable[str | Path], n_tracks: int, *,
                       cache_dir: str | Path | None = None) -> tuple[Interactions, LogReadReport]:
     """Read logs into interactions; tracks outside ``0..n_tracks-1`` are reported as malformed.
 
-    Logs are read through their cached Parquet copies (``botify.ab.columnar``: the same lines and reports as the
+    Logs are read through their cached Parquet copies (``botify.logs.columnar``: the same lines and reports as the
     plain reader, a few times faster; ``cache_dir`` as there).
     """
     events, report = read_events_columnar(paths, cache_dir=cache_dir)

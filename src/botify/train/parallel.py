@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from botify.ab.logs import LogReadReport
+from botify.logs.reader import LogReadReport
 from botify.train.dataset import Interactions
 
 __all__ = ["train_side_by_side"]

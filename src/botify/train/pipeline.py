@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.logs import LogReadReport
 from botify.artifacts import Artifact, ArtifactError, save_artifact
 from botify.errors import ConfigError, PluginError
+from botify.logs.reader import LogReadReport
 from botify.plugins import load_plugin_class
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split

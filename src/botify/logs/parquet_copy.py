@@ -27,7 +27,7 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
-from botify.ab.logs import COUNTER_FIELDS, parse_line
+from botify.logs.reader import COUNTER_FIELDS, parse_line
 
 __all__ = ["COPY_FORMAT", "LogLines", "convert_logs", "write_copy"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from botify.ab.logs import EventColumns
+from botify.logs.reader import EventColumns
 
 __all__ = ["Sessions", "service_order", "session_ids", "sessionize"]
 

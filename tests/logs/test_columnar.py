@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from botify.ab.columnar import read_events_columnar
-from botify.ab.logs import read_events
+from botify.logs.columnar import read_events_columnar
+from botify.logs.reader import read_events
 from botify.service.eventlog import event_line
 from botify.state import Counters
 

@@ -1,9 +1,9 @@
 """Fast log reading with DuckDB: every log file is validated and converted to Parquet once (cached), then read.
 
-Same contract as ``botify.ab.logs.read_events`` — the same good lines in the same order, the same malformed
+Same contract as ``botify.logs.reader.read_events`` — the same good lines in the same order, the same malformed
 lines counted (with their file and line number) and the same lines outside the experiment — for logs of
 millions of lines, with the same order fields and the same retried requests left out. A file's Parquet copy
-(``botify.ab.logcopy``) is keyed by its absolute path, size and modification time (and the copy's format and
+(``botify.logs.parquet_copy``) is keyed by its absolute path, size and modification time (and the copy's format and
 DuckDB's version), so an appended or rotated file is converted again and an unchanged one never is.
 """
 
@@ -21,9 +21,9 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
-from botify.ab.logcopy import COPY_FORMAT, convert_logs
-from botify.ab.logs import EventColumns, LogReadReport, arm_index, find_log_files, read_events
 from botify.errors import ConfigError
+from botify.logs.parquet_copy import COPY_FORMAT, convert_logs
+from botify.logs.reader import EventColumns, LogReadReport, arm_index, find_log_files, read_events
 
 __all__ = ["ENGINES", "default_cache_dir", "parquet_of", "read_events_columnar", "read_events_with"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from botify.ab.logs import EventColumns
-from botify.ab.sessions import sessionize
+from botify.logs.reader import EventColumns
+from botify.logs.sessions import sessionize
 
 
 def events(rows: list[tuple[int, int, bool, int, int, int]]) -> EventColumns:

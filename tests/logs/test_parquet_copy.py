@@ -11,9 +11,9 @@ import numpy as np
 import orjson
 import pytest
 
-from botify.ab.columnar import read_events_columnar
-from botify.ab.logcopy import LogLines, write_copy
-from botify.ab.logs import parse_line, read_events
+from botify.logs.columnar import read_events_columnar
+from botify.logs.parquet_copy import LogLines, write_copy
+from botify.logs.reader import parse_line, read_events
 from botify.service.eventlog import event_line
 from botify.state import Counters
 
