@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
     {"experiments", "artifacts", "logs"},                                  # experiment files; artifacts; log reading
     {"ab", "recommenders", "train"},                                       # analysis; online recs; offline models
-    {"service"},                                                           # the HTTP service
+    {"service", "ope"},                                                    # the HTTP service; off-policy evaluation
     {"sim", "cluster", "fit"},                                             # the simulator; topology; fitted worlds
     {"testing", "recipes"},                                                # checks for users; end-to-end jobs
     {"cli"},                                                               # the command line

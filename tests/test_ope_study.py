@@ -11,35 +11,14 @@ from rich.console import Console
 
 from botify.artifacts import save_artifact
 from botify.experiments import ExperimentPlan
-from botify.recipes.ope import REPLAYED, TARGETS, OpeOptions, read_decisions, replay, run_ope_study
+from botify.ope import REPLAYED, TARGETS, read_decisions
+from botify.ope.targets import replay
+from botify.recipes.ope import OpeOptions, run_ope_study
 from botify.recommenders.registry import build_recommender
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
 from botify.testing.artifacts import random_report_artifacts
 from botify.train.neighbours import indexed_arrays, top_k_inner_product
-
-
-def line(message: str, user: int, session: int, step: int, track: int, time: float, recommendation: int | None,
-         propensity: float | None = None) -> bytes:
-    record = {"message": message, "timestamp": 0, "user": user, "track": track, "time": time, "latency": 0.0,
-              "recommendation": recommendation, "experiments": {}, "session": session, "step": step, "epoch": 0}
-    if propensity is not None:
-        record["propensity"] = propensity
-    return orjson.dumps(record)
-
-
-def test_each_recommendation_is_rewarded_by_the_line_that_follows_it(tmp_path: Path) -> None:
-    lines = [line("next", 3, 0, 0, 10, 1.0, 11, 0.5), line("next", 3, 0, 1, 11, 0.7, 12, 0.25),
-             line("last", 3, 0, 2, 12, 0.2, None),
-             line("next", 1, 4, 0, 20, 1.0, 21, 0.1), line("last", 1, 4, 1, 21, 0.9, None)]
-    path = tmp_path / "data.json"
-    path.write_bytes(b"\n".join(reversed(lines)) + b"\n")  # the reader orders lines itself
-    decisions = read_decisions(path)
-    assert decisions.action.tolist() == [21, 11, 12]  # user 1 first, then user 3 in step order
-    assert decisions.reward.tolist() == [0.9, 0.7, 0.2]
-    assert decisions.propensity.tolist() == [0.1, 0.5, 0.25]
-    assert decisions.session.tolist() == [0, 1, 1]
-    assert decisions.requests.track.tolist() == [20, 10, 11]
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from botify.errors import LabError
 from botify.world.catalog import Catalog
 
 __all__ = ["KINDS", "OPTIONAL", "Artifact", "ArtifactError", "catalog_fingerprint", "content_hash", "load_artifact",
-           "rows_of", "save_artifact"]
+           "read_manifest", "rows_of", "save_artifact"]
 
 KINDS: dict[str, tuple[str, ...]] = {
     "indexed": ("users", "items"),
@@ -148,15 +148,26 @@ def _resolve(root: Path, ref: str) -> tuple[str, str]:
     return name, version
 
 
-def load_artifact(root: str | Path, ref: str, catalog: Catalog, *, mmap: bool = True) -> Artifact:
-    """Load ``NAME`` (latest) or ``NAME/VERSION`` and validate it against ``catalog``."""
-    root = Path(root)
+def _read_manifest(root: Path, ref: str) -> tuple[str, str, Path, Any]:
     name, version = _resolve(root, ref)
     path = root / name / version
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
+        return name, version, path, json.loads((path / "manifest.json").read_text())
     except (OSError, ValueError) as error:
         raise ArtifactError(f"artifact {name}/{version}: unreadable manifest ({error})") from error
+
+
+def read_manifest(root: str | Path, ref: str) -> dict[str, Any]:
+    """The manifest of ``NAME`` (latest) or ``NAME/VERSION`` — its metrics, seed, provenance — without the arrays."""
+    name, version, _, manifest = _read_manifest(Path(root), ref)
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"artifact {name}/{version}: the manifest is not a JSON object")
+    return manifest
+
+
+def load_artifact(root: str | Path, ref: str, catalog: Catalog, *, mmap: bool = True) -> Artifact:
+    """Load ``NAME`` (latest) or ``NAME/VERSION`` and validate it against ``catalog``."""
+    name, version, path, manifest = _read_manifest(Path(root), ref)
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
     if kind not in KINDS:
         raise ArtifactError(f"artifact {name}/{version}: unknown kind {kind!r}; expected one of {sorted(KINDS)}")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from botify.logs.columnar import read_events_columnar
-from botify.logs.reader import read_events
+from botify.logs.reader import EventColumns, read_events
 from botify.service.eventlog import event_line
 from botify.state import Counters
 
-FIELDS = ("user", "track", "arm", "timestamp", "time", "latency", "recommendation", "is_last", "session", "step",
-          "epoch")
+FIELDS = [column.name for column in dataclasses.fields(EventColumns)]
 
 
 def locations(samples: list[str]) -> list[str]:
@@ -27,7 +27,7 @@ class TestColumnar:
         plain, plain_report = read_events([logs], experiment)
         fast, fast_report = read_events_columnar([logs], experiment, cache_dir=tmp_path / "cache")
         for name in FIELDS:
-            assert np.array_equal(getattr(plain, name), getattr(fast, name)), name
+            assert np.array_equal(getattr(plain, name), getattr(fast, name), equal_nan=name == "propensity"), name
         assert (fast_report.lines, fast_report.malformed, fast_report.outside_experiment, fast_report.duplicates) == (
             plain_report.lines, plain_report.malformed, plain_report.outside_experiment, plain_report.duplicates)
         assert locations(fast_report.samples) == locations(plain_report.samples)
@@ -36,7 +36,7 @@ class TestColumnar:
     def test_counters_and_retried_requests_read_the_same(self, tmp_path: Path, experiment: str | None) -> None:
         def line(user: int, step: int, request_id: str | None, counters: Counters | None = None) -> bytes:
             return event_line("next", 5, user, 2, 0.5, 0.001, 3, {"E": "T1"},
-                              counters or Counters(0, step, 1795000000000), request_id)
+                              counters or Counters(0, step, 1795000000000), request_id, 0.25 if step else None)
 
         replica_a = [line(1, 0, "x-0"), line(1, 1, "x-1"), line(2, 0, None), line(1, 2, "x-2"),
                      line(3, 0, "x-0", Counters(4, 0, None)), line(2, 1, None)]
@@ -49,11 +49,12 @@ class TestColumnar:
         plain, plain_report = read_events([tmp_path / "logs"], experiment)
         fast, fast_report = read_events_columnar([tmp_path / "logs"], experiment, cache_dir=tmp_path / "cache")
         for name in FIELDS:
-            assert np.array_equal(getattr(plain, name), getattr(fast, name)), name
+            assert np.array_equal(getattr(plain, name), getattr(fast, name), equal_nan=name == "propensity"), name
         # user 1's x-1 and x-2 and user 3's x-0 were logged twice (retried); user 2's lines carry no id
         assert plain_report.duplicates == fast_report.duplicates == 3
         assert plain_report.lines == fast_report.lines == 10 and len(plain) == 7
         assert plain.epoch.tolist() == [1795000000000] * 4 + [-1, 1795000000000, 1795000000000]
+        assert np.isnan(plain.propensity).tolist() == [True, False, True, False, True, False, False]
         assert plain_report.malformed == fast_report.malformed == 2
         assert [s.split(": ", 1)[1] for s in plain_report.samples] == [
             "`step` must be a non-negative integer or null, got -3", "`request_id` must be a string or null, got 7"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -103,6 +104,8 @@ def test_each_line_of_the_copy_has_the_plain_readers_verdict_and_values(tmp_path
                 record["timestamp"], record["user"], record["time"], record.get("request_id")), number
             assert row["recommendation"] == (-1 if record["recommendation"] is None else record["recommendation"])
             assert row["step"] == (-1 if record.get("step") is None else record["step"])
+            propensity = record.get("propensity")
+            assert row["propensity"] == propensity or (propensity is None and math.isnan(row["propensity"])), number
             assert orjson.loads(str(row["experiments"])) == record["experiments"], number
 
 

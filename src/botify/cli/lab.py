@@ -63,7 +63,8 @@ def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concu
         run_calibration(CalibrationOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed,
                                            concurrency=concurrency, workers=workers), console)
         return
-    from botify.recipes.experiment import REPORT_MODELS, ExperimentOptions, run_experiment
+    from botify.recipes.experiment import ExperimentOptions, run_experiment
+    from botify.recipes.models import REPORT_MODELS
 
     plan = experiment_file or BUNDLED / "report.yml"
     run_experiment(ExperimentOptions(
@@ -77,7 +78,8 @@ def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concu
 def seminar(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
             out: Path, rebuild: bool) -> None:
     """Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table."""
-    from botify.recipes.experiment import SEMINAR_MODELS, ExperimentOptions, run_experiment
+    from botify.recipes.experiment import ExperimentOptions, run_experiment
+    from botify.recipes.models import SEMINAR_MODELS
 
     run_experiment(ExperimentOptions(
         world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,

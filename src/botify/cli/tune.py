@@ -43,7 +43,8 @@ def tune_custom(world_dir: Path, artifacts: Path, trials: int, seed: int, search
     complete trials in all, and the confirmation day runs once, on the best trial of every worker.
     """
     from botify.recipes.day import ensure_world
-    from botify.recipes.tune import TuneOptions, ensure_report_models, run_tune
+    from botify.recipes.models import ensure_report_models
+    from botify.recipes.tune import TuneOptions, run_tune
     from botify.sim.world import load_sim_world
 
     ensure_world(world_dir, console)

@@ -31,7 +31,7 @@ from botify.logs.reader import COUNTER_FIELDS, parse_line
 
 __all__ = ["COPY_FORMAT", "LogLines", "convert_logs", "write_copy"]
 
-COPY_FORMAT = "3"
+COPY_FORMAT = "4"
 """The Parquet copy's layout; a new one converts every file again."""
 
 _CHUNK = 1 << 22
@@ -99,7 +99,8 @@ COPY (
   SELECT line, CASE WHEN good THEN NULL ELSE 'ask' END AS problem, v.message = 'last' AS is_last,
          v.timestamp, v."user", v.track, v.time, v.latency, coalesce(v.recommendation, -1) AS recommendation,
          CAST(v.experiments AS VARCHAR) AS experiments, coalesce(v.session, -1) AS session,
-         coalesce(v.step, -1) AS step, coalesce(v.epoch, -1) AS epoch, v.request_id
+         coalesce(v.step, -1) AS step, coalesce(v.epoch, -1) AS epoch, v.request_id,
+         coalesce(v.propensity, 'NaN'::DOUBLE) AS propensity
   FROM judged
 ) TO $out (FORMAT parquet, COMPRESSION zstd)
 """
@@ -107,7 +108,7 @@ _SCHEMA = pa.schema([("line", pa.int64()), ("problem", pa.string()), ("is_last",
                      ("timestamp", pa.int64()), ("user", pa.int64()), ("track", pa.int64()), ("time", pa.float64()),
                      ("latency", pa.float64()), ("recommendation", pa.int64()), ("experiments", pa.string()),
                      ("session", pa.int64()), ("step", pa.int64()), ("epoch", pa.int64()),
-                     ("request_id", pa.string())])
+                     ("request_id", pa.string()), ("propensity", pa.float64())])
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,8 @@ def _resolved(lines: LogLines, numbers: npt.NDArray[np.int64]) -> pa.Table:
             value = values.get(name)
             rows[name].append((-1 if value is None else value) if good else None)
         rows["request_id"].append(values.get("request_id"))
+        propensity = values.get("propensity")
+        rows["propensity"].append((float("nan") if propensity is None else float(propensity)) if good else None)
     return pa.table(rows, schema=_SCHEMA)
 
 

@@ -65,7 +65,8 @@ class EventColumns:
 
     ``arm`` is the line's arm index in the requested experiment (``-1`` when no experiment was asked);
     ``recommendation`` is ``-1`` on ``last`` lines. ``session``, ``step`` and ``epoch`` are the service's
-    counters, ``-1`` where the line has none (an old log, or counters that were not exact).
+    counters, ``-1`` where the line has none (an old log, or counters that were not exact). ``propensity`` is the
+    logging policy's probability of the recommendation, NaN where the line has none.
     """
 
     user: npt.NDArray[np.int64]
@@ -79,12 +80,15 @@ class EventColumns:
     session: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     step: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     epoch: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    propensity: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
 
     def __post_init__(self) -> None:
         n = len(self.user)
         for name in COUNTER_FIELDS:
             if len(getattr(self, name)) != n:
                 object.__setattr__(self, name, np.full(n, -1, dtype=np.int64))
+        if len(self.propensity) != n:
+            object.__setattr__(self, "propensity", np.full(n, np.nan))
 
     def exact(self) -> npt.NDArray[np.bool_]:
         """Lines that carry exact counters (ordered by ``(epoch, session, step)`` rather than timestamp)."""
@@ -146,6 +150,9 @@ def _check(record: object) -> str | None:
         value = record.get(name)
         if value is not None and (not _is_int64(value) or value < 0):
             return f"`{name}` must be a non-negative integer or null, got {value!r}"
+    propensity = record.get("propensity")
+    if propensity is not None and (not isinstance(propensity, int | float) or isinstance(propensity, bool)):
+        return f"`propensity` must be a number or null, got {propensity!r}"
     request_id = record.get("request_id")
     if request_id is not None and not isinstance(request_id, str):
         return f"`request_id` must be a string or null, got {request_id!r}"
@@ -173,7 +180,7 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
     """Read every log line; with ``experiment``, keep only the lines that carry it (the others are counted)."""
     report = LogReadReport(files=find_log_files(paths))
     columns: dict[str, list[Any]] = {name: [] for name in ("user", "track", "arm", "timestamp", "time", "latency",
-                                                           "recommendation", *COUNTER_FIELDS)}
+                                                           "recommendation", *COUNTER_FIELDS, "propensity")}
     lasts: list[bool] = []
     seen_requests: set[tuple[int, str]] = set()
     for path in report.files:
@@ -212,6 +219,8 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
             for name in COUNTER_FIELDS:
                 value = record.get(name)
                 columns[name].append(-1 if value is None else value)
+            propensity = record.get("propensity")
+            columns["propensity"].append(np.nan if propensity is None else propensity)
             lasts.append(record["message"] == "last")
     def ints(name: str) -> npt.NDArray[np.int64]:
         return np.array(columns[name], dtype=np.int64)
@@ -222,6 +231,6 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
     events = EventColumns(
         user=ints("user"), track=ints("track"), arm=ints("arm"), timestamp=ints("timestamp"), time=floats("time"),
         latency=floats("latency"), recommendation=ints("recommendation"), is_last=np.array(lasts, dtype=np.bool_),
-        session=ints("session"), step=ints("step"), epoch=ints("epoch"),
+        session=ints("session"), step=ints("step"), epoch=ints("epoch"), propensity=floats("propensity"),
     )
     return events, report

@@ -19,6 +19,7 @@ from botify.ab.analyze import Analysis, analyze_logs
 from botify.experiments import BUNDLED, load_experiments
 from botify.recipes.cache import CachedStep, collection_key, model_key
 from botify.recipes.day import ensure_world, http_day
+from botify.recipes.models import EXPLORATION, REPORT_MODELS
 from botify.recipes.report import write_reports
 from botify.recommenders.registry import check_plan_classes
 from botify.sim.world import SimWorld, load_sim_world
@@ -26,11 +27,7 @@ from botify.train.dataset import load_interactions
 from botify.train.parallel import train_side_by_side
 from botify.world.catalog import Catalog
 
-__all__ = ["REPORT_MODELS", "SEMINAR_MODELS", "ExperimentOptions", "run_experiment"]
-
-SEMINAR_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
-REPORT_MODELS = ("dssm", "contextual")
-EXPLORATION = BUNDLED / "exploration.yml"
+__all__ = ["ExperimentOptions", "run_experiment"]
 
 
 @dataclass(frozen=True)

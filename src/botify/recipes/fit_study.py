@@ -7,7 +7,7 @@
 5. One A/B experiment — every arm of the OPE study, the seminar's Random as control — played in T (the truth) and
    in F (the prediction) on episodes and a seed the log never saw; per arm the effect on
    ``mean_time_per_session`` in % of the control with its Welch interval, in each world.
-6. Beside it, from the same logs: the OPE estimators (``botify.recipes.ope``) and the models' recall/NDCG@100;
+6. Beside it, from the same logs: the OPE estimators (``botify.ope``) and the models' recall/NDCG@100;
    and the fit's parameter recovery against T's truth.
 """
 
@@ -26,22 +26,13 @@ from rich.console import Console
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from botify.ab.metrics import user_metrics
-from botify.ab.ope import Estimate
 from botify.ab.table import Comparison, compare_arms
 from botify.experiments import ExperimentPlan
 from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
 from botify.fit.world_fit import FittedWorld, Progress
-from botify.recipes.experiment import SEMINAR_MODELS
-from botify.recipes.ope import (
-    REPLAYED,
-    TARGETS,
-    RewardModel,
-    arm_label,
-    estimate_arm,
-    mixture_plan,
-    offline_metrics,
-    read_decisions,
-)
+from botify.ope import REPLAYED, TARGETS, Estimate, RewardModel, estimate_arm, mixture_plan, read_decisions
+from botify.ope.targets import arm_label, offline_metrics
+from botify.recipes.models import SEMINAR_MODELS, ensure_report_models
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.days import play_days
 from botify.sim.engine import SessionResults
@@ -191,8 +182,6 @@ def _comparisons(results: SessionResults, plan: ExperimentPlan) -> tuple[list[Co
 def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
                   progress: Progress | None = None, stage: Callable[[str], None] | None = None) -> FitStudyResult:
     """Run the study on the world in ``world_dir`` (see the module docstring); write nothing but under OUT."""
-    from botify.recipes.tune import ensure_report_models
-
     say = stage or (lambda text: console.print(text))
     seconds: dict[str, float] = {}
     clock = time.perf_counter()

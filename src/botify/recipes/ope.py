@@ -19,49 +19,24 @@ session and ``π(a | x) = [choice == a]``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import orjson
 import plotly.graph_objects as go
 from rich.console import Console
 from rich.table import Table
 from scipy.stats import spearmanr
 
-from botify.ab.ope import Estimate, Logged, estimate_all
-from botify.experiments import ExperimentPlan
-from botify.recommenders.base import Recommender, Requests
-from botify.recommenders.registry import build_recommender
+from botify.ope import REPLAYED, TARGETS, Estimate, RewardModel, estimate_arm, mixture_plan, read_decisions
+from botify.ope.targets import arm_label, offline_metrics, one_arm_plan
+from botify.recipes.models import SEMINAR_MODELS, ensure_report_models
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
-from botify.world.catalog import Catalog
 
-__all__ = ["DM_DRAWS", "REPLAYED", "TARGETS", "OpeOptions", "arm_label", "estimate_arm", "mixture_plan",
-           "offline_metrics", "replay", "run_ope_study", "target_logged"]
+__all__ = ["OpeOptions", "run_ope_study"]
 
-# The seminar's arms (the report's control is its DSSM arm); weights of the logging mixture.
-TARGETS: list[tuple[str, dict[str, Any], float]] = [
-    ("random", {}, 0.10),
-    ("sticky_artist", {}, 0.15),
-    ("toppop", {"artifact": "toppop"}, 0.10),
-    ("indexed", {"artifact": "als"}, 0.15),
-    ("indexed", {"artifact": "dssm"}, 0.20),
-    ("contextual", {"artifact": "contextual"}, 0.15),
-    ("contextual", {"artifact": "contextual-diverse"}, 0.15),
-]
-# The report's treatment and our session recommender are stateful and deterministic given their session state:
-# their choice at each logged context is replayed along the logged session, and π(a | x) = [choice == a].
-REPLAYED: list[tuple[str, dict[str, Any]]] = [
-    ("custom", {"dssm": "dssm", "contextual": "contextual", "threshold": 0.1, "probability": 0.3}),
-    ("session", {"dssm": "dssm"}),
-]
-_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
 _TRUTH_OFFSET = 50_000_000
-DM_DRAWS = 8
 
 
 @dataclass(frozen=True)
@@ -75,79 +50,6 @@ class OpeOptions:
     collect_episodes: int = 200_000
     seed: int = 7
     resamples: int = 100
-
-
-def arm_label(name: str, params: dict[str, Any]) -> str:
-    """An arm's name in tables: the recommender, and its artifact when it has one."""
-    return f"{name}({params['artifact']})" if "artifact" in params else name
-
-
-def replay(recommender: Recommender, requests: Requests) -> npt.NDArray[np.int64]:
-    """A stateful recommender's choice at each logged context, its state fed by the logged session so far.
-
-    Rows must be in session order. Along the steps where it agreed with the log, this is exactly what it would
-    have answered online; after the first disagreement its state has seen tracks it did not choose (the
-    session estimators weigh those steps by 0 anyway).
-    """
-    return np.array([recommender.recommend(u, t, x, s, k) for u, t, x, s, k in zip(
-        requests.user.tolist(), requests.track.tolist(), requests.time.tolist(), requests.session.tolist(),
-        requests.step.tolist(), strict=True)], dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """The logged ``next`` decisions in session order, with each recommendation's reward (the next line's time)."""
-
-    requests: Requests
-    action: npt.NDArray[np.int64]
-    propensity: npt.NDArray[np.float64]
-    reward: npt.NDArray[np.float64]
-    session: npt.NDArray[np.int64]
-
-
-def read_decisions(path: Path) -> Decisions:
-    """Decisions from a service log: per (user, session), line ``t``'s recommendation is rewarded by line ``t+1``."""
-    rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
-    rows.sort(key=lambda r: (r["user"], r["session"], r["step"], r["message"] == "last"))
-    user = np.array([r["user"] for r in rows], dtype=np.int64)
-    session = np.array([r["session"] for r in rows], dtype=np.int64)
-    is_next = np.array([r["message"] == "next" for r in rows])
-    time = np.array([r["time"] for r in rows], dtype=np.float64)
-    following_time = np.r_[time[1:], np.nan]
-    same_session = np.r_[(user[1:] == user[:-1]) & (session[1:] == session[:-1]), False]
-    keep = is_next & same_session
-    if (is_next & ~same_session).any():
-        raise ValueError("a next line without the line that answers it (an unfinished session) in the log")
-    chosen = [r for r, k in zip(rows, keep, strict=True) if k]
-    step = np.array([r["step"] for r in chosen], dtype=np.int64)
-    requests = Requests(user[keep], np.array([r["track"] for r in chosen], dtype=np.int64), time[keep],
-                        session[keep], step)
-    propensity = np.array([r.get("propensity", np.nan) for r in chosen], dtype=np.float64)
-    session_id = np.cumsum(np.r_[True, (requests.user[1:] != requests.user[:-1])
-                                 | (requests.session[1:] != requests.session[:-1])]) - 1
-    return Decisions(requests, np.array([r["recommendation"] for r in chosen], dtype=np.int64), propensity,
-                     following_time[keep], session_id.astype(np.int64))
-
-
-class RewardModel:
-    """``q̂(x, a)`` from the logs: the track's shrunk mean reward and whether it shares the previous track's artist."""
-
-    def __init__(self, decisions: Decisions, artist_id: npt.NDArray[np.int64], n_tracks: int, prior: float = 20.0):
-        self.artist_id = artist_id
-        overall = float(decisions.reward.mean())
-        sums = np.bincount(decisions.action, weights=decisions.reward, minlength=n_tracks)
-        counts = np.bincount(decisions.action, minlength=n_tracks)
-        self.track_mean = (sums + prior * overall) / (counts + prior)
-        features = self._features(decisions.requests, decisions.action)
-        self.coefficients, *_ = np.linalg.lstsq(features, decisions.reward, rcond=None)
-
-    def _features(self, requests: Requests, tracks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        same_artist = (self.artist_id[tracks] == self.artist_id[requests.track]).astype(np.float64)
-        return np.column_stack([np.ones(len(tracks)), self.track_mean[tracks], same_artist])
-
-    def predict(self, requests: Requests, tracks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """``q̂`` of each (request, track), clipped to [0, 1]."""
-        return np.clip(self._features(requests, tracks) @ self.coefficients, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -166,64 +68,10 @@ class ArmResult:
         return next(e.value for e in self.estimates if e.estimator == estimator)
 
 
-def _plan(name: str, params: dict[str, Any], seed: int) -> ExperimentPlan:
-    return ExperimentPlan.from_dict({"seed": seed, "experiments": [
-        {"name": "OPE", "arms": [{"recommender": name, "params": params}]}]})
-
-
-def offline_metrics(artifacts: Path, params: dict[str, Any]) -> tuple[float | None, float | None]:
-    """recall@100 and NDCG@100 from the arm's model manifest (None for arms without a model, and TopPop)."""
-    artifact = params.get("artifact")
-    if artifact is None or artifact == "toppop":
-        return None, None
-    directory = artifacts / str(artifact)
-    version = (directory / "LATEST").read_text().strip()
-    metrics = json.loads((directory / version / "manifest.json").read_text()).get("metrics", {}).get(artifact, {})
-    return metrics.get("recall@100"), metrics.get("ndcg@100")
-
-
-def target_logged(target: Recommender, copies: list[Recommender], decisions: Decisions,
-                  model: RewardModel) -> Logged:
-    """What the estimators need of one target arm: its probability of each logged action, and DM's values.
-
-    A stateless target states its policy (DM averages the reward model over ``copies``' draws); a stateful one is
-    replayed along the logged sessions, ``π(a | x) = [its choice = a]``.
-    """
-    probability = target.probability_batch(decisions.requests, decisions.action)
-    if probability is None:  # stateful and deterministic: replay it
-        choice = replay(target, decisions.requests)
-        probability = (choice == decisions.action).astype(np.float64)
-        dm_value = model.predict(decisions.requests, choice)
-    else:
-        dm_value = np.mean([model.predict(decisions.requests, copy.recommend_batch(decisions.requests))
-                            for copy in copies], axis=0)
-    return Logged(decisions.reward, decisions.propensity, probability, decisions.session,
-                  model.predict(decisions.requests, decisions.action), dm_value)
-
-
-def mixture_plan(seed: int) -> ExperimentPlan:
-    """The logged day's policy: every request answered by one of ``TARGETS``, drawn with its weight."""
-    mixture = {"components": [{"recommender": n, "params": p, "weight": w} for n, p, w in TARGETS]}
-    return _plan("mixture", mixture, seed)
-
-
-def estimate_arm(name: str, params: dict[str, Any], catalog: Catalog, decisions: Decisions, model: RewardModel, *,
-                 artifacts: Path, seed: int, resamples: int) -> list[Estimate]:
-    """Every estimator's value of one target arm from the logged ``decisions``, with bootstrap intervals."""
-    copies = DM_DRAWS + 1 if (name, params) not in REPLAYED else 1
-    # Seeds apart from the logging mixture's: a target sharing its counter-based draws would agree with the logged
-    # choices far more often than chance, and the importance weights would lie.
-    build = [build_recommender(name, catalog, params, random_state=seed + 1000 + k, artifacts=artifacts)
-             for k in range(copies)]
-    return estimate_all(target_logged(build[0], build[1:], decisions, model), resamples=resamples, seed=seed)
-
-
 def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> list[ArmResult]:
     """Log a day with the mixture, estimate every arm from the logs, compare with the truth; print and write."""
-    from botify.recipes.tune import ensure_report_models
-
     ensure_report_models(world, options.artifacts, collect_episodes=options.collect_episodes, seed=options.seed,
-                         console=console, models=_MODELS)
+                         console=console, models=SEMINAR_MODELS)
     plan = mixture_plan(options.seed)
     log = InProcessLog(plan)
     with console.status(f"the logged day: {options.log_episodes:,} episodes of the exploration mixture"):
@@ -241,7 +89,8 @@ def run_ope_study(world: SimWorld, options: OpeOptions, console: Console) -> lis
                             "episodes of its own"):
             estimates = estimate_arm(name, params, world.catalog, decisions, model, artifacts=options.artifacts,
                                      seed=options.seed, resamples=options.resamples)
-            truth = InProcessAgent(world, _plan(name, params, options.seed + 1), artifacts=options.artifacts).play(
+            alone = one_arm_plan(name, params, options.seed + 1)
+            truth = InProcessAgent(world, alone, artifacts=options.artifacts).play(
                 range(_TRUTH_OFFSET, _TRUTH_OFFSET + options.truth_episodes), seed=options.seed + 1)
         recall, ndcg = offline_metrics(options.artifacts, params)
         results.append(ArmResult(label, float(truth.reward.sum() / truth.steps.sum()), float(truth.time.mean()),

@@ -20,12 +20,12 @@ from rich.table import Table
 
 from botify.ab.metrics import user_metrics
 from botify.ab.table import Comparison, compare_arms, render_rich
-from botify.experiments import ExperimentPlan, load_experiments
+from botify.experiments import ExperimentPlan
 from botify.recipes.study import open_study
 from botify.sim.agents import InProcessAgent
 from botify.sim.world import SimWorld
 
-__all__ = ["REPORT_PAIR", "TuneOptions", "TuneResult", "ensure_report_models", "run_tune"]
+__all__ = ["REPORT_PAIR", "TuneOptions", "TuneResult", "run_tune"]
 
 REPORT_PAIR = (0.1, 0.3)
 _SEARCH_OFFSET, _CONFIRM_OFFSET = 10_000_000, 20_000_000
@@ -57,34 +57,6 @@ class TuneResult:
     trials: list[tuple[int, float, float, float]]
     best: tuple[float, float]
     confirmation: list[Comparison]
-
-
-def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: int, seed: int,
-                         console: Console, models: tuple[str, ...] | None = None) -> None:
-    """Train ``models`` (default: DSSM and Contextual) into ``artifacts`` unless there.
-
-    An in-process collection day, then the pipeline; in-process logs hold the same lines as a day over HTTP
-    (tested), so the models are the demo's.
-    """
-    from botify.recipes.experiment import EXPLORATION, REPORT_MODELS
-    from botify.sim.agents import InProcessLog
-    from botify.train.dataset import load_interactions
-    from botify.train.pipeline import train_model
-
-    missing = [name for name in models or REPORT_MODELS if not (artifacts / name / "LATEST").exists()]
-    if not missing:
-        return
-    console.print(f"{', '.join(missing)} not in {artifacts}: a collection day ({collect_episodes:,} episodes, "
-                  "in-process) and training")
-    plan = load_experiments(EXPLORATION)
-    log = InProcessLog(plan)
-    InProcessAgent(world, plan, log=log).play(range(collect_episodes), seed=seed)
-    logs = artifacts.parent / "collect" / "logs"
-    log.write(logs)
-    data, report = load_interactions([logs], world.n_tracks)
-    for name in missing:
-        result = train_model(name, world.catalog, data, artifacts, seed=seed, report=report)
-        console.print(f"trained {result.describe()}")
 
 
 def _custom(options: TuneOptions, threshold: float, probability: float) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from botify.ab.ope import Logged, dm, dr, estimate_all, ips, session_pdis, session_snpdis, snips
 from botify.errors import ConfigError
+from botify.ope.estimators import Logged, dm, dr, estimate_all, ips, session_pdis, session_snpdis, snips
 
 
 class TestByHand:
