@@ -76,3 +76,25 @@ def test_training_and_the_analysis_stand_side_by_side_on_the_log_reader(tmp_path
     (tmp_path / "ab.py").write_text("from botify.logs import sessionize\n")
     assert upward_imports(tmp_path) == [
         "train/x.py:2 imports botify.ab.metrics (train, layer 3 -> ab, layer 3)"]
+
+
+def recipes_importing_recipes(recipes: Path) -> list[str]:
+    """A recipe (a module with a top-level ``run_*``) importing another: shared steps belong in a step module."""
+    trees = {path.stem: ast.parse(path.read_text()) for path in sorted(recipes.glob("*.py"))}
+    jobs = {name for name, tree in trees.items()
+            if any(isinstance(node, ast.FunctionDef) and node.name.startswith("run_") for node in tree.body)}
+    found = []
+    for name in sorted(jobs):
+        for node in ast.walk(trees[name]):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("botify.recipes."):
+                imported = node.module.split(".")[2]
+                if imported in jobs and imported != name:
+                    found.append(f"recipes/{name}.py:{node.lineno} imports the recipe {node.module}")
+    return found
+
+
+def test_recipes_share_steps_and_never_import_one_another(tmp_path: Path) -> None:
+    assert recipes_importing_recipes(SOURCE / "recipes") == []
+    (tmp_path / "a.py").write_text("def run_a():\n    from botify.recipes.b import STEP\n")
+    (tmp_path / "b.py").write_text("STEP = 1\n\ndef run_b():\n    pass\n")
+    assert recipes_importing_recipes(tmp_path) == ["recipes/a.py:2 imports the recipe botify.recipes.b"]
