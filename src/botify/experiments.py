@@ -39,12 +39,14 @@ from botify.errors import ConfigError
 from botify.metric_plan import MetricPlan
 from botify.world.seeding import check_seed
 
-__all__ = ["BUNDLED", "Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "default_plan",
-           "load_experiments"]
+__all__ = ["BUNDLED", "DEFAULT_PLAN", "Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "default_plan",
+           "load_experiments", "plan_or_default"]
 
 # The experiment files that ship with the lab: calibration (the default served plan), exploration (the
 # collection day's mix), report (the demo's A/B day), seminar, beyond.
 BUNDLED = Path(__file__).parent / "data"
+DEFAULT_PLAN = BUNDLED / "calibration.yml"
+"""What ``botify serve``, ``botify sim run`` and ``botify demo --calibration`` run when given no experiment file."""
 
 
 def arm_name(index: int) -> str:
@@ -172,4 +174,9 @@ def load_experiments(path: str | Path) -> ExperimentPlan:
 
 def default_plan() -> ExperimentPlan:
     """The calibration experiment (Random control, StickyArtist, TopPop): what ``botify serve`` runs by default."""
-    return load_experiments(BUNDLED / "calibration.yml")
+    return load_experiments(DEFAULT_PLAN)
+
+
+def plan_or_default(path: str | Path | None) -> ExperimentPlan:
+    """The experiment file at ``path``, or the default plan when there is none."""
+    return load_experiments(path) if path else default_plan()

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from botify.cli.common import DEFAULT_WORLD
-from botify.experiments import default_plan
 
 
 @click.command("serve")
@@ -30,17 +29,9 @@ from botify.experiments import default_plan
 def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
           log_max_bytes: int, artifacts: Path, admin_token: str | None, state: str | None) -> None:
     """Run the recommendation service until SIGTERM/SIGINT."""
-    from botify.experiments import load_experiments
-    from botify.service.app import BotifyApp
     from botify.service.server import ServeOptions
     from botify.service.server import serve as run_server
-    from botify.world.catalog import load_catalog
 
-    plan = load_experiments(config_path) if config_path is not None else default_plan()
-    from botify.service.server import make_store
-
-    make_store(state)  # fail fast on a bad URL
-    BotifyApp(load_catalog(world_dir), plan, artifacts=artifacts)  # fail fast on bad arms or artifacts
     run_server(ServeOptions(world_dir=world_dir, config=config_path, host=host, port=port, workers=workers,
                             log_dir=log_dir, log_max_bytes=log_max_bytes, artifacts=artifacts,
                             admin_token=admin_token, state=state))

@@ -13,7 +13,7 @@ import click
 
 from botify.cli.common import DEFAULT_WORLD, LabGroup, console
 from botify.errors import LabError
-from botify.experiments import default_plan
+from botify.experiments import plan_or_default
 
 if TYPE_CHECKING:
     from botify.experiments import ExperimentPlan
@@ -75,13 +75,12 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
     """
     from botify.ab.metrics import REPORT_METRICS, user_metrics
     from botify.ab.table import compare_arms, render_rich
-    from botify.experiments import load_experiments
     from botify.sim.agents import ConsoleAgent, InProcessAgent, RandomAgent, RemoteAgent
     from botify.sim.run import run_days
     from botify.sim.world import load_sim_world
 
     sim_world = load_sim_world(world_dir)
-    plan = load_experiments(experiment) if experiment else default_plan()
+    plan = plan_or_default(experiment)
     agent: Agent
     if ray_address is not None:
         from botify.sim.agents.sharded import RayAgent

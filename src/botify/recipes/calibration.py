@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
-from botify.experiments import BUNDLED, load_experiments
+from botify.experiments import DEFAULT_PLAN, load_experiments
 from botify.recipes.day import ensure_world, http_day
 from botify.recipes.report import write_reports
 from botify.sim.world import load_sim_world
@@ -31,7 +31,7 @@ class CalibrationOptions:
     seed: int = 31337
     concurrency: int = 16
     workers: int = 1
-    experiment: Path = BUNDLED / "calibration.yml"
+    experiment: Path = DEFAULT_PLAN
 
 
 def run_calibration(options: CalibrationOptions, console: Console) -> Analysis:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
 import math
+import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,6 +39,8 @@ from botify.state import AsyncStateStore, Counters, InMemoryStore, StateStore, n
 from botify.world.catalog import Catalog
 
 __all__ = ["BotifyApp", "HTTPError"]
+
+logger = logging.getLogger("botify.service")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -158,6 +161,13 @@ class BotifyApp:
                            "their first attempt's counters and state.", lambda: float(self.retries))
         self.metrics.gauge("botify_artifact_reloads", "Successful artifact reloads.", lambda: float(self.reloads))
 
+    def describe(self) -> str:
+        """The start-up facts: catalog, experiments and arms, state store, log file, process."""
+        experiments = "; ".join(f"{e.name}: {', '.join(a.label for a in e.arms)}" for e in self.plan.experiments)
+        log = self.log.path if self.log is not None else "none"
+        return (f"serving {self._n_tracks:,} tracks, experiments [{experiments}], routing by "
+                f"{self.routing.name}, state {type(self.store).__name__}, event log {log}, pid {os.getpid()}")
+
     def _build_recommenders(self) -> list[Recommender]:
         return build_plan_recommenders(self.plan, self.catalog, artifacts=self.artifacts, store=self.store)
 
@@ -179,9 +189,9 @@ class BotifyApp:
         try:
             configs = await self.reload()
         except LabError as error:
-            print(f"reload refused, still serving the previous artifacts: {error}", file=sys.stderr)
+            logger.warning("reload refused, still serving the previous artifacts: %s", error)
         else:
-            print(f"reloaded: {configs}", file=sys.stderr)
+            logger.info("reloaded: %s", configs)
 
     def experiments_of(self, user: int) -> dict[str, str]:
         """``{experiment name: arm label}`` of a user for every active experiment (a copy of the log's)."""
@@ -216,6 +226,7 @@ class BotifyApp:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     asyncio.get_running_loop().add_signal_handler(
                         signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_on_signal()))
+                logger.info("%s", self.describe())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.log is not None:
@@ -234,8 +245,8 @@ class BotifyApp:
         except HTTPError as error:
             status, body = error.status, orjson.dumps({"detail": error.detail})
             headers = _JSON_HEADERS + error.headers
-        except Exception as error:  # a bug, not the client's mistake: answer 500, count it, keep serving
-            print(f"internal error on {scope['method']} {scope['path']}: {error!r}", file=sys.stderr)
+        except Exception:  # a bug, not the client's mistake: answer 500 and log its traceback, keep serving
+            logger.exception("internal error on %s %s", scope["method"], scope["path"])
             status, body = 500, orjson.dumps({"detail": "internal error"})
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})

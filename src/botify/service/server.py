@@ -1,11 +1,16 @@
 """Run the service with uvicorn (uvloop + httptools), one process or several sharing the port.
 
-Several workers are uvicorn's own worker processes; each builds its app from ``BOTIFY_*`` environment
-variables (``app_from_env``) and writes its own log file ``data-<pid>.json`` in the log directory.
+Each process builds the service once. With one worker, the app built (and checked: plan, plugins' probes,
+artifacts, state URL) is the app served. Several workers are uvicorn's own worker processes: the parent checks the
+plan's recommenders and the state URL once before forking, and each worker builds its app from ``BOTIFY_*``
+environment variables (``app_from_env``) and writes its own log file ``data-<pid>.json`` in the log directory.
+The service logs through ``logging`` (logger ``botify.service``) to stderr: its start-up facts and the traceback
+of every 500.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -14,16 +19,16 @@ from pathlib import Path
 import uvicorn
 
 from botify.errors import ConfigError
-from botify.experiments import BUNDLED, ExperimentPlan, load_experiments
+from botify.experiments import plan_or_default
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.app import BotifyApp
 from botify.service.protocol import WholeResponseProtocol
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import load_catalog
 
-__all__ = ["ServeOptions", "app_from_env", "serve"]
+__all__ = ["ServeOptions", "app_from_env", "build_app", "serve"]
 
-_DEFAULT_PLAN = BUNDLED / "calibration.yml"
+logger = logging.getLogger("botify.service")
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,6 @@ class ServeOptions:
     state: str | None = None
 
 
-def _plan(config: Path | None) -> ExperimentPlan:
-    return load_experiments(config or _DEFAULT_PLAN)
-
-
 def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
     """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``.
 
@@ -61,6 +62,17 @@ def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
     return RedisStore(url)
 
 
+def log_to_stderr() -> None:
+    """Send the ``botify`` loggers' records (INFO and up) to stderr with a time stamp, once per process."""
+    root = logging.getLogger("botify")
+    if not any(getattr(handler, "botify_service", False) for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.botify_service = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
 def _single_threaded_math() -> None:
     """One BLAS/OpenMP thread: requests are small, and a thread pool per call costs more than the math."""
     from threadpoolctl import threadpool_limits
@@ -70,13 +82,13 @@ def _single_threaded_math() -> None:
 
 def app_from_env() -> BotifyApp:
     """Build the app from ``BOTIFY_*`` variables (uvicorn's worker processes call this)."""
+    log_to_stderr()
     _single_threaded_math()
-    config = os.environ.get("BOTIFY_CONFIG") or None
     log_dir = os.environ.get("BOTIFY_LOG_DIR") or None
     workers = int(os.environ.get("BOTIFY_WORKERS", "1"))
     return BotifyApp(
         load_catalog(os.environ["BOTIFY_WORLD"]),
-        _plan(Path(config) if config else None),
+        plan_or_default(os.environ.get("BOTIFY_CONFIG") or None),
         log_dir=log_dir,
         log_filename="data.json" if workers == 1 else f"data-{os.getpid()}.json",
         log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
@@ -86,20 +98,32 @@ def app_from_env() -> BotifyApp:
     )
 
 
+def build_app(options: ServeOptions) -> BotifyApp:
+    """The one-process service: catalog, plan, recommenders (plugins probed), artifacts and store, or an error."""
+    return BotifyApp(load_catalog(options.world_dir), plan_or_default(options.config), log_dir=options.log_dir,
+                     log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
+                     admin_token=options.admin_token, store=make_store(options.state))
+
+
 def serve(options: ServeOptions) -> None:
-    """Run until SIGTERM/SIGINT; the log is flushed on the way out."""
+    """Check everything, then run until SIGTERM/SIGINT; the log is flushed on the way out.
+
+    Every mistake in the options (a bad file, plugin, artifact or state URL) raises before anything is served.
+    """
+    log_to_stderr()
     common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": WholeResponseProtocol,
               "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
     if options.workers == 1:
         _single_threaded_math()
-        app = BotifyApp(load_catalog(options.world_dir), _plan(options.config), log_dir=options.log_dir,
-                        log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
-                        admin_token=options.admin_token, store=make_store(options.state))
-        uvicorn.run(app, **common)  # type: ignore[arg-type]
+        uvicorn.run(build_app(options), **common)  # type: ignore[arg-type]
         return
+    # the check before forking: the workers build the same recommenders and store from the same options
+    make_store(options.state, workers=options.workers)
+    build_plan_recommenders(plan_or_default(options.config), load_catalog(options.world_dir),
+                            artifacts=options.artifacts)
     if not options.state:
-        print("note: with several workers and the in-process state store, each worker keeps its own per-user "
-              "session counters; runs are reproducible with --workers 1 or --state redis://...", file=sys.stderr)
+        logger.warning("with several workers and the in-process state store, each worker keeps its own per-user "
+                       "session counters; runs are reproducible with --workers 1 or --state redis://...")
     os.environ.update({
         "BOTIFY_WORLD": str(options.world_dir),
         "BOTIFY_CONFIG": str(options.config or ""),
@@ -110,7 +134,5 @@ def serve(options: ServeOptions) -> None:
         "BOTIFY_ADMIN_TOKEN": options.admin_token or "",
         "BOTIFY_STATE": options.state or "",
     })
-    # fail fast on a bad file or plugin, before forking workers
-    build_plan_recommenders(_plan(options.config), load_catalog(options.world_dir), artifacts=options.artifacts)
     uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,
                 **common)  # type: ignore[arg-type]
