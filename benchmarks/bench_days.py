@@ -27,7 +27,7 @@ DAYS = 14
 def multi_day(world: SimWorld) -> tuple[int, int, float]:
     agent = InProcessAgent(world, ExperimentPlan.single("BENCH", ["random"], seed=1))  # built outside the clock,
     start = time.perf_counter()  # as the single-day run's policy is
-    horizon = play_days(agent, world, days=DAYS, seed=1, show_progress=False)
+    horizon = play_days(agent, world, days=DAYS, seed=1)
     return len(horizon.sessions), int(horizon.sessions.steps.sum()), time.perf_counter() - start
 
 

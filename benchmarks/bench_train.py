@@ -54,7 +54,7 @@ def demo_training_step(world_dir: Path, data: Interactions, tmp: Path) -> None:
     catalog = load_sim_world(world_dir).catalog
     start = time.perf_counter()
     for name in REPORT_MODELS:
-        train_model(name, catalog, data, tmp / "in-turn", seed=1, show_progress=False, threads=2)
+        train_model(name, catalog, data, tmp / "in-turn", seed=1, threads=2)
     in_turn = time.perf_counter() - start
     start = time.perf_counter()
     train_side_by_side(list(REPORT_MODELS), world_dir, data, tmp / "side-by-side", seed=1)
@@ -69,7 +69,7 @@ def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) ->
     for label, build in (("DSSM", DSSM), ("Contextual", Contextual)):
         seconds = {}
         for sparse in (False, True):
-            model = build(catalog, threads=1, fixed_epochs=epochs, show_progress=False, sparse_gradients=sparse)
+            model = build(catalog, threads=1, fixed_epochs=epochs, sparse_gradients=sparse)
             start = time.perf_counter()
             model.fit(data)
             seconds[sparse] = time.perf_counter() - start
@@ -110,7 +110,7 @@ def batch_mask(world_dir: Path, data: Interactions, epochs: int = 3, rounds: int
     hashes = set()
     for _ in range(rounds):
         for previous in (True, False):
-            model = DSSM(catalog, threads=1, fixed_epochs=epochs, show_progress=False)
+            model = DSSM(catalog, threads=1, fixed_epochs=epochs)
             with _full_batch_mask() if previous else nullcontext():
                 start = time.perf_counter()
                 model.fit(data)
@@ -139,7 +139,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         positives = int((data.time > 0.8).sum())
 
         start = time.perf_counter()
-        dssm = DSSM(catalog, item_id=False, show_progress=False).fit(data)
+        dssm = DSSM(catalog, item_id=False).fit(data)
         dssm_seconds = time.perf_counter() - start
         epochs = len(dssm.history_)
         start = time.perf_counter()
@@ -158,7 +158,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         demo_training_step(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:
-            train_model(name, catalog, data, tmp / "artifacts", show_progress=False)
+            train_model(name, catalog, data, tmp / "artifacts")
         bare = _replica_rss(world_dir, DATA / "calibration.yml", None, tmp / "log-bare")
         loaded = _replica_rss(world_dir, DATA / "seminar.yml", tmp / "artifacts", tmp / "log-full")
         print(f"service replica RSS: {loaded:.0f} MiB with every seminar artifact loaded, {bare:.0f} MiB without "

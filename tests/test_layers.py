@@ -13,7 +13,7 @@ import botify
 
 SOURCE = Path(botify.__file__).parent
 LAYERS: list[set[str]] = [
-    {"errors"},                                                            # one exception hierarchy
+    {"errors", "progress"},                                                # exceptions; the progress callback
     {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
     {"experiments", "artifacts", "logs"},                                  # experiment files; artifacts; log reading
     {"ab", "recommenders", "train"},                                       # analysis; online recs; offline models

@@ -147,7 +147,7 @@ for plan in plans:
     app.log.close()
 data, report = load_interactions([logs], catalog.n_tracks)
 for name in sorted(MODELS):
-    train_model(name, catalog, data, out + "/artifacts", show_progress=False, report=report)
+    train_model(name, catalog, data, out + "/artifacts", report=report)
 for engine in ("python", "duckdb"):
     analyze_logs([out + "/served"], "E", engine=engine)
     analyze_logs([logs], "EXPLORATION", engine=engine)

@@ -74,7 +74,7 @@ def aa_days(tmp_path_factory: pytest.TempPathFactory) -> DailySessions:
     path: Path = tmp_path_factory.mktemp("aa_world")
     write_world(path, WorldConfig(n_tracks=3000, n_users=4000, return_model=True), seed=3)
     world = load_sim_world(path)
-    horizon = play_days(RandomAgent(world), world, days=14, seed=8, show_progress=False)
+    horizon = play_days(RandomAgent(world), world, days=14, seed=8)
     sessions = horizon.sessions
     return DailySessions(sessions.user, np.zeros(len(sessions), np.int64), horizon.day, sessions.time,
                          sessions.tracks, 14)

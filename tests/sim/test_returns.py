@@ -60,7 +60,7 @@ def experiment_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def in_process_days(returns_world: SimWorld, experiment_file: Path) -> Horizon:
     agent = InProcessAgent(returns_world, load_experiments(experiment_file))
-    return play_days(agent, returns_world, days=DAYS, seed=4, show_progress=False)
+    return play_days(agent, returns_world, days=DAYS, seed=4)
 
 
 def assert_same_days(got: Horizon, expected: Horizon) -> None:
@@ -76,7 +76,7 @@ class TestTheModelIsOffByDefault:
     def test_a_default_world_has_no_return_model_and_days_say_how_to_get_one(self, sim_world: SimWorld) -> None:
         assert sim_world.truth.returns is None
         with pytest.raises(LabError, match="--set return_model=true"):
-            play_days(RandomAgent(sim_world), sim_world, days=2, seed=0, show_progress=False)
+            play_days(RandomAgent(sim_world), sim_world, days=2, seed=0)
 
     def test_turning_it_on_changes_nothing_else_in_the_world(self, returns_world: SimWorld,
                                                              sim_world: SimWorld) -> None:
@@ -180,10 +180,10 @@ class TestSameSeedSameDays:
     def test_in_process_twice(self, returns_world: SimWorld, experiment_file: Path,
                               in_process_days: Horizon) -> None:
         again = play_days(InProcessAgent(returns_world, load_experiments(experiment_file)), returns_world,
-                          days=DAYS, seed=4, show_progress=False)
+                          days=DAYS, seed=4)
         assert_same_days(again, in_process_days)
         other_seed = play_days(InProcessAgent(returns_world, load_experiments(experiment_file)), returns_world,
-                               days=DAYS, seed=5, show_progress=False)
+                               days=DAYS, seed=5)
         assert len(other_seed.sessions) != len(in_process_days.sessions) or \
             not np.array_equal(other_seed.sessions.time, in_process_days.sessions.time)
 
@@ -192,7 +192,7 @@ class TestSameSeedSameDays:
                        in_process_days: Horizon, tmp_path: Path, concurrency: int) -> None:
         with ServiceProcess(returns_world_dir, config=experiment_file, log_dir=tmp_path / "log") as service:
             agent = RemoteAgent(returns_world, service.url, concurrency=concurrency)
-            got = play_days(agent, returns_world, days=DAYS, seed=4, show_progress=False)
+            got = play_days(agent, returns_world, days=DAYS, seed=4)
         assert_same_days(got, in_process_days)
 
         # The service's logs, cut into days by the run's calendar, give the simulator's long-term metrics.

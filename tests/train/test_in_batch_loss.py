@@ -35,7 +35,7 @@ def test_pairs_are_the_full_masks_off_diagonal_entries(targets: np.ndarray) -> N
 
 
 def test_loss_and_gradients_are_those_of_the_full_mask(catalog: Catalog, data: Interactions) -> None:
-    dssm = DSSM(catalog, dim=8, fixed_epochs=1, show_progress=False).fit(data)
+    dssm = DSSM(catalog, dim=8, fixed_epochs=1).fit(data)
     users, indptr, tracks = dssm._bags(data)
     rng = np.random.default_rng(1)
     rows = rng.integers(0, len(users), 64)

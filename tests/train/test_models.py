@@ -32,14 +32,14 @@ def recall(model: object, test: Interactions) -> float:
 class TestOfflineModels:
     def test_dssm_beats_chance_and_toppop(self, catalog: Catalog, data: Interactions) -> None:
         train, test = time_split(data, 0.2)
-        dssm = DSSM(catalog, epochs=8, dim=32, show_progress=False).fit(train)
+        dssm = DSSM(catalog, epochs=8, dim=32).fit(train)
         chance = 100 / catalog.n_tracks
         assert recall(dssm, test) > 5 * chance
         assert recall(dssm, test) > 2 * recall(TopPopModel(catalog).fit(train), test)
 
     def test_triplet_variant_trains_too(self, catalog: Catalog, data: Interactions) -> None:
         train, test = time_split(data, 0.2)
-        dssm = DSSM(catalog, loss="triplet", epochs=5, dim=32, show_progress=False).fit(train)
+        dssm = DSSM(catalog, loss="triplet", epochs=5, dim=32).fit(train)
         assert recall(dssm, test) > 3 * 100 / catalog.n_tracks
 
     def test_recommend_before_fit(self, catalog: Catalog) -> None:
@@ -53,7 +53,7 @@ class TestOfflineModels:
     @pytest.mark.parametrize("name", ["toppop", "als", "contextual", "contextual-diverse"])
     def test_pipeline_saves_an_artifact_with_metrics(self, name: str, catalog: Catalog, data: Interactions,
                                                      tmp_path: Path) -> None:
-        result = train_model(name, catalog, data, tmp_path, show_progress=False)
+        result = train_model(name, catalog, data, tmp_path)
         artifact = load_artifact(tmp_path, name, catalog)
         assert artifact.manifest["metrics"][name]["recall@100"] == result.metrics.recall
         assert artifact.manifest["data_window"]["interactions"] == len(data)
@@ -63,15 +63,15 @@ class TestOfflineModels:
     @pytest.mark.parametrize("name", ["dssm", "contextual"])
     def test_the_final_fit_trains_as_long_as_the_evaluation_found_best(self, name: str, catalog: Catalog,
                                                                        data: Interactions, tmp_path: Path) -> None:
-        train_model(name, catalog, data, tmp_path, show_progress=False)
+        train_model(name, catalog, data, tmp_path)
         parameters = load_artifact(tmp_path, name, catalog).manifest["parameters"]
         assert parameters["fixed_epochs"] >= 1  # the evaluation run's best epoch count, recorded for reproduction
-        again = DSSM(catalog, dim=32, fixed_epochs=3, show_progress=False).fit(data)
+        again = DSSM(catalog, dim=32, fixed_epochs=3).fit(data)
         assert [entry["epoch"] for entry in again.history_] == [0, 1, 2] and again.best_epochs_ == 3
 
     def test_contextual_lists_hold_same_artist_tracks(self, catalog: Catalog, data: Interactions,
                                                       tmp_path: Path) -> None:
-        train_model("contextual", catalog, data, tmp_path, show_progress=False)
+        train_model("contextual", catalog, data, tmp_path)
         lists = np.asarray(load_artifact(tmp_path, "contextual", catalog).arrays["lists"])
         rows = np.flatnonzero(lists[:, 0] >= 0)
         same = catalog.artist_id[lists[rows, :5]] == catalog.artist_id[rows][:, None]

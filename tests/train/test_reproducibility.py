@@ -26,8 +26,8 @@ class TestReproducibleTraining:
     @pytest.mark.parametrize("name", sorted(MODELS))
     def test_training_twice_gives_the_same_content_hash(self, name: str, catalog: Catalog, data: Interactions,
                                                          tmp_path: Path) -> None:
-        first = train_model(name, catalog, data, tmp_path / "a", seed=3, show_progress=False).artifact
-        second = train_model(name, catalog, data, tmp_path / "b", seed=3, show_progress=False).artifact
+        first = train_model(name, catalog, data, tmp_path / "a", seed=3).artifact
+        second = train_model(name, catalog, data, tmp_path / "b", seed=3).artifact
         assert first.manifest["content_hash"] == second.manifest["content_hash"]
         assert first.manifest["reproduce"] == second.manifest["reproduce"]
         reproduce = first.manifest["reproduce"]
@@ -37,13 +37,13 @@ class TestReproducibleTraining:
             assert reproduce["threads"] == 2
 
     def test_another_seed_gives_another_model(self, catalog: Catalog, data: Interactions, tmp_path: Path) -> None:
-        first = train_model("dssm-triplet", catalog, data, tmp_path / "a", seed=3, show_progress=False).artifact
-        other = train_model("dssm-triplet", catalog, data, tmp_path / "b", seed=4, show_progress=False).artifact
+        first = train_model("dssm-triplet", catalog, data, tmp_path / "a", seed=3).artifact
+        other = train_model("dssm-triplet", catalog, data, tmp_path / "b", seed=4).artifact
         assert first.manifest["content_hash"] != other.manifest["content_hash"]
 
     def test_an_artifact_whose_arrays_changed_is_refused(self, catalog: Catalog, data: Interactions,
                                                          tmp_path: Path) -> None:
-        artifact = train_model("toppop", catalog, data, tmp_path, show_progress=False).artifact
+        artifact = train_model("toppop", catalog, data, tmp_path).artifact
         popularity = np.load(artifact.path / "popularity.npy")
         popularity[0] += 1
         np.save(artifact.path / "popularity.npy", popularity)

@@ -46,7 +46,7 @@ class TestRowGradients:
 
     def test_dssm_learns_the_same_with_either_gradient(self, catalog: Catalog, data: Interactions) -> None:
         def fitted(sparse_gradients: bool) -> DSSM:
-            return DSSM(catalog, dim=16, fixed_epochs=2, threads=1, show_progress=False,
+            return DSSM(catalog, dim=16, fixed_epochs=2, threads=1,
                         sparse_gradients=sparse_gradients).fit(data)
 
         sparse, dense = fitted(True), fitted(False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from botify.cli.common import LabGroup, console
-from botify.cli.progress import fit_progress
+from botify.recipes.progress import progress_bars
 
 
 @click.group(cls=LabGroup)
@@ -71,6 +71,6 @@ def fit_study(worlds: str, overrides: tuple[str, ...], tracks: int, users: int, 
         options = FitStudyOptions(out=folder, log_episodes=log_episodes, ab_episodes=ab_episodes,
                                   collect_episodes=collect_episodes, days=days, seed=seed,
                                   settings=FitSettings(epochs=epochs, seed=seed), artifacts=artifacts)
-        with fit_progress() as progress:
+        with progress_bars(console, "epochs") as progress:
             result = run_fit_study(world_dir, options, console, progress)
         write_fit_report(result, folder, console)

@@ -105,6 +105,7 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
     plugin: `my_module:MyTrainer` (found in the working directory first) or a name an installed package
     registers under the entry-point group botify.trainers.
     """
+    from botify.recipes.progress import progress_bars
     from botify.train.dataset import load_interactions
     from botify.train.pipeline import MODELS, resolve_model, train_model
     from botify.world.catalog import load_catalog
@@ -122,7 +123,8 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
         data, report = load_interactions(log_paths, catalog.n_tracks)
     console.print(f"{report.describe()}; {len(data):,} interactions")
     for spec in specs.values():
-        result = train_model(spec, catalog, data, out, seed=seed, report=report)
+        with progress_bars(console, "epochs", transient=True) as progress:
+            result = train_model(spec, catalog, data, out, seed=seed, report=report, progress=progress)
         console.print(f"trained {result.describe()}")
 
 

@@ -14,6 +14,7 @@ import click
 from botify.cli.common import DEFAULT_WORLD, LabGroup, console
 from botify.errors import LabError
 from botify.experiments import plan_or_default
+from botify.recipes.progress import progress_bars
 
 if TYPE_CHECKING:
     from botify.experiments import ExperimentPlan
@@ -114,9 +115,10 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
                       show_progress=recommender != "console", calendar_file=calendar_file)
         _report_http(agent)
         return
-    summaries = run_days(agent, episodes=episodes or 2000, days=days, seed=seed,
-                         between_days=_between_days(pause, hook),
-                         show_progress=recommender != "console", on_day=lambda s: console.print(s.describe()))
+    with progress_bars(console, "sessions", transient=True, enabled=recommender != "console") as progress:
+        summaries = run_days(agent, episodes=episodes or 2000, days=days, seed=seed,
+                             between_days=_between_days(pause, hook), progress=progress,
+                             on_day=lambda s: console.print(s.describe()))
     _report_http(agent)
     if recommender == "inprocess" and len(plan.routing.arms) > 1:  # with --ray too: the same sessions
         import numpy as np
@@ -146,8 +148,9 @@ def _play_horizon(agent: Agent, sim_world: SimWorld, *, days: int, seed: int, pl
     from botify.recipes.horizon import arms_by_day, daily_sessions, long_term_table, retention_table, write_calendar
     from botify.sim.days import play_days
 
-    horizon = play_days(agent, sim_world, days=days, seed=seed, show_progress=show_progress,
-                        on_day=lambda s: console.print(s.describe()))
+    with progress_bars(console, transient=True, enabled=show_progress) as progress:
+        horizon = play_days(agent, sim_world, days=days, seed=seed, progress=progress,
+                            on_day=lambda s: console.print(s.describe()))
     if calendar_file is not None:
         write_calendar(horizon, calendar_file)
         console.print(f"calendar of the {days} days written to {calendar_file}")

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from botify.cli.common import DEFAULT_WORLD, LabGroup, console
-from botify.cli.progress import fit_progress
 from botify.errors import ConfigError
+from botify.recipes.progress import progress_bars
 
 
 @click.group(cls=LabGroup)
@@ -116,7 +116,7 @@ def world_fit(logs: tuple[Path, ...], catalog_dir: Path, out: Path, dim: int, in
     summary = data.summary()
     console.print(f"{summary['sessions']:,} sessions, {summary['recommendations']:,} recommendations of "
                   f"{summary['users_logged']:,} users and {summary['tracks_logged']:,} tracks")
-    with fit_progress() as progress:
+    with progress_bars(console, "epochs") as progress:
         fitted = fit_world(data, catalog, settings, progress)
     for line in fitted.diagnostics.lines():
         console.print(line)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,18 +29,16 @@ from botify.fit.budget import BudgetFit, fit_budget
 from botify.fit.data import FitData
 from botify.fit.interests import Interests, assign_interests, regroup_interests
 from botify.fit.model import Priors, TasteModel
+from botify.progress import ProgressCallback
 from botify.train.determinism import deterministic_torch
 from botify.world.catalog import Catalog
 from botify.world.folder import write_world_folder
 from botify.world.truth import Truth, nearest_by_inner_product
 
-__all__ = ["FitDiagnostics", "FitSettings", "FittedWorld", "Progress", "check_new_folder", "fit_world", "logs_digest",
+__all__ = ["FitDiagnostics", "FitSettings", "FittedWorld", "check_new_folder", "fit_world", "logs_digest",
            "write_fitted_world"]
 
 logger = logging.getLogger("botify.fit")
-
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: called after every epoch of each stage."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ class _Rows:
 
 
 def fit_world(data: FitData, catalog: Catalog, settings: FitSettings | None = None,
-              progress: Progress | None = None) -> FittedWorld:
+              progress: ProgressCallback | None = None) -> FittedWorld:
     """Fit the user model to ``data`` (see the module docstring); nothing is written.
 
     Three fits, each continuing the one before: on each user's earlier sessions with interests grouped by the
@@ -162,7 +159,7 @@ def fit_world(data: FitData, catalog: Catalog, settings: FitSettings | None = No
         return _fit(data, catalog, settings, progress)
 
 
-def _fit(data: FitData, catalog: Catalog, settings: FitSettings, progress: Progress | None) -> FittedWorld:
+def _fit(data: FitData, catalog: Catalog, settings: FitSettings, progress: ProgressCallback | None) -> FittedWorld:
     later = _later_sessions(data, settings.holdout)
     interests = assign_interests(data, catalog, settings.interests, settings.seed)
     rows, is_later = _rows(data, interests, later)
@@ -207,7 +204,7 @@ def _later_sessions(data: FitData, share: float) -> npt.NDArray[np.bool_]:
 
 
 def _train(rows: _Rows, catalog: Catalog, n_users: int, settings: FitSettings, stage: str,
-           progress: Progress | None, epochs: int, start: TasteModel | None = None) -> TasteModel:
+           progress: ProgressCallback | None, epochs: int, start: TasteModel | None = None) -> TasteModel:
     """Adam on minibatches of ``rows``: from random parameters, or continuing from ``start`` (left untouched)."""
     generator = torch.Generator().manual_seed(settings.seed)
     model = TasteModel(catalog.genre_id.astype(np.int64), catalog.artist_id.astype(np.int64), n_users,

@@ -29,9 +29,10 @@ from botify.ab.metrics import user_metrics
 from botify.ab.table import Comparison, compare_arms
 from botify.experiments import ExperimentPlan
 from botify.fit import FitSettings, fit_world, read_fit_data, write_fitted_world
-from botify.fit.world_fit import FittedWorld, Progress
+from botify.fit.world_fit import FittedWorld
 from botify.ope import REPLAYED, TARGETS, Estimate, RewardModel, estimate_arm, mixture_plan, read_decisions
 from botify.ope.targets import arm_label, offline_metrics
+from botify.progress import ProgressCallback
 from botify.recipes.models import SEMINAR_MODELS, ensure_report_models
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.days import play_days
@@ -166,7 +167,7 @@ def _ab_plan(seed: int) -> ExperimentPlan:
 def _sessions(agent: InProcessAgent, world: SimWorld, options: FitStudyOptions, episodes: range, seed: int,
               with_returns: bool) -> SessionResults:
     if with_returns:
-        return play_days(agent, world, days=options.days, seed=seed, show_progress=False).sessions
+        return play_days(agent, world, days=options.days, seed=seed).sessions
     return agent.play(episodes, seed=seed)
 
 
@@ -179,8 +180,8 @@ def _comparisons(results: SessionResults, plan: ExperimentPlan) -> tuple[list[Co
     return rows, means
 
 
-def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console,
-                  progress: Progress | None = None, stage: Callable[[str], None] | None = None) -> FitStudyResult:
+def run_fit_study(world_dir: Path, options: FitStudyOptions, console: Console, progress: ProgressCallback | None = None,
+                  stage: Callable[[str], None] | None = None) -> FitStudyResult:
     """Run the study on the world in ``world_dir`` (see the module docstring); write nothing but under OUT."""
     say = stage or (lambda text: console.print(text))
     seconds: dict[str, float] = {}

@@ -34,6 +34,7 @@ from botify.ab.table import Comparison, render_markdown, render_rich
 from botify.errors import LabError
 from botify.experiments import ExperimentPlan, load_experiments
 from botify.recipes.horizon import arms_by_day, retention_table, write_calendar
+from botify.recipes.progress import progress_bars
 from botify.service.process import ServiceProcess
 from botify.sim.agents.remote import RemoteAgent
 from botify.sim.days import play_days
@@ -143,8 +144,10 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
         return RemoteAgent(world, services[-1].url, concurrency=options.concurrency)
 
     try:
-        horizon = play_days(agent_for_day(0), world, days=options.pre_days + options.days, seed=options.seed,
-                            on_day=lambda s: console.print(s.describe()), agent_for_day=agent_for_day)
+        with progress_bars(console, transient=True) as progress:
+            horizon = play_days(agent_for_day(0), world, days=options.pre_days + options.days, seed=options.seed,
+                                on_day=lambda s: console.print(s.describe()), agent_for_day=agent_for_day,
+                                progress=progress)
     finally:
         with console.status("stopping the service"):
             for service in services:

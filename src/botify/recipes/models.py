@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from botify.experiments import BUNDLED, load_experiments
+from botify.recipes.progress import progress_bars
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld
 from botify.train.dataset import load_interactions
@@ -42,5 +43,6 @@ def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: 
     log.write(logs)
     data, report = load_interactions([logs], world.n_tracks)
     for name in missing:
-        result = train_model(name, world.catalog, data, artifacts, seed=seed, report=report)
+        with progress_bars(console, "epochs", transient=True) as progress:
+            result = train_model(name, world.catalog, data, artifacts, seed=seed, report=report, progress=progress)
         console.print(f"trained {result.describe()}")

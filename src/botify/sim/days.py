@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from botify.errors import ConfigError
+from botify.progress import ProgressCallback
 from botify.sim.agents.base import Agent
 from botify.sim.engine import SessionResults
 from botify.sim.returns import ReturnState
@@ -70,7 +70,7 @@ def play_days(
     *,
     days: int,
     seed: int,
-    show_progress: bool = True,
+    progress: ProgressCallback | None = None,
     on_day: Callable[[ReturnDay], None] | None = None,
     agent_for_day: Callable[[int], Agent] | None = None,
 ) -> Horizon:
@@ -78,6 +78,8 @@ def play_days(
 
     ``agent_for_day(day)``, if given, is called before each day and replaces the agent (for example a pre-period
     against one service, then the experiment against another); the users' state carries over.
+    ``progress("days", days done, days)`` after each day, and ``progress(f"day {d} sessions", sessions so far, 0)``
+    as a day's sessions end (how many there will be is the return model's to decide).
     """
     if days < 1:
         raise ConfigError(f"`days` must be >= 1, got {days}")
@@ -86,39 +88,36 @@ def play_days(
     day_of: list[npt.NDArray[np.int64]] = []
     left_on = np.full(world.n_users, -1, dtype=np.int64)
     calendar: list[tuple[int, int]] = []
-    with Progress(TextColumn("day {task.completed:.0f}/{task.total:.0f}"), BarColumn(),
-                  TextColumn("{task.fields[sessions]:,} sessions"), TimeElapsedColumn(),
-                  disable=not show_progress) as bar:
-        task = bar.add_task("days", total=days, sessions=0)
+    report: ProgressCallback = progress or (lambda stage, done, total: None)
+    for day in range(days):
         sessions = [0]
 
-        def advance(n: int) -> None:
+        def advance(n: int, stage: str = f"day {day} sessions", sessions: list[int] = sessions) -> None:
             sessions[0] += n
-            bar.update(task, sessions=sessions[0])
+            report(stage, sessions[0], 0)
 
-        for day in range(days):
-            if agent_for_day is not None:
-                agent = agent_for_day(day)
-            time.sleep(0.002)  # no day shares a millisecond with the one before: timestamps tell days apart
-            started = time.time_ns() // 1_000_000
-            users = state.start_day(day)
-            wave = 0
-            first = len(parts)
-            while len(users):
-                results = agent.play(state.episodes(wave, users), seed=seed, users=users, returns=state,
-                                     progress=advance)
-                assert results.heard is not None, "agents report the artists heard when given the return model"
-                before = state.left.copy()
-                users = state.end_wave(wave, results.user, results.time, *results.heard)
-                left_on[state.left & ~before] = day
-                parts.append(results)
-                day_of.append(np.full(len(results), day, dtype=np.int64))
-                wave += 1
-            calendar.append((started, time.time_ns() // 1_000_000))
-            time.sleep(0.002)
-            bar.update(task, completed=day + 1)
-            if on_day is not None:
-                played = SessionResults.concat(parts[first:])
-                on_day(_summarize(day, played.user, played.time, int((left_on == day).sum())))
+        if agent_for_day is not None:
+            agent = agent_for_day(day)
+        time.sleep(0.002)  # no day shares a millisecond with the one before: timestamps tell days apart
+        started = time.time_ns() // 1_000_000
+        users = state.start_day(day)
+        wave = 0
+        first = len(parts)
+        while len(users):
+            results = agent.play(state.episodes(wave, users), seed=seed, users=users, returns=state,
+                                 progress=advance)
+            assert results.heard is not None, "agents report the artists heard when given the return model"
+            before = state.left.copy()
+            users = state.end_wave(wave, results.user, results.time, *results.heard)
+            left_on[state.left & ~before] = day
+            parts.append(results)
+            day_of.append(np.full(len(results), day, dtype=np.int64))
+            wave += 1
+        calendar.append((started, time.time_ns() // 1_000_000))
+        time.sleep(0.002)
+        report("days", day + 1, days)
+        if on_day is not None:
+            played = SessionResults.concat(parts[first:])
+            on_day(_summarize(day, played.user, played.time, int((left_on == day).sum())))
     return Horizon(SessionResults.concat(parts), np.concatenate(day_of) if day_of else np.zeros(0, np.int64), days,
                    world.n_users, left_on, tuple(calendar))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from botify.errors import ConfigError
+from botify.progress import ProgressCallback
 from botify.sim.agents.base import Agent
 from botify.sim.engine import SessionResults
 
@@ -58,12 +58,13 @@ def run_days(
     days: int,
     seed: int,
     between_days: Callable[[int], None] | None = None,
-    show_progress: bool = True,
+    progress: ProgressCallback | None = None,
     on_day: Callable[[DaySummary], None] | None = None,
 ) -> list[DaySummary]:
     """Play ``days`` days of ``episodes`` episodes; day ``d`` plays episodes ``d*episodes .. (d+1)*episodes-1``.
 
-    ``between_days(d)`` runs after every day but the last (pause for the operator, run a hook, retrain...).
+    ``between_days(d)`` runs after every day but the last (pause for the operator, run a hook, retrain...);
+    ``progress(f"day {d}", sessions played, episodes)`` is called as the day's sessions end.
     """
     if episodes < 1:
         raise ConfigError(f"`episodes` must be >= 1, got {episodes}")
@@ -71,15 +72,14 @@ def run_days(
         raise ConfigError(f"`days` must be >= 1, got {days}")
     summaries = []
     for day in range(days):
-        with Progress(
-            TextColumn(f"day {day}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), disable=not show_progress
-        ) as bar:
-            task = bar.add_task("sessions", total=episodes)
+        played = [0]
 
-            def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
-                bar.advance(task, n)
+        def advance(n: int, stage: str = f"day {day}", played: list[int] = played) -> None:
+            played[0] += n
+            if progress is not None:
+                progress(stage, played[0], episodes)
 
-            results = agent.play(range(day * episodes, (day + 1) * episodes), seed=seed, progress=advance)
+        results = agent.play(range(day * episodes, (day + 1) * episodes), seed=seed, progress=advance)
         summary = summarize_day(day, results)
         summaries.append(summary)
         if on_day is not None:

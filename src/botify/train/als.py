@@ -46,7 +46,7 @@ class ALS(OfflineModel):
             model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
                                             alpha=self.alpha, iterations=self.iterations,
                                             random_state=self.random_state, num_threads=self.threads)
-            model.fit(matrix, show_progress=False)
+            model.fit(matrix)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.errors import ConfigError, LabError
+from botify.progress import ProgressCallback
 from botify.train.dataset import Interactions
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed
@@ -37,10 +38,16 @@ class OfflineModel(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, catalog: Catalog, *, random_state: int = 0) -> None:
+    def __init__(self, catalog: Catalog, *, random_state: int = 0, progress: ProgressCallback | None = None) -> None:
         self.catalog = catalog
         self.random_state = check_seed(random_state, "random_state")
+        self.progress = progress
         self.is_fitted = False
+
+    def _report(self, done: int, total: int) -> None:
+        """Tell the caller's ``progress`` callback (if any) how far training is: stage = the class's name."""
+        if self.progress is not None:
+            self.progress(type(self).__name__, done, total)
 
     def fit(self, data: Interactions) -> Self:
         """Train on ``data`` and return ``self``."""

@@ -13,15 +13,16 @@ diversified by keeping at most that many tracks of one artist (the "diverse cont
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from rich.progress import Progress
 from torch import nn
 
 from botify.errors import ConfigError
+from botify.progress import ProgressCallback
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, latest_rows
 from botify.train.determinism import deterministic_torch
@@ -30,6 +31,8 @@ from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
 
 __all__ = ["Contextual"]
+
+logger = logging.getLogger("botify.train")
 
 
 class TrackTower(nn.Module):
@@ -61,22 +64,48 @@ class TrackTower(nn.Module):
 
 
 class Contextual(OfflineModel):
-    """Item-to-item dot-product model (see the module docstring)."""
+    """Item-to-item dot-product model (see the module docstring).
+
+    Parameters
+    ----------
+    catalog : the public catalog (artists and genres feed the track vectors with ``features``).
+    context : which pairs are trained: ``"first"`` (each session's first track → its later tracks, the
+        reference), ``"all"`` (every earlier → later pair of a session) or ``"user"`` (each liked track → the
+        user's next ten liked tracks, across sessions: the diverse model's).
+    features : a track's vector adds its artist's and genre's embeddings to its id's (default True).
+    negatives : random targets per pair, fitted to a score of 0 (default 4; 0 is the reference's plain MSE).
+    shared : contexts and targets share one table, so a track resembles itself and its artist (default True).
+    dim : embedding width (default 32).
+    epochs : the most epochs to train; early stopping usually ends sooner (default 40).
+    batch_size : pairs per gradient step (default 4096).
+    lr : Adam's learning rate (default 0.003).
+    patience : epochs without a lower validation MSE before stopping (default 4).
+    validation_fraction : pairs whose target is in the latest share of its user's interactions are held out
+        for early stopping (default 0.1).
+    threads : PyTorch's and faiss's threads; the artifact is the same for the same count (default 2).
+    random_state : seed of the initialisation, the shuffles and the negatives (default 0).
+    progress : ``progress("Contextual", epoch, epochs)`` after every epoch (``botify.progress``); None is silent.
+    fixed_epochs : train exactly this many epochs on all the pairs, without validation (the final refit).
+    sparse_gradients : embeddings' backward pass yields only the touched rows (default True; False is the
+        slower dense path).
+
+    ``lists(k, per_artist=...)`` and ``export`` give each context track's top-``k`` targets; ``per_artist`` keeps
+    at most that many tracks of one artist (the diverse model uses 2).
+    """
 
     name = "contextual"
 
     def __init__(self, catalog: Catalog, *, context: Literal["first", "all", "user"] = "first",
                  features: bool = True, negatives: int = 4, shared: bool = True, dim: int = 32, epochs: int = 40,
                  batch_size: int = 4096, lr: float = 0.003, patience: int = 4, validation_fraction: float = 0.1,
-                 threads: int = 2, random_state: int = 0, show_progress: bool = True,
+                 threads: int = 2, random_state: int = 0, progress: ProgressCallback | None = None,
                  fixed_epochs: int | None = None, sparse_gradients: bool = True) -> None:
-        super().__init__(catalog, random_state=random_state)
+        super().__init__(catalog, random_state=random_state, progress=progress)
         if context not in ("first", "all", "user"):
             raise ConfigError(f"`context` must be one of ['first', 'all', 'user'], got {context!r}")
         self.context, self.features, self.negatives, self.shared = context, features, negatives, shared
         self.dim, self.epochs, self.batch_size, self.lr = dim, epochs, batch_size, lr
         self.patience, self.validation_fraction, self.threads = patience, validation_fraction, threads
-        self.show_progress = show_progress
         self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the pairs, without validation
         self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
         self.best_epochs_ = 0
@@ -176,29 +205,28 @@ class Contextual(OfflineModel):
             return loss
 
         best, best_state, waited = float("inf"), self._state(), 0
-        with Progress(disable=not self.show_progress, transient=True) as bar:
-            epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
-            task = bar.add_task("Contextual", total=epochs)
-            for epoch in range(epochs):
-                shuffled = rng.permutation(train)
-                for start in range(0, len(shuffled), self.batch_size):
-                    loss = loss_of(shuffled[start : start + self.batch_size])
-                    optimiser.zero_grad()
-                    loss.backward()  # type: ignore[no-untyped-call]
-                    with rows.dense():
-                        optimiser.step()
-                with torch.no_grad():
-                    val = float(loss_of(valid)) if len(valid) else float(loss.detach())
-                bar.update(task, advance=1, description=f"Contextual val MSE {val:.4f}")
-                if self.fixed_epochs is not None:
-                    continue
-                if val < best:
-                    best, best_state, waited = val, self._state(), 0
-                    self.best_epochs_ = epoch + 1
-                else:
-                    waited += 1
-                    if waited >= self.patience:
-                        break
+        epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
+        for epoch in range(epochs):
+            shuffled = rng.permutation(train)
+            for start in range(0, len(shuffled), self.batch_size):
+                loss = loss_of(shuffled[start : start + self.batch_size])
+                optimiser.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                with rows.dense():
+                    optimiser.step()
+            with torch.no_grad():
+                val = float(loss_of(valid)) if len(valid) else float(loss.detach())
+            logger.debug("Contextual epoch %d: val MSE %.5f", epoch + 1, val)
+            self._report(epoch + 1, epochs)
+            if self.fixed_epochs is not None:
+                continue
+            if val < best:
+                best, best_state, waited = val, self._state(), 0
+                self.best_epochs_ = epoch + 1
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
         if self.fixed_epochs is not None:
             self.best_epochs_ = epochs
         else:

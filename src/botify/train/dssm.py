@@ -12,16 +12,17 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from rich.progress import Progress
 from torch import nn
 from torch.nn import functional
 
 from botify.errors import ConfigError
+from botify.progress import ProgressCallback
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, time_split
 from botify.train.determinism import deterministic_torch
@@ -31,6 +32,8 @@ from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
 
 __all__ = ["DSSM"]
+
+logger = logging.getLogger("botify.train")
 
 Loss = Literal["softmax", "triplet"]
 
@@ -98,7 +101,32 @@ def _same_target_pairs(targets: IntArray) -> tuple[IntArray, IntArray]:
 
 
 class DSSM(OfflineModel):
-    """Two-tower candidate generator (see the module docstring)."""
+    """Two-tower candidate generator (see the module docstring).
+
+    Parameters
+    ----------
+    catalog : the public catalog (ids, artists, genres, popularity feed the item tower).
+    dim : width of every embedding and of both towers' MLPs (default 64).
+    loss : ``"softmax"`` (in-batch sampled softmax) or ``"triplet"`` (the reference's margin loss).
+    epochs : the most epochs to train; early stopping usually ends sooner (default 30).
+    batch_size : (user, positive track) pairs per gradient step; with ``"softmax"`` also the number of in-batch
+        negatives each pair sees (default 1024).
+    lr : AdamW's learning rate (default 3e-3).
+    temperature : the softmax's temperature on cosine scores; lower is sharper (default 0.05).
+    margin : the triplet loss's margin between the positive's and the negative's cosine (default 0.3).
+    patience : epochs without a better validation recall@100 before stopping (default 3).
+    positive_time : a listen counts as positive above this listened fraction (default ``POSITIVE_TIME``, 0.8).
+    validation_fraction : the latest share of each user's interactions held out for early stopping (default 0.1).
+    item_id : whether the item tower learns an embedding per track id, besides artist, genre and popularity
+        (default True; False generalises to tracks the logs never showed).
+    weight_decay : AdamW's decoupled weight decay (default 0).
+    threads : PyTorch's and faiss's threads; the artifact is the same for the same count (default 2).
+    random_state : seed of the initialisation, the shuffles and the negatives (default 0).
+    progress : ``progress("DSSM", epoch, epochs)`` after every epoch (``botify.progress``); None is silent.
+    fixed_epochs : train exactly this many epochs on all the data, without validation (the final refit).
+    sparse_gradients : embeddings' backward pass yields only the touched rows (default True; False is the
+        slower dense path, kept to check that both give the same model).
+    """
 
     name = "dssm"
 
@@ -106,14 +134,14 @@ class DSSM(OfflineModel):
                  batch_size: int = 1024, lr: float = 3e-3, temperature: float = 0.05, margin: float = 0.3,
                  patience: int = 3, positive_time: float = POSITIVE_TIME, validation_fraction: float = 0.1,
                  item_id: bool = True, weight_decay: float = 0.0, threads: int = 2, random_state: int = 0,
-                 show_progress: bool = True, fixed_epochs: int | None = None, sparse_gradients: bool = True) -> None:
-        super().__init__(catalog, random_state=random_state)
+                 progress: ProgressCallback | None = None, fixed_epochs: int | None = None,
+                 sparse_gradients: bool = True) -> None:
+        super().__init__(catalog, random_state=random_state, progress=progress)
         if loss not in ("softmax", "triplet"):
             raise ConfigError(f"`loss` must be one of ['softmax', 'triplet'], got {loss!r}")
         self.dim, self.loss, self.epochs, self.batch_size, self.lr = dim, loss, epochs, batch_size, lr
         self.temperature, self.margin, self.patience = temperature, margin, patience
         self.positive_time, self.validation_fraction, self.threads = positive_time, validation_fraction, threads
-        self.show_progress = show_progress
         self.item_id, self.weight_decay = item_id, weight_decay
         self.fixed_epochs = fixed_epochs  # train exactly this many epochs on all the data, without validation
         self.sparse_gradients = sparse_gradients  # False: the embeddings' dense backward pass (the slower path)
@@ -168,38 +196,37 @@ class DSSM(OfflineModel):
         val_positive = validation.positives(self.positive_time) if validation is not None else None
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
-        with Progress(disable=not self.show_progress, transient=True) as bar:
-            epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
-            task = bar.add_task(f"DSSM ({self.loss})", total=epochs)
-            for epoch in range(epochs):
-                self.model.train()
-                order = rng.permutation(len(pair_rows))
-                losses = []
-                for start in range(0, len(order), self.batch_size):
-                    batch = order[start : start + self.batch_size]
-                    loss = self._batch_loss(pair_rows[batch], pair_tracks[batch], indptr, tracks, rng)
-                    optimiser.zero_grad()
-                    loss.backward()  # type: ignore[no-untyped-call]
-                    with rows.dense():
-                        optimiser.step()
-                    losses.append(float(loss.detach()))
-                if fixed:
-                    self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
-                    bar.update(task, advance=1)
-                    continue
-                assert val_positive is not None
-                self._set_users(users, indptr, tracks)
-                recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
-                                         np.unique(val_positive.user), val_positive.user, val_positive.track).recall
-                self.history_.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_recall@100": recall})
-                bar.update(task, advance=1, description=f"DSSM ({self.loss}) val recall@100 {recall:.3f}")
-                if recall > best:
-                    best, best_state, waited = recall, copy.deepcopy(self.model.state_dict()), 0
-                    self.best_epochs_ = epoch + 1
-                else:
-                    waited += 1
-                    if waited >= self.patience:
-                        break
+        epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
+        for epoch in range(epochs):
+            self.model.train()
+            order = rng.permutation(len(pair_rows))
+            losses = []
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                loss = self._batch_loss(pair_rows[batch], pair_tracks[batch], indptr, tracks, rng)
+                optimiser.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                with rows.dense():
+                    optimiser.step()
+                losses.append(float(loss.detach()))
+            if fixed:
+                self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
+                self._report(epoch + 1, epochs)
+                continue
+            assert val_positive is not None
+            self._set_users(users, indptr, tracks)
+            recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
+                                     np.unique(val_positive.user), val_positive.user, val_positive.track).recall
+            self.history_.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_recall@100": recall})
+            logger.debug("DSSM (%s) epoch %d: val recall@100 %.4f", self.loss, epoch + 1, recall)
+            self._report(epoch + 1, epochs)
+            if recall > best:
+                best, best_state, waited = recall, copy.deepcopy(self.model.state_dict()), 0
+                self.best_epochs_ = epoch + 1
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
         if fixed:
             self.best_epochs_ = len(self.history_)
         else:

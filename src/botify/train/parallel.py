@@ -54,7 +54,7 @@ def _train_one(name: str, world_dir: Path, data: Interactions, out: Path, seed: 
 
     with threadpool_limits(FIT_THREADS):  # numpy's BLAS too: a neighbour already uses the other core
         result = train_model(name, load_catalog(world_dir), data, out, seed=seed, report=report,
-                             show_progress=False, threads=FIT_THREADS)
+                             threads=FIT_THREADS)
     return result.describe()
 
 

@@ -20,6 +20,7 @@ from botify.artifacts import Artifact, ArtifactError, save_artifact
 from botify.errors import ConfigError, PluginError
 from botify.logs.reader import LogReadReport
 from botify.plugins import load_plugin_class
+from botify.progress import ProgressCallback
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split
 from botify.train.metrics import RankingMetrics, ranking_metrics
@@ -41,32 +42,32 @@ class ModelSpec:
     """How to build, export and serve one named model (``name`` is its artifact's name)."""
 
     kind: str
-    build: Callable[[Catalog, int, bool], OfflineModel]
+    build: Callable[[Catalog, int, ProgressCallback | None], OfflineModel]
     export: Callable[[Any], dict[str, npt.NDArray[Any]]]
     description: str
     name: str = ""
     plugin: str | None = None
 
 
-def _dssm(loss: str) -> Callable[[Catalog, int, bool], OfflineModel]:
-    def build(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
+def _dssm(loss: str) -> Callable[[Catalog, int, ProgressCallback | None], OfflineModel]:
+    def build(catalog: Catalog, seed: int, progress: ProgressCallback | None) -> OfflineModel:
         from botify.train.dssm import DSSM
 
-        return DSSM(catalog, loss=loss, item_id=True, random_state=seed, show_progress=progress)  # type: ignore[arg-type]
+        return DSSM(catalog, loss=loss, item_id=True, random_state=seed, progress=progress)  # type: ignore[arg-type]
 
     return build
 
 
-def _contextual(context: str) -> Callable[[Catalog, int, bool], OfflineModel]:
-    def build(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
+def _contextual(context: str) -> Callable[[Catalog, int, ProgressCallback | None], OfflineModel]:
+    def build(catalog: Catalog, seed: int, progress: ProgressCallback | None) -> OfflineModel:
         from botify.train.contextual import Contextual
 
-        return Contextual(catalog, context=context, random_state=seed, show_progress=progress)  # type: ignore[arg-type]
+        return Contextual(catalog, context=context, random_state=seed, progress=progress)  # type: ignore[arg-type]
 
     return build
 
 
-def _als(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
+def _als(catalog: Catalog, seed: int, progress: ProgressCallback | None) -> OfflineModel:
     from botify.train.als import ALS
 
     return ALS(catalog, random_state=seed)
@@ -107,7 +108,7 @@ def resolve_model(name: str, catalog: Catalog, params: dict[str, Any] | None = N
                                       search_path=search_path, builtins=tuple(sorted(MODELS)))
     params = dict(params or {})
 
-    def build(catalog: Catalog, seed: int, progress: bool) -> OfflineModel:
+    def build(catalog: Catalog, seed: int, progress: ProgressCallback | None) -> OfflineModel:
         try:
             trainer = trainer_class(catalog, random_state=seed, **params)
         except Exception as error:
@@ -117,7 +118,7 @@ def resolve_model(name: str, catalog: Catalog, params: dict[str, Any] | None = N
 
     if not isinstance(getattr(trainer_class, "name", None), str) or not trainer_class.name:
         raise PluginError(f"trainer {name!r} must declare a class attribute `name` (its artifact's name)")
-    build(catalog, 0, False)  # the constructor accepts the parameters, the kind is known
+    build(catalog, 0, None)  # the constructor accepts the parameters, the kind is known
     description = (trainer_class.__doc__ or name).strip().splitlines()[0]
     return ModelSpec(trainer_class.kind, build, lambda model: model.export(), description, name=trainer_class.name,
                      plugin=name)
@@ -145,15 +146,16 @@ def _evaluate(model: OfflineModel, test: Interactions) -> RankingMetrics:
     return ranking_metrics(model.recommend(users, 100), users, positive.user, positive.track)
 
 
-def _build(spec: ModelSpec, catalog: Catalog, seed: int, show_progress: bool, threads: int | None) -> OfflineModel:
-    model = spec.build(catalog, seed, show_progress)
+def _build(spec: ModelSpec, catalog: Catalog, seed: int, progress: ProgressCallback | None,
+           threads: int | None) -> OfflineModel:
+    model = spec.build(catalog, seed, progress)
     if threads is not None and hasattr(model, "threads"):  # the built-ins' thread count is a plain attribute
         model.threads = threads
     return model
 
 
 def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, out: str | Path, *, seed: int = 0,
-                report: LogReadReport | None = None, show_progress: bool = True,
+                report: LogReadReport | None = None, progress: ProgressCallback | None = None,
                 threads: int | None = None) -> TrainResult:
     """Evaluate ``model`` offline, refit it on all of ``data`` and save its artifact under ``out``.
 
@@ -165,10 +167,10 @@ def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, ou
     name = spec.name
     started = time.perf_counter()
     train, test = time_split(data, 0.2)
-    evaluated = _build(spec, catalog, seed, show_progress, threads).fit(train)
+    evaluated = _build(spec, catalog, seed, progress, threads).fit(train)
     metrics = _evaluate(evaluated, test)
     baseline = _evaluate(TopPopModel(catalog).fit(train), test)
-    final = _build(spec, catalog, seed, show_progress, threads)
+    final = _build(spec, catalog, seed, progress, threads)
     best_epochs = getattr(evaluated, "best_epochs_", 0)
     if best_epochs and hasattr(final, "fixed_epochs"):
         # The evaluation run found when to stop; the final run trains that long on all the data, unvalidated.
