@@ -14,10 +14,12 @@ from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
 from botify.world.catalog import Catalog, load_catalog
 from botify.world.config import WorldConfig
+from botify.world.generate import write_world
 
 if TYPE_CHECKING:
     from botify.cluster.redis_server import RedisServer
-from botify.world.generate import write_world
+
+pytest_plugins = ["pytester", "tests.ci_skips"]
 
 SMALL = WorldConfig(n_tracks=3000, n_users=400)
 
@@ -118,3 +120,4 @@ def logs(tmp_path: Path) -> Path:
                      b'"recommendation": null, "experiments": {}}\n')
         handle.write(event_line("next", 40, 9, 1, 1.0, 0.0, 1, {"OTHER": "C"}) + b"\n")
     return tmp_path
+

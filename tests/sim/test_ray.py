@@ -5,7 +5,6 @@ Sharded runs give the local run's sessions and table, in-process (stateful arms,
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from botify.cli import main
-from botify.errors import LabError
 from botify.experiments import load_experiments
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, RemoteAgent
-from botify.sim.agents.sharded import RayAgent, require_ray
+from botify.sim.agents.sharded import RayAgent
 from botify.sim.engine import SessionResults
 from botify.sim.world import SimWorld
 from botify.testing.artifacts import write_report_arms
@@ -72,9 +70,3 @@ class TestShardedOverRay:
             return [line for line in output[output.index("day 0:"):].splitlines() if "━" not in line]
 
         assert figures(local.output) == figures(sharded.output) and "CALIBRATION" in local.output
-
-
-def test_without_ray_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when Ray is not installed
-    with pytest.raises(LabError, match=r"pip install 'botify\[ray\]'"):
-        require_ray()
