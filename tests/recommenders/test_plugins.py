@@ -24,6 +24,7 @@ import numpy as np
 from botify import Recommender, Requests
 
 
+
 class NextId(Recommender):
     name = "next_id"
 
@@ -55,6 +56,18 @@ class Outside(NextId):
 NOT_A_CLASS = 42
 '''
 
+
+def refused(command: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run a command that must refuse to start: a service that starts instead fails the test, by assertion."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"started instead of refusing (killed after {timeout:.0f} s):\n{stderr}") from None
+    assert process.returncode != 0, f"exited with 0 instead of refusing:\n{stdout}{stderr}"
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 def experiment(folder: Path, recommender: str, params: str = "{}") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,10 +110,8 @@ class TestImportPathPlugins:
     def test_a_bad_plugin_stops_serve_before_anything_is_served_or_logged(
             self, world_dir: Path, tmp_path: Path, recommender: str, params: str, message: str) -> None:
         config = experiment(tmp_path / "lab", recommender, params)
-        done = subprocess.run([sys.executable, "-m", "botify.cli", "serve", "--config", str(config), "--catalog",
-                               str(world_dir), "--port", str(free_port()), "--log-dir", str(tmp_path / "log")],
-                              capture_output=True, text=True, timeout=60)
-        assert done.returncode != 0
+        done = refused([sys.executable, "-m", "botify.cli", "serve", "--config", str(config), "--catalog",
+                        str(world_dir), "--port", str(free_port()), "--log-dir", str(tmp_path / "log")])
         errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr, done.stderr
         assert f"{config.resolve()}: arm T1: " in errors[0]  # names the file and the arm
@@ -108,15 +119,21 @@ class TestImportPathPlugins:
 
     def test_several_workers_refuse_before_forking(self, world_dir: Path, tmp_path: Path) -> None:
         config = experiment(tmp_path / "lab", "my_recs:Floats")
-        done = subprocess.run([sys.executable, "-m", "botify.cli", "serve", "--config", str(config), "--catalog",
-                               str(world_dir), "--port", str(free_port()), "--workers", "2", "--log-dir",
-                               str(tmp_path / "log")], capture_output=True, text=True, timeout=60)
+        done = refused([sys.executable, "-m", "botify.cli", "serve", "--config", str(config), "--catalog",
+                        str(world_dir), "--port", str(free_port()), "--workers", "2", "--log-dir",
+                        str(tmp_path / "log")])
         assert done.returncode == 1 and "expected integer track ids" in done.stderr
         assert not (tmp_path / "log").exists()
 
-    def test_the_same_errors_in_process(self, sim_world: SimWorld, tmp_path: Path) -> None:
-        plan = load_experiments(experiment(tmp_path / "lab", "my_recs:Outside"))
-        with pytest.raises(PluginError, match=r"experiment.yml: arm T1: recommender 'my_recs:Outside'.*outside"):
+    @pytest.mark.parametrize(("recommender", "message"), [
+        ("my_recs:WrongShape", "answered a batch of 8 requests with shape"),
+        ("my_recs:Floats", "expected integer track ids"),
+        ("my_recs:Outside", "outside the catalog"),
+    ])
+    def test_the_probe_refuses_the_same_plugins_in_process(self, sim_world: SimWorld, tmp_path: Path,
+                                                           recommender: str, message: str) -> None:
+        plan = load_experiments(experiment(tmp_path / "lab", recommender))
+        with pytest.raises(PluginError, match=rf"experiment.yml: arm T1: recommender '{recommender}'.*{message}"):
             InProcessAgent(sim_world, plan)
 
     def test_the_experiment_folder_comes_before_sys_path(self, tmp_path: Path) -> None:

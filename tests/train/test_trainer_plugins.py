@@ -126,3 +126,17 @@ class TestTrainerPlugins:
         assert len(error.splitlines()) == 1 and error.startswith("Error: ")
         assert re.search(message, error), error
         assert not (project / "artifacts" / "wrong_shape").exists()
+
+    @pytest.mark.parametrize(("name", "params", "message"), [
+        ("my_models:Missing", "{}", r"has no attribute 'Missing'"),
+        ("my_models:NOT_A_TRAINER", "{}", r"not a botify.Trainer subclass"),
+        ("my_models:ArtistPop", '{"colour": 1}', r"rejects the parameters"),
+        ("unheard_of", "{}", r"unknown trainer 'unheard_of'"),
+    ])
+    def test_a_bad_trainer_is_refused_before_any_log_is_read(self, project: Path, world_dir: Path, name: str,
+                                                             params: str, message: str) -> None:
+        (project / "no-logs-here").mkdir(exist_ok=True)  # reading it would fail with "no log files"
+        done = botify("train", name, "--logs", "no-logs-here", "--world", str(world_dir), "--out", "artifacts",
+                      "--params", params, cwd=project)
+        assert done.returncode == 1 and re.search(message, done.stderr), done.stderr
+        assert "no log files" not in done.stderr
