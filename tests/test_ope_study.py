@@ -48,6 +48,15 @@ def test_the_study_estimates_every_arm_and_writes_its_report(sim_world: SimWorld
         assert {e.estimator for e in result.estimates} == {"IPS", "SNIPS", "DM", "DR", "session PDIS",
                                                           "session SNPDIS"}
         assert 0 < result.truth_decision < 1 and result.truth_session > 1
+    stateless = [r for r in results if r.label not in ("sticky_artist", "custom", "session")]
+    for result in stateless:  # near-random stand-in models: per-decision estimates within 30 % of the truth
+        assert result.value("SNIPS") == pytest.approx(result.truth_decision, rel=0.3), result.label
+        assert result.value("DR") == pytest.approx(result.truth_decision, rel=0.3), result.label
+    # StickyArtist is the one arm far better than chance online; the estimators must see it too
+    best_online = max(results, key=lambda r: r.truth_session)
+    assert best_online.label == "sticky_artist" and best_online.truth_session > 1.5
+    for estimator in ("DR", "session PDIS", "session SNPDIS"):
+        assert max(results, key=lambda r: r.value(estimator)).label == "sticky_artist", estimator
     decisions = read_decisions(tmp_path / "ope" / "logs" / "data.json")
     by_hand = float(np.mean(decisions.reward * (1 / sim_world.n_tracks) / decisions.propensity))
     assert results[0].value("IPS") == pytest.approx(by_hand)  # Random's IPS from the logged propensities
