@@ -35,6 +35,7 @@ from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
 from botify.service.openapi import MAX_BODY_BYTES, openapi_schema
+from botify.service.routes import ROUTES, Route
 from botify.state import AsyncStateStore, Counters, InMemoryStore, StateStore, now_ms
 from botify.world.catalog import Catalog
 
@@ -45,11 +46,11 @@ logger = logging.getLogger("botify.service")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Handler = Callable[[Scope, Receive, str, float], Awaitable[tuple[int, bytes]]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _METRICS_HEADERS = [(b"content-type", b"text/plain; version=0.0.4")]
-_GET_PATHS = ("/", "/health", "/ready", "/metrics", "/openapi.json")
-_ENDPOINTS = ("next", "last", "track", "root", "health", "ready", "metrics", "openapi.json", "admin")
+_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _MAX_ID = 2**63 - 1
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_CACHED_USERS = 1 << 20  # the assignment cache starts over past this many users (≈ 130 MiB at most)
@@ -148,6 +149,11 @@ class BotifyApp:
         self._arm_combinations: dict[tuple[int, ...], dict[str, str]] = {}  # few: shared by the cache's entries
         self.loading = False
         self.metrics = ServiceMetrics()
+        served = [route for route in ROUTES if admin_token is not None or not route.admin]
+        self._routes: dict[str, tuple[Route, Handler]] = {
+            route.prefix: (route, getattr(self, route.handler)) for route in served if not route.with_id}
+        self._routes_with_id: dict[str, tuple[Route, Handler]] = {
+            route.prefix: (route, getattr(self, route.handler)) for route in served if route.with_id}
         self.metrics.gauge("botify_state_store_errors", "State-store calls that failed (Redis unreachable).",
                            lambda: float(getattr(self.store, "errors", 0)))
         self.metrics.gauge("botify_state_store_round_trips", "Round trips to the state store (Redis).",
@@ -251,61 +257,84 @@ class BotifyApp:
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-        path = scope["path"]
-        endpoint = path.strip("/").split("/", 1)[0] or "root"
+        endpoint = scope["path"].strip("/").split("/", 1)[0] or "root"
         self.metrics.observe(endpoint if endpoint in _ENDPOINTS else "other", scope["botify.arm"], status,
                              time.perf_counter() - started)
 
     async def _route(self, scope: Scope, receive: Receive, started: float) -> tuple[int, bytes]:
-        method, path = scope["method"], scope["path"]
+        path = scope["path"]
         parts = path.strip("/").split("/")
-        if len(parts) == 2 and parts[0] in ("next", "last"):
-            if method != "POST":
-                raise HTTPError(405, f"use POST for /{parts[0]}/{{user}}", [(b"allow", b"POST")])
-            user = _parse_id(parts[1], "user")
-            track, listened = _parse_track_time(await self._read_body(scope, receive))
-            self._check_track(track)
-            request_id = _request_id(scope)
-            arm = self._assignment(user)[0]
-            scope["botify.arm"] = self.routing.arms[arm].label
-            # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
-            store = self._async_store
-            if parts[0] == "next":
-                if store is None:
-                    counters = self.store.next_step(user, request_id)
-                    body = self._next(user, arm, track, listened, started, request_id, counters)
-                    self.store.sync()  # the state this request wrote is shared before the user can ask again
-                    return 200, body
-                counters = await store.next_step_async(user, request_id)
-                body = self._next(user, arm, track, listened, started, request_id, counters)
-                await store.sync_async()
-                return 200, body
-            if store is None:
-                counters = self.store.end_session(user, request_id)
-            else:
-                counters = await store.end_session_async(user, request_id)
-            return 200, self._last(user, track, listened, started, request_id, counters)
-        if path == "/admin/reload" and self.admin_token is not None:
-            return await self._admin_reload(scope, method)
-        if method not in ("GET", "HEAD") and (path in _GET_PATHS or (len(parts) == 2 and parts[0] == "track")):
-            raise HTTPError(405, f"use GET for {path}", [(b"allow", b"GET")])
-        if path in ("/", "/health"):
-            return 200, self._alive
-        if path == "/ready":
-            return self._ready()
-        if path == "/metrics":
-            return 200, self.metrics.render()
-        if len(parts) == 2 and parts[0] == "track":
-            track = _parse_id(parts[1], "track")
-            self._check_track(track)
-            return 200, orjson.dumps(self.catalog.describe(track))
-        if path == "/openapi.json":
-            return 200, self._schema
-        raise HTTPError(404, f"no route {method} {path}; see /openapi.json")
+        found = self._routes_with_id.get(parts[0]) if len(parts) == 2 else None
+        if found is None:
+            found = self._routes.get(path)
+        if found is None:
+            raise HTTPError(404, f"no route {scope['method']} {path}; see /openapi.json")
+        route, handler = found
+        if scope["method"] not in route.methods:
+            raise HTTPError(405, f"use {route.methods[0]} for {route.path}",
+                            [(b"allow", ", ".join(route.methods).encode())])
+        return await handler(scope, receive, parts[-1], started)
 
-    async def _admin_reload(self, scope: Scope, method: str) -> tuple[int, bytes]:
-        if method != "POST":
-            raise HTTPError(405, "use POST for /admin/reload", [(b"allow", b"POST")])
+    async def _session_request(self, scope: Scope, receive: Receive, user_id: str) -> tuple[int, float, str | None,
+                                                                                             int, int]:
+        """``(user, track, listened, request id, arm)`` of a ``/next`` or ``/last`` request, validated."""
+        user = _parse_id(user_id, "user")
+        track, listened = _parse_track_time(await self._read_body(scope, receive))
+        self._check_track(track)
+        arm = self._assignment(user)[0]
+        scope["botify.arm"] = self.routing.arms[arm].label
+        return user, listened, _request_id(scope), track, arm
+
+    # A retry gets its first attempt's counters and state from the store: the same answer, recomputed.
+    async def next_track(self, scope: Scope, receive: Receive, user_id: str, started: float) -> tuple[int, bytes]:
+        """``POST /next/{user}``: the next track, logged before the answer."""
+        user, listened, request_id, track, arm = await self._session_request(scope, receive, user_id)
+        store = self._async_store
+        if store is None:
+            counters = self.store.next_step(user, request_id)
+            body = self._next(user, arm, track, listened, started, request_id, counters)
+            self.store.sync()  # the state this request wrote is shared before the user can ask again
+            return 200, body
+        counters = await store.next_step_async(user, request_id)
+        body = self._next(user, arm, track, listened, started, request_id, counters)
+        await store.sync_async()
+        return 200, body
+
+    async def last_track(self, scope: Scope, receive: Receive, user_id: str, started: float) -> tuple[int, bytes]:
+        """``POST /last/{user}``: the end of a session, logged before the answer."""
+        user, listened, request_id, track, _ = await self._session_request(scope, receive, user_id)
+        store = self._async_store
+        if store is None:
+            counters = self.store.end_session(user, request_id)
+        else:
+            counters = await store.end_session_async(user, request_id)
+        return 200, self._last(user, track, listened, started, request_id, counters)
+
+    async def track_metadata(self, scope: Scope, receive: Receive, track_id: str, started: float) -> tuple[int, bytes]:
+        """``GET /track/{track}``: public metadata."""
+        track = _parse_id(track_id, "track")
+        self._check_track(track)
+        return 200, orjson.dumps(self.catalog.describe(track))
+
+    async def alive(self, scope: Scope, receive: Receive, segment: str, started: float) -> tuple[int, bytes]:
+        """``GET /`` and ``GET /health``: liveness."""
+        return 200, self._alive
+
+    async def ready(self, scope: Scope, receive: Receive, segment: str, started: float) -> tuple[int, bytes]:
+        """``GET /ready``: readiness."""
+        return self._ready()
+
+    async def prometheus_metrics(self, scope: Scope, receive: Receive, segment: str,
+                                 started: float) -> tuple[int, bytes]:
+        """``GET /metrics``: Prometheus text."""
+        return 200, self.metrics.render()
+
+    async def openapi(self, scope: Scope, receive: Receive, segment: str, started: float) -> tuple[int, bytes]:
+        """``GET /openapi.json``: the schema."""
+        return 200, self._schema
+
+    async def admin_reload(self, scope: Scope, receive: Receive, segment: str, started: float) -> tuple[int, bytes]:
+        """``POST /admin/reload`` with the admin token: reload the newest artifacts."""
         given = dict(scope["headers"]).get(b"authorization", b"")
         expected = f"Bearer {self.admin_token}".encode()
         if not hmac.compare_digest(given, expected):
