@@ -8,15 +8,17 @@ of the expected base class. Every failure is a one-line ``PluginError`` naming w
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from botify.errors import PluginError
 
-__all__ = ["load_plugin_class"]
+__all__ = ["did_you_mean", "load_plugin_class"]
 
 
 def load_plugin_class(name: str, *, what: str, group: str, base: type[Any], search_path: Path | None = None,
@@ -54,11 +56,18 @@ def _from_import_path(name: str, what: str, search_path: Path | None) -> object:
     return getattr(module, attribute)
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``" (did you mean 'sticky_artist'?)"`` when a known name is close to ``name``, else ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _from_entry_point(name: str, what: str, group: str, builtins: tuple[str, ...]) -> object:
     points = [p for p in importlib.metadata.entry_points(group=group) if p.name == name]
     if not points:
         installed = sorted(p.name for p in importlib.metadata.entry_points(group=group))
-        raise PluginError(f"unknown {what} {name!r}; expected one of {list(builtins)}, an import path "
+        raise PluginError(f"unknown {what} {name!r}{did_you_mean(name, [*builtins, *installed])}; expected one of "
+                          f"{list(builtins)}, an import path "
                           f"`module:Class`, or a name an installed package registers under {group!r} "
                           f"(installed: {installed})")
     try:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from botify.artifacts import Artifact, ArtifactError, save_artifact
 from botify.errors import ConfigError, PluginError
 from botify.logs.reader import LogReadReport
-from botify.plugins import load_plugin_class
+from botify.plugins import did_you_mean, load_plugin_class
 from botify.progress import ProgressCallback
 from botify.train.base import OfflineModel
 from botify.train.dataset import Interactions, time_split
@@ -162,7 +162,7 @@ def train_model(model: str | ModelSpec, catalog: Catalog, data: Interactions, ou
     ``threads`` overrides the thread count of models that have one (the artifact's parameters record it).
     """
     if isinstance(model, str) and model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}; expected one of {sorted(MODELS)}")
+        raise ConfigError(f"unknown model {model!r}{did_you_mean(model, MODELS)}; expected one of {sorted(MODELS)}")
     spec = MODELS[model] if isinstance(model, str) else model
     name = spec.name
     started = time.perf_counter()
