@@ -47,6 +47,12 @@ def sample_ratio_mismatch(observed: npt.ArrayLike, shares: npt.ArrayLike | None 
     With :math:`n` users, shares :math:`s_i` and expected counts :math:`E_i = n s_i`:
     :math:`\chi^2 = \sum_i (O_i - E_i)^2 / E_i` with :math:`k - 1` degrees of freedom; the p-value is the
     upper tail of the chi-square distribution (as ``scipy.stats.chisquare``).
+
+    Examples
+    --------
+    >>> result = sample_ratio_mismatch([5040, 4960])
+    >>> result.statistic, result.df, round(result.pvalue, 4)
+    (0.64, 1, 0.4237)
     """
     counts = np.asarray(observed, dtype=np.float64)
     if counts.ndim != 1 or len(counts) < 2 or (counts < 0).any():
@@ -70,6 +76,11 @@ def holm(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
     :math:`\tilde p_{(i)} = \max_{j \le i} \min(1, (m - j + 1) p_{(j)})`. NaN p-values stay NaN and do not count
     in :math:`m`. Reference: S. Holm, "A simple sequentially rejective multiple test procedure", Scand. J.
     Statist. 6 (1979).
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(4).tolist()
+    [0.03, 0.06, 0.06]
     """
     p = np.asarray(pvalues, dtype=np.float64)
     out = np.full(p.shape, np.nan)

@@ -27,6 +27,11 @@ def required_users(sd: float, mean: float, relative_effect: float, *, alpha: flo
     With equal arms and a common per-user standard deviation :math:`\sigma`, the difference
     :math:`\delta = \text{effect} \cdot \mu` is detected with power :math:`1-\beta` at level :math:`\alpha` when
     :math:`n = 2 (z_{1-\alpha/2} + z_{1-\beta})^2 \sigma^2 / \delta^2` users per arm.
+
+    Examples
+    --------
+    >>> required_users(sd=1.0, mean=2.0, relative_effect=0.05)
+    1570
     """
     if relative_effect == 0 or mean == 0:
         raise ConfigError("`relative_effect` and the control mean must be non-zero")
@@ -41,6 +46,11 @@ def minimum_detectable_effect(sd: float, mean: float, users_per_arm: int, *, alp
     Notes
     -----
     Inverts ``required_users``: :math:`\text{MDE} = (z_{1-\alpha/2} + z_{1-\beta}) \sigma \sqrt{2/n} / |\mu|`.
+
+    Examples
+    --------
+    >>> round(minimum_detectable_effect(sd=1.0, mean=2.0, users_per_arm=5000), 4)
+    0.028
     """
     if users_per_arm < 2:
         raise ConfigError(f"`users_per_arm` must be >= 2, got {users_per_arm}")

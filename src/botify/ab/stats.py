@@ -54,6 +54,14 @@ def welch_ttest(
     ----------
     .. [1] B. L. Welch, "The generalization of 'Student's' problem when several different population variances
        are involved", Biometrika 34 (1947).
+
+    Examples
+    --------
+    >>> result = welch_ttest([2.1, 2.5, 1.9, 2.8, 2.4], [1.8, 2.0, 1.7, 2.2, 1.9, 2.1])
+    >>> round(result.estimate, 3), round(result.statistic, 3), round(result.df, 2), round(result.pvalue, 4)
+    (0.39, 2.236, 5.86, 0.0678)
+    >>> round(result.ci_low, 3), round(result.ci_high, 3)
+    (-0.039, 0.819)
     """
     if alternative not in _ALTERNATIVES:
         raise ConfigError(f"`alternative` must be one of {list(_ALTERNATIVES)}, got {alternative!r}")
