@@ -54,7 +54,8 @@ def ratio_with_variance(numerator: npt.ArrayLike, denominator: npt.ArrayLike) ->
 
 def delta_ratio_test(numerator_t: npt.ArrayLike, denominator_t: npt.ArrayLike, numerator_c: npt.ArrayLike,
                      denominator_c: npt.ArrayLike, *, alpha: float = 0.05) -> RatioResult:
-    """Treatment vs control pooled ratios: ``(R_t - R_c) / R_c`` in %, with a two-sided normal inter
+    """Treatment vs control pooled ratios: ``(R_t - R_c) / R_c`` in %, with a two-sided normal interval.
+
     Examples
     --------
     >>> result = delta_ratio_test([10, 12, 9, 15], [4, 5, 3, 6], [8, 9, 7, 10], [4, 4, 3, 5])
