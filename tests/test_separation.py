@@ -17,7 +17,7 @@ from pathlib import Path
 import botify
 
 SOURCE = Path(botify.__file__).parent
-SERVICE_SIDE = ["recommenders", "service", "train", "ab", "state"]
+SERVICE_SIDE = ["recommenders", "service", "train", "ab", "state", "logs", "ope"]
 FORBIDDEN = ("botify.sim", "botify.world.truth", "botify.world.returns", "botify.world.generate",
              "botify.world.reference")
 DYNAMIC = "<a dynamic import of a computed name>"
