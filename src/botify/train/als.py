@@ -23,7 +23,18 @@ __all__ = ["ALS"]
 
 
 class ALS(OfflineModel):
-    """Implicit ALS on summed listened time."""
+    """Implicit ALS on summed listened time.
+
+    Parameters
+    ----------
+    catalog : the public catalog (only its size is used).
+    factors : latent dimensions of users and tracks (default 64).
+    regularization : L2 penalty on the factors (default 0.05).
+    alpha : ``implicit``'s weight of the observed entries: the summed listened time is scaled by it (default 10).
+    iterations : alternating least-squares sweeps (default 15).
+    threads : ``implicit``'s threads (default 2).
+    random_state : seed of the factors' initialisation (default 0).
+    """
 
     name = "als"
 
