@@ -2,7 +2,9 @@
 
 ``python benchmarks/run.py [world|sim|days|ray|service|cluster|collection|train|ab|plugin ...]``.
 
-Each prints ratios against a baseline measured in the same run.
+Each prints ratios against a baseline measured in the same run. ``revision`` (not in the default set) measures
+the service and the analysis of the working tree against an earlier revision (``BOTIFY_BENCH_BASE``, default
+``HEAD~1``), interleaved: is a change free?
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import bench_collection  # noqa: E402
 import bench_days  # noqa: E402
 import bench_plugin  # noqa: E402
 import bench_ray  # noqa: E402
+import bench_revision  # noqa: E402
 import bench_service  # noqa: E402
 import bench_sim  # noqa: E402
 import bench_train  # noqa: E402
@@ -47,7 +50,8 @@ def main() -> None:
                         ("cluster", "cluster under load", bench_cluster.run),
                         ("collection", "the demo's collection day over HTTP", bench_collection.run),
                         ("train", "training", bench_train.run),
-                        ("plugin", "a plugin arm vs the same built-in", bench_plugin.run)]
+                        ("plugin", "a plugin arm vs the same built-in", bench_plugin.run),
+                        ("revision", "the working tree vs an earlier revision", bench_revision.run)]
     if not chosen & {name for name, _, _ in on_default_world}:
         return
     with tempfile.TemporaryDirectory() as world_dir:
