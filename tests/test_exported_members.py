@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-PACKAGES = ["botify.ab", "botify.recommenders", "botify.service", "botify.sim", "botify.sim.agents", "botify.world"]
+PACKAGES = ["botify.ab", "botify.logs", "botify.ope", "botify.recommenders", "botify.service", "botify.sim",
+            "botify.sim.agents", "botify.state", "botify.world"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -11,5 +11,5 @@ from botify.ope.estimators import Estimate, Logged, estimate_all
 from botify.ope.reward import RewardModel
 from botify.ope.targets import REPLAYED, TARGETS, estimate_arm, mixture_plan, target_logged
 
-__all__ = ["REPLAYED", "TARGETS", "Decisions", "Estimate", "Logged", "RewardModel", "estimate_all", "estimate_arm",
+__all__ = ["Decisions", "Estimate", "Logged", "REPLAYED", "RewardModel", "TARGETS", "estimate_all", "estimate_arm",
            "mixture_plan", "read_decisions", "target_logged"]

@@ -15,4 +15,4 @@ gets the same answer.
 from botify.state.memory import InMemoryStore
 from botify.state.store import REQUEST_TTL, AsyncStateStore, Counters, StateStore, now_ms
 
-__all__ = ["REQUEST_TTL", "AsyncStateStore", "Counters", "InMemoryStore", "StateStore", "now_ms"]
+__all__ = ["AsyncStateStore", "Counters", "InMemoryStore", "REQUEST_TTL", "StateStore", "now_ms"]
