@@ -9,6 +9,7 @@ import pytest
 from botify.sim.agents import RandomAgent
 from botify.sim.run import run_days
 from botify.sim.world import SimWorld
+from botify.train.als import ALS
 from botify.train.contextual import Contextual
 from botify.train.dataset import load_interactions
 from botify.train.dssm import DSSM
@@ -22,6 +23,7 @@ def test_models_report_each_epoch_to_the_callback_and_print_nothing(
     DSSM(catalog, dim=8, fixed_epochs=2, progress=lambda *call: calls.append(call)).fit(data)
     Contextual(catalog, dim=8, fixed_epochs=2, progress=lambda *call: calls.append(call)).fit(data)
     Contextual(catalog, dim=8, fixed_epochs=1).fit(data)  # no callback: silent
+    ALS(catalog, factors=8, iterations=2).fit(data)  # nor the library ALS runs on
     assert calls == [("DSSM", 1, 2), ("DSSM", 2, 2), ("Contextual", 1, 2), ("Contextual", 2, 2)]
     assert capfd.readouterr() == ("", "")
 

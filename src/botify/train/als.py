@@ -57,7 +57,7 @@ class ALS(OfflineModel):
             model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
                                             alpha=self.alpha, iterations=self.iterations,
                                             random_state=self.random_state, num_threads=self.threads)
-            model.fit(matrix)
+            model.fit(matrix, show_progress=False)  # the library draws nothing: progress is the caller's
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 
