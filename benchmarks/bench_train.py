@@ -23,7 +23,7 @@ from torch.nn import functional
 from botify.artifacts import content_hash
 from botify.experiments import BUNDLED as DATA
 from botify.experiments import load_experiments
-from botify.recipes.experiment import REPORT_MODELS, SEMINAR_MODELS
+from botify.recipes.models import REPORT_MODELS, SEMINAR_MODELS
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import load_sim_world
