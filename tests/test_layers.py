@@ -15,7 +15,7 @@ SOURCE = Path(botify.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "progress"},                                                # exceptions; the progress callback
     {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
-    {"experiments", "artifacts", "logs"},                                  # experiment files; artifacts; log reading
+    {"experiments", "artifacts", "logs", "course"},                        # experiments; artifacts; logs; the course's
     {"ab", "recommenders", "train"},                                       # analysis; online recs; offline models
     {"service", "ope"},                                                    # the HTTP service; off-policy evaluation
     {"sim", "cluster", "fit"},                                             # the simulator; topology; fitted worlds

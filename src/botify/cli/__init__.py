@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from botify.cli.ab import ab
+from botify.cli.artifacts import artifacts
 from botify.cli.cluster import cluster, logs
 from botify.cli.common import LabGroup
 from botify.cli.fit import fit
@@ -29,5 +30,6 @@ def main() -> None:
     """Botify: an open lab for music next-track recommendation."""
 
 
-for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab, ope, fit):
+for command in (init, world, sim, serve, demo, longterm, train, seminar, cluster, logs, tune, ab, ope, fit,
+                artifacts):
     main.add_command(command)

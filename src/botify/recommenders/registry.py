@@ -16,6 +16,7 @@ from botify.errors import ConfigError
 from botify.experiments import Arm, ExperimentPlan
 from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
+from botify.recommenders.course import CourseRecommender, load_course_class
 from botify.recommenders.custom import CustomRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
 from botify.recommenders.mixture import MixtureRecommender
@@ -31,7 +32,7 @@ RECOMMENDERS: dict[str, type[Recommender]] = {
     for cls in (RandomRecommender, TopPopRecommender, StickyArtistRecommender, IndexedRecommender,
                 ContextualRecommender, CustomRecommender, SessionRecommender)
 }
-_BUILTIN_NAMES = tuple(sorted([*RECOMMENDERS, MixtureRecommender.name]))
+_BUILTIN_NAMES = tuple(sorted([*RECOMMENDERS, MixtureRecommender.name, CourseRecommender.name]))
 _ARTIFACT_PARAMS = ("artifact", "dssm", "contextual")
 
 
@@ -46,6 +47,9 @@ def build_recommender(
     if name == MixtureRecommender.name:
         return _build_mixture(catalog, dict(params or {}), random_state=random_state, artifacts=artifacts,
                               search_path=search_path)
+    if name == CourseRecommender.name:
+        return CourseRecommender(catalog, random_state=random_state, store=store, search_path=search_path,
+                                 artifacts=artifacts, **dict(params or {}))
     cls = RECOMMENDERS.get(name) or load_recommender_class(name, search_path=search_path, builtins=_BUILTIN_NAMES)
     params = dict(params or {})
     for key in _ARTIFACT_PARAMS:
@@ -97,7 +101,10 @@ def _naming_the_arm(plan: ExperimentPlan, arm: Arm) -> Iterator[None]:
 def check_plan_classes(plan: ExperimentPlan) -> None:
     """Resolve every arm's recommender class now (before a long run needs them); raise ``PluginError`` if one fails."""
     for arm in plan.routing.arms:
-        if arm.recommender not in RECOMMENDERS and arm.recommender != MixtureRecommender.name:
+        if arm.recommender == CourseRecommender.name:
+            with _naming_the_arm(plan, arm):
+                load_course_class(str(arm.params.get("class", "")), plan.directory)
+        elif arm.recommender not in RECOMMENDERS and arm.recommender != MixtureRecommender.name:
             with _naming_the_arm(plan, arm):
                 load_recommender_class(arm.recommender, search_path=plan.directory, builtins=_BUILTIN_NAMES)
 
@@ -114,6 +121,8 @@ def build_plan_recommenders(plan: ExperimentPlan, catalog: Catalog, *, artifacts
 
         with _naming_the_arm(plan, arm):
             if arm.recommender not in RECOMMENDERS and arm.recommender != MixtureRecommender.name:
-                probe(make(InMemoryStore()), arm.recommender)
+                label = arm.recommender if arm.recommender != CourseRecommender.name else \
+                    f"course {arm.params.get('class')}"
+                probe(make(InMemoryStore()), label)  # plugins and course classes alike
             built.append(make(store))
     return built
