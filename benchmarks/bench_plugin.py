@@ -1,7 +1,9 @@
 """What an arm costs when its recommender comes in as a plugin, against the same code as a built-in.
 
 The plugin is a module in a temporary folder whose classes subclass built-ins without changing them
-(``sticky_artist``: stateless; ``custom``: per-session state), named by import path in the experiment file. Two
+(``sticky_artist``: stateless; ``custom``: per-session state), named by import path in the experiment file; and
+the course's StickyArtist as a student writes it (``recommend_next`` on the course's Redis-like stores, pickled
+tracks), served by the ``course`` recommender, against the built-in ``sticky_artist`` that answers the same. Two
 measures per pair, alternated (built-in, plugin, built-in, plugin, ...) and the best of three runs kept: in-process
 episodes per second, and the service's ``POST /next`` throughput with wrk. A ratio near 1.00 means the plugin
 path adds nothing per request.
@@ -34,10 +36,31 @@ class MyCustom(CustomRecommender):
     """The built-in, unchanged, loaded by import path."""
 '''
 
-# name: (built-in, plugin, params, in-process episodes: about two seconds of work each)
+COURSE_STICKY = '''
+import random
+
+from .recommender import Recommender
+
+
+class StickyArtist(Recommender):
+    def __init__(self, tracks_redis, artists_redis, catalog):
+        self.tracks_redis = tracks_redis
+        self.artists_redis = artists_redis
+        self.catalog = catalog
+
+    def recommend_next(self, user, prev_track, prev_track_time):
+        track = self.catalog.from_bytes(self.tracks_redis.get(prev_track))
+        artist_tracks = self.catalog.from_bytes(self.artists_redis.get(track.artist))
+        return artist_tracks[random.randint(0, len(artist_tracks) - 1)]
+'''
+
+_REPORT = "{dssm: dssm, contextual: contextual}"
+_COURSE = '{class: "course_sticky:StickyArtist", args: [tracks, artists, catalog]}'
+# name: (built-in, its params, plugin, its params, in-process episodes: about two seconds of work each)
 PAIRS = {
-    "sticky_artist (stateless)": ("sticky_artist", "my_plugins:MySticky", "{}", 500_000),
-    "custom (per-session state)": ("custom", "my_plugins:MyCustom", "{dssm: dssm, contextual: contextual}", 25_000),
+    "sticky_artist (stateless)": ("sticky_artist", "{}", "my_plugins:MySticky", "{}", 500_000),
+    "custom (per-session state)": ("custom", _REPORT, "my_plugins:MyCustom", _REPORT, 25_000),
+    "sticky_artist as course homework": ("sticky_artist", "{}", "course", _COURSE, 30_000),
 }
 ROUNDS = 3
 
@@ -68,13 +91,14 @@ def run(world_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "my_plugins.py").write_text(textwrap.dedent(PLUGIN))
+        (work / "course_sticky.py").write_text(COURSE_STICKY)
         world = load_sim_world(world_dir)
         artifacts = random_report_artifacts(world.catalog, world.n_users, work / "artifacts")
         script = work / "next.lua"
         script.write_text(LUA_NEXT)
-        for title, (built_in, plugin, params, episodes) in PAIRS.items():
-            files = {"built-in": experiment(work, "builtin", built_in, params),
-                     "plugin": experiment(work, "plugin", plugin, params)}
+        for title, (built_in, built_in_params, plugin, plugin_params, episodes) in PAIRS.items():
+            files = {"built-in": experiment(work, "builtin", built_in, built_in_params),
+                     "plugin": experiment(work, "plugin", plugin, plugin_params)}
             local: dict[str, float] = {"built-in": 0.0, "plugin": 0.0}
             served: dict[str, float] = {"built-in": 0.0, "plugin": 0.0}
             for _ in range(ROUNDS):
