@@ -10,7 +10,10 @@ import pytest
 from botify.ab import bootstrap, cuped, multiple, power, ratio, sequential, stats
 
 
-@pytest.mark.parametrize("module", [stats, multiple, ratio, power, bootstrap, cuped, sequential], ids=lambda m: m.__name__)
+MODULES = [stats, multiple, ratio, power, bootstrap, cuped, sequential]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
 def test_the_examples_in_the_docstrings_hold(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert result.attempted > 0 and result.failed == 0

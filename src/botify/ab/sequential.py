@@ -123,7 +123,7 @@ def _gst_boundaries(t_values: tuple[float, ...], alpha: float, spending: str) ->
             if target <= 0:
                 b = np.inf
             else:
-                b = brentq(lambda b: crossing(b) - target, 1e-6, 40.0, xtol=1e-12)
+                b = brentq(lambda b, target=target: crossing(b) - target, 1e-6, 40.0, xtol=1e-12)
             bounds[k] = b / np.sqrt(now)
         if np.isfinite(b):
             new_grid = np.linspace(-b, b, _GRID)
