@@ -9,7 +9,6 @@ import pytest
 
 from botify.ab import bootstrap, cuped, multiple, power, ratio, sequential, stats
 
-
 MODULES = [stats, multiple, ratio, power, bootstrap, cuped, sequential]
 
 
