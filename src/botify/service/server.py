@@ -84,25 +84,28 @@ def app_from_env() -> BotifyApp:
     """Build the app from ``BOTIFY_*`` variables (uvicorn's worker processes call this)."""
     log_to_stderr()
     _single_threaded_math()
-    log_dir = os.environ.get("BOTIFY_LOG_DIR") or None
-    workers = int(os.environ.get("BOTIFY_WORKERS", "1"))
-    return BotifyApp(
-        load_catalog(os.environ["BOTIFY_WORLD"]),
-        plan_or_default(os.environ.get("BOTIFY_CONFIG") or None),
-        log_dir=log_dir,
-        log_filename="data.json" if workers == 1 else f"data-{os.getpid()}.json",
-        log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
-        artifacts=os.environ.get("BOTIFY_ARTIFACTS") or None,
-        admin_token=os.environ.get("BOTIFY_ADMIN_TOKEN") or None,
-        store=make_store(os.environ.get("BOTIFY_STATE"), workers=workers),
-    )
+
+    def path(name: str) -> Path | None:
+        value = os.environ.get(name)
+        return Path(value) if value else None
+
+    options = ServeOptions(world_dir=Path(os.environ["BOTIFY_WORLD"]), config=path("BOTIFY_CONFIG"),
+                           workers=int(os.environ.get("BOTIFY_WORKERS", "1")), log_dir=path("BOTIFY_LOG_DIR"),
+                           log_max_bytes=int(os.environ.get("BOTIFY_LOG_MAX_BYTES", str(64 << 20))),
+                           artifacts=path("BOTIFY_ARTIFACTS"), admin_token=os.environ.get("BOTIFY_ADMIN_TOKEN") or None,
+                           state=os.environ.get("BOTIFY_STATE") or None)
+    return build_app(options)
 
 
 def build_app(options: ServeOptions) -> BotifyApp:
-    """The one-process service: catalog, plan, recommenders (plugins probed), artifacts and store, or an error."""
+    """One process's service: catalog, plan, recommenders (plugins probed), artifacts and store, or an error.
+
+    With several workers each process writes its own log file, ``data-<pid>.json``.
+    """
+    log_filename = "data.json" if options.workers == 1 else f"data-{os.getpid()}.json"
     return BotifyApp(load_catalog(options.world_dir), plan_or_default(options.config), log_dir=options.log_dir,
-                     log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
-                     admin_token=options.admin_token, store=make_store(options.state))
+                     log_filename=log_filename, log_max_bytes=options.log_max_bytes, artifacts=options.artifacts,
+                     admin_token=options.admin_token, store=make_store(options.state, workers=options.workers))
 
 
 def serve(options: ServeOptions) -> None:
