@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import redis
 
+from botify.artifacts import save_artifact
+from botify.course.files import read_file, to_arrays
 from botify.errors import PluginError
 from botify.experiments import load_experiments
 from botify.recommenders.registry import build_plan_recommenders
@@ -200,3 +202,21 @@ def test_the_demo_runs_a_homework_arm_end_to_end(world_dir: Path, sim_world: Sim
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "| T1 | mean_time_per_session |" in report and "| T2 | mean_time_per_session |" in report
+
+
+def test_a_store_from_an_artifact_answers_as_the_file_it_was_imported_from(sim_world: SimWorld,
+                                                                           tmp_path: Path) -> None:
+    homework(tmp_path / "hw", sim_world.catalog)
+    kind, content = read_file(tmp_path / "hw" / "recommendations_ub.json", sim_world.catalog.n_tracks)
+    save_artifact(tmp_path / "artifacts", "ub", *to_arrays(kind, content, sim_world.catalog.n_tracks),
+                  sim_world.catalog)
+    arms = []
+    for source in ("{file: recommendations_ub.json}", "{artifact: ub}"):
+        (tmp_path / "hw" / "one.yml").write_text(
+            "seed: 5\nexperiments:\n  - name: E\n    arms: [{recommender: course, params: {class: 'indexed:Indexed', "
+            f"args: [tracks, recommendations, catalog], stores: {{recommendations: {source}}}}}}}]\n")
+        arms += build_plan_recommenders(load_experiments(tmp_path / "hw" / "one.yml"), sim_world.catalog,
+                                        artifacts=tmp_path / "artifacts")
+    asked = [(user, step) for user in range(0, 40) for step in range(5)]
+    assert [arms[0].recommend(u, 3, 1.0, 0, k) for u, k in asked] == [arms[1].recommend(u, 3, 1.0, 0, k)
+                                                                       for u, k in asked]

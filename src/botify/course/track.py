@@ -2,8 +2,8 @@
 
 As in the course, ``Catalog.to_bytes``/``from_bytes`` are ``pickle.dumps``/``loads``; ``upload_tracks`` writes
 every track under its id, ``upload_artists`` every artist's name with its track ids, and
-``upload_recommendations`` a file of JSON lines (``{"user": …, "tracks": […]}`` by default, or another key and
-field) under its keys. ``top_tracks`` is the list ``TopPop`` serves.
+``upload_recommendations`` lists under their keys (a course file read by ``botify.course.files``).
+``top_tracks`` is the list ``TopPop`` serves.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botify.course.store import CourseRedis
@@ -60,13 +59,8 @@ class Catalog:
             by_artist.setdefault(track.artist, []).append(track.track)
         redis.load((artist, self.to_bytes(tracks)) for artist, tracks in sorted(by_artist.items()))
 
-    def upload_recommendations(self, redis: CourseRedis, lists: Mapping[int, list[int]] | str | Path,
-                               key_object: str = "user", key_recommendations: str = "tracks") -> None:
-        """Lists under their keys: a mapping, or a course file of JSON lines (key and list fields as named)."""
-        if not isinstance(lists, Mapping):
-            from botify.course.files import read_lists
-
-            lists = read_lists(Path(lists), key=key_object, values=key_recommendations)
+    def upload_recommendations(self, redis: CourseRedis, lists: Mapping[int, list[int]]) -> None:
+        """Lists, pickled, under their keys (a user's or a track's: ``botify.course.files`` reads the files)."""
         redis.load((key, self.to_bytes(list(values))) for key, values in lists.items())
 
     def with_recommendations(self, lists: Mapping[int, Iterable[int]]) -> Catalog:

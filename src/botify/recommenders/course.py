@@ -37,7 +37,7 @@ import numpy as np
 from typing_extensions import override
 
 from botify.artifacts import load_artifact
-from botify.course.files import FIELDS, TOP_TRACKS, detect_format, read_lists, read_top_tracks
+from botify.course.files import from_arrays, read_file, read_top_tracks
 from botify.course.recommenders.random import Random
 from botify.course.store import CourseRedis
 from botify.course.track import Catalog as CourseCatalog
@@ -123,27 +123,20 @@ class CourseRecommender(StatefulRecommender):
 
     def _lists(self, source: Any, what: str) -> dict[int, list[int]]:
         """Lists by key from ``{file: F}`` (a course file) or ``{artifact: A}`` (an indexed or item_lists one)."""
-        n_tracks = self.catalog.n_tracks
         if isinstance(source, dict) and set(source) == {"file"}:
             path = self._path(str(source["file"]))
-            kind = detect_format(path)
-            if kind == TOP_TRACKS:
-                raise ConfigError(f"course `{what}`: {path} is a top-tracks list, not lists by key")
-            key, values = FIELDS[kind]
-            return read_lists(path, key=key, values=values, n_tracks=n_tracks)
-        if isinstance(source, dict) and set(source) == {"artifact"}:
+            kind, content = read_file(path, self.catalog.n_tracks)
+        elif isinstance(source, dict) and set(source) == {"artifact"}:
             if self._artifacts is None:
                 raise ConfigError(f"course `{what}` names artifact {source['artifact']!r}: pass `--artifacts DIR`")
             artifact = load_artifact(self._artifacts, str(source["artifact"]), self.catalog)
-            if artifact.kind == "indexed":
-                keys, rows = artifact.arrays["users"], artifact.arrays["items"]
-            elif artifact.kind == "item_lists":
-                rows = artifact.arrays["lists"]
-                keys = np.arange(len(rows))
-            else:
-                raise ConfigError(f"course `{what}`: artifact {artifact.ref} is {artifact.kind!r}, not lists")
-            return {int(k): [int(t) for t in row if t >= 0] for k, row in zip(keys.tolist(), rows, strict=True)}
-        raise ConfigError(f"course `{what}` must be {{file: PATH}} or {{artifact: NAME}}, got {source!r}")
+            kind, content = from_arrays(artifact.kind, artifact.arrays)
+            path = self._artifacts / Path(artifact.ref)
+        else:
+            raise ConfigError(f"course `{what}` must be {{file: PATH}} or {{artifact: NAME}}, got {source!r}")
+        if not isinstance(content, dict):
+            raise ConfigError(f"course `{what}`: {path} is a {kind} list, not lists by key")
+        return content
 
     def _objects(self, url: str | None) -> dict[str, Any]:
         catalog = self.catalog
