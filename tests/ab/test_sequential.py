@@ -36,6 +36,13 @@ class TestGroupSequential:
         target = np.diff(np.r_[0.0, spent_alpha(t, 0.05, spending)])
         assert np.abs(gsdesign_crossings(bounds, t) - target).max() < 1e-6
 
+    def test_a_look_past_the_planned_maximum_keeps_the_last_boundary(self) -> None:
+        users = [150, 300, 450, 600, 750]  # per arm; the plan: 600 users in all, reached at the second look
+        looks = sequential_looks("gst", users, [0.3] * 5, [1.0] * 5, users, [0.0] * 5, [1.0] * 5, max_users=600)
+        bounds = [(look.upper - look.estimate) / np.sqrt(2 / n) for look, n in zip(looks, users, strict=True)]
+        expected = gst_boundaries([0.5, 1.0])
+        assert bounds == pytest.approx([expected[0], expected[1], expected[1], expected[1], expected[1]])
+
     def test_bad_fractions_are_refused(self) -> None:
         with pytest.raises(ConfigError, match="must increase within"):
             gst_boundaries([0.5, 0.4])

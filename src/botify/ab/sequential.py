@@ -182,10 +182,10 @@ def sequential_looks(method: str, users_t: npt.ArrayLike, mean_t: npt.ArrayLike,
         if max_users is None:
             raise ConfigError("gst needs the planned maximum sample (`max_users`)")
         fractions = np.minimum(users / max_users, 1.0)
-        keep = np.r_[True, np.diff(fractions) > 0]  # a look that adds no information spends nothing
-        bounds = np.full(len(users), np.nan)
-        bounds[keep] = gst_boundaries(fractions[keep], alpha, spending)
-        bounds = np.maximum.accumulate(np.nan_to_num(bounds, nan=np.inf)[::-1])[::-1] if not keep.all() else bounds
+        # a look that adds no information (the same users, or past the planned maximum) spends nothing: it keeps
+        # the boundary of the last look that did
+        keep = np.r_[True, np.diff(fractions) > 0]
+        bounds = gst_boundaries(fractions[keep], alpha, spending)[np.cumsum(keep) - 1]
         halfwidth = bounds * standard_error
         z = np.abs(estimate) / standard_error
         pvalue = np.minimum.accumulate(np.where(z >= bounds, alpha, 1.0))  # a crossing is significant at α
