@@ -1,4 +1,4 @@
-"""Optional report sections beside the reference table: bootstrap, delta-method ratio, CUPED (Markdown)."""
+"""Optional report sections beside the reference table: bootstrap, delta-method ratio, CUPED, sequential looks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from botify.ab.analyze import Analysis, pre_period_metric
 from botify.ab.bootstrap import bootstrap_relative_effect
 from botify.ab.cuped import cuped
+from botify.ab.longterm import Calendar
+from botify.ab.looks import SEQUENTIAL_METRICS, SequentialResult, arm_looks, looks_by_slices, sequential_analysis
 from botify.ab.ratio import delta_ratio_test
 from botify.ab.stats import welch_ttest
 from botify.logs.reader import arm_index
 
-__all__ = ["bootstrap_section", "cuped_section", "ratio_section"]
+__all__ = ["bootstrap_section", "cuped_section", "ratio_section", "sequential_result", "sequential_section",
+           "session_looks"]
 
 
 def _treatments(analysis: Analysis) -> list[str]:
@@ -69,3 +73,40 @@ def cuped_section(analysis: Analysis, pre_logs: Iterable[str | Path], *, alpha: 
                          f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
                          f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
     return "\n".join(lines) + "\n"
+
+
+def session_looks(analysis: Analysis, looks: int | None = None,
+                  calendar: str | Path | None = None) -> tuple[npt.NDArray[np.int64], int, str]:
+    """Each session's look, the number of looks and how they were cut.
+
+    ``looks`` equal slices of the log time if given, else the calendar's days, else 10 slices.
+    """
+    if looks is None and calendar is not None:
+        days = Calendar.load(calendar)
+        return days.day_of(analysis.sessions.end), days.days, "the calendar's days"
+    count = looks or 10
+    return looks_by_slices(analysis.sessions.end, count), count, f"{count} equal slices of the log time"
+
+
+def sequential_result(analysis: Analysis, *, method: str, looks: int | None = None,
+                      calendar: str | Path | None = None, alpha: float = 0.05, max_users: float | None = None,
+                      spending: str = "obf", tau: float | None = None) -> tuple[SequentialResult, str]:
+    """Every metric of the table and the pooled time per session at each look, and how the looks were cut.
+
+    Looks as ``session_looks`` cuts them.
+    """
+    look, count, looks_from = session_looks(analysis, looks, calendar)
+    s = analysis.sessions
+    figures = arm_looks(s.user, s.arm, look, s.time, s.tracks, s.latency_ms, looks=count, metrics=SEQUENTIAL_METRICS)
+    return sequential_analysis(figures, method=method, control=arm_index(analysis.control), alpha=alpha,
+                               max_users=max_users, spending=spending, tau=tau), looks_from
+
+
+def sequential_section(result: SequentialResult, looks_from: str, primary: str) -> str:
+    """Where each treatment would stop on every metric, and the primary metric's looks."""
+    metrics = list(dict.fromkeys(row.metric for row in result.rows))
+    lines = [f"Sequential analysis ({result.method}, α = {result.alpha}), looks: {looks_from}; always-valid "
+             "intervals in % of the control mean at each look:", ""]
+    for metric in metrics:
+        lines += [f"- {line}" for line in result.stop_lines(metric)]
+    return "\n".join(lines) + f"\n\nLooks of `{primary}`:\n\n" + result.markdown(primary).split("\n\n", 1)[1]

@@ -37,6 +37,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 from scipy.optimize import brentq
 from scipy.stats import norm
 
@@ -118,7 +119,7 @@ def _gst_boundaries(t_values: tuple[float, ...], alpha: float, spending: str) ->
 
             def crossing(b: float, grid: FloatArray = grid, mass: FloatArray = mass, step: float = step) -> float:
                 scale = np.sqrt(step)
-                return float(mass @ (norm.cdf((-b - grid) / scale) + norm.sf((b - grid) / scale)))
+                return float(mass @ (special.ndtr((-b - grid) / scale) + special.ndtr((grid - b) / scale)))
 
             if target <= 0:
                 b = np.inf
@@ -133,7 +134,7 @@ def _gst_boundaries(t_values: tuple[float, ...], alpha: float, spending: str) ->
             density = norm.pdf(new_grid, scale=np.sqrt(now))
         else:
             assert density is not None
-            kernel = norm.pdf((new_grid[:, None] - grid[None, :]) / np.sqrt(step)) / np.sqrt(step)
+            kernel = np.exp(-0.5 / step * np.square(new_grid[:, None] - grid[None, :])) / np.sqrt(2 * np.pi * step)
             density = kernel @ (density * _simpson(len(grid), grid[-1] - grid[0]))
         grid, previous = new_grid, now
     return tuple(bounds.tolist())

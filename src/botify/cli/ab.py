@@ -103,10 +103,24 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               default=None, help="calendar.json of a multi-day run (return model): adds the horizon's metrics.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The experiment file whose `metrics` block (primary metric, guardrails) the verdict follows.")
+@click.option("--sequential", type=click.Choice(["gst", "gavi", "msprt"]), default=None,
+              help="Also analyse every look with always-valid intervals (docs/sequential.md).")
+@click.option("--looks", type=click.IntRange(min=1), default=None,
+              help="Sequential looks: K equal slices of the logs' time span (default: the calendar's days, else 10).")
+@click.option("--max-users", type=click.IntRange(min=2), default=None,
+              help="Planned users of a treatment and the control together: GST's maximum, GAVI's planned sample "
+                   "(default: the users at the last look).")
+@click.option("--spending", default="obf", show_default=True,
+              help="GST's alpha spending: obf (O'Brien-Fleming type) or power:RHO.")
+@click.option("--tau", type=click.FloatRange(0, min_open=True), default=None,
+              help="mSPRT's mixing standard deviation, in the metric's units (default: 10 % of the first look's sd).")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
-               engine: str, calendar_file: Path | None, plan_file: Path | None) -> None:
+               engine: str, calendar_file: Path | None, plan_file: Path | None, sequential: str | None,
+               looks: int | None, max_users: int | None, spending: str, tau: float | None) -> None:
     """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
+    if sequential is None and (looks is not None or max_users is not None or tau is not None):
+        raise ConfigError("`--looks`, `--max-users` and `--tau` go with `--sequential gst|gavi|msprt`")
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
     from botify.experiments import load_experiments
@@ -120,7 +134,13 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     console.print(f"sessions: {len(analysis.sessions):,} (unfinished, left out: {analysis.sessions.unfinished:,})")
     console.print(render_rich(analysis.rows, title=f"{experiment}: treatments vs {control}", plan=analysis.plan))
     console.print(("[bold red]" if analysis.srm.mismatch else "") + analysis.srm.describe())
-    from botify.ab.sections import bootstrap_section, cuped_section, ratio_section
+    from botify.ab.sections import (
+        bootstrap_section,
+        cuped_section,
+        ratio_section,
+        sequential_result,
+        sequential_section,
+    )
     from botify.logs.reader import arm_index
 
     sections = []
@@ -136,6 +156,10 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
 
         long_term = DailySessions.from_logs(analysis.sessions, Calendar.load(calendar_file))
         sections.append(long_term_markdown(long_term, control=arm_index(control), alpha=alpha))
+    if sequential is not None:
+        result, looks_from = sequential_result(analysis, method=sequential, looks=looks, calendar=calendar_file,
+                                               alpha=alpha, max_users=max_users, spending=spending, tau=tau)
+        sections.append(sequential_section(result, looks_from, analysis.plan.primary.name))
     extra = "".join("\n" + section for section in sections)
     if extra:
         console.print(extra)
