@@ -127,7 +127,7 @@ class TestEndToEnd:
                     exec("".join(cell["source"]), namespace)  # noqa: S102 - our own example notebook
         finally:
             os.chdir(cwd)
-        assert len(namespace["frames"].table) == 5  # type: ignore[attr-defined]  # 1 treatment x 5 metrics
+        assert len(namespace["frames"].table) == 8  # type: ignore[attr-defined]  # 1 treatment x 8 metrics
 
     def test_power_from_logs(self, world_dir: Path, tmp_path: Path) -> None:
         out = tmp_path / "demo"

@@ -9,6 +9,8 @@ Declared in the experiment file (all keys optional)::
         - {metric: mean_request_latency, tolerance: 1.0}      # may rise by at most 1 ms (metric units)
         - {metric: sessions, better: higher, tolerance: 2%}   # may fall by at most 2 % of the control mean
 
+Besides the per-user metrics, the quantile metrics ``median_session_time``, ``p90_session_time`` and
+``p99_request_latency`` (``botify.ab.quantiles``) may take any role.
 ``better`` is ``higher`` or ``lower``; a built-in metric has a default (latency: lower, everything else: higher).
 A guardrail's ``tolerance`` is how much worse the treatment may be: a number in the metric's units or a
 percentage of the control mean. Without a ``metrics`` block, the primary metric is ``mean_time_per_session`` and
@@ -22,14 +24,20 @@ from typing import Any, Literal
 
 from botify.errors import ConfigError
 
-__all__ = ["DIRECTIONS", "UNITS", "MetricPlan", "MetricSpec"]
+__all__ = ["ALL_DIRECTIONS", "DIRECTIONS", "QUANTILE_DIRECTIONS", "UNITS", "MetricPlan", "MetricSpec"]
 
 Direction = Literal["higher", "lower"]
 
 DIRECTIONS: dict[str, Direction] = {"time": "higher", "sessions": "higher", "mean_request_latency": "lower",
                                     "mean_tracks_per_session": "higher", "mean_time_per_session": "higher"}
+QUANTILE_DIRECTIONS: dict[str, Direction] = {"median_session_time": "higher", "p90_session_time": "higher",
+                                             "p99_request_latency": "lower"}
+"""Quantile metrics (``botify.ab.quantiles``): a quantile over all sessions or requests, users as the unit."""
+ALL_DIRECTIONS: dict[str, Direction] = {**DIRECTIONS, **QUANTILE_DIRECTIONS}
 UNITS = {"time": "listened tracks", "sessions": "sessions", "mean_request_latency": "ms",
-         "mean_tracks_per_session": "tracks", "mean_time_per_session": "listened tracks"}
+         "mean_tracks_per_session": "tracks", "mean_time_per_session": "listened tracks",
+         "median_session_time": "listened tracks", "p90_session_time": "listened tracks",
+         "p99_request_latency": "ms"}
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ class MetricPlan:
         for spec in (self.primary, *self.secondary, *self.guardrails):
             if spec.name == metric:
                 return spec.better
-        return DIRECTIONS.get(metric, "higher")
+        return ALL_DIRECTIONS.get(metric, "higher")
 
     @classmethod
     def default(cls) -> MetricPlan:
@@ -95,7 +103,7 @@ class MetricPlan:
                 raise ConfigError(f"{where}.secondary must be a list, got {raw_secondary!r}")
             secondary = tuple(_spec(item, f"{where}.secondary[{i}]") for i, item in enumerate(raw_secondary))
         else:
-            secondary = tuple(MetricSpec(name, better) for name, better in DIRECTIONS.items() if name not in taken)
+            secondary = tuple(MetricSpec(name, better) for name, better in ALL_DIRECTIONS.items() if name not in taken)
         names = [primary.name, *(s.name for s in secondary), *(g.name for g in guardrails)]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -109,9 +117,9 @@ def _spec(item: Any, where: str) -> MetricSpec:
     if not isinstance(item, dict) or not isinstance(item.get("metric"), str):
         raise ConfigError(f"{where}: expected a metric name or {{metric: NAME, better: higher|lower}}, got {item!r}")
     name = item["metric"]
-    if name not in DIRECTIONS:
-        raise ConfigError(f"{where}: unknown metric {name!r}; expected one of {sorted(DIRECTIONS)}")
-    better = item.get("better", DIRECTIONS[name])
+    if name not in ALL_DIRECTIONS:
+        raise ConfigError(f"{where}: unknown metric {name!r}; expected one of {sorted(ALL_DIRECTIONS)}")
+    better = item.get("better", ALL_DIRECTIONS[name])
     if better not in ("higher", "lower"):
         raise ConfigError(f"{where}: `better` must be 'higher' or 'lower', got {better!r}")
     extra = sorted(set(item) - {"metric", "better", "tolerance"})

@@ -68,7 +68,8 @@ class TestDataFrames:
 
         frames = analyze(logs, "EXP")
         assert set(frames.table["metric"]) == {"time", "sessions", "mean_request_latency",
-                                              "mean_tracks_per_session", "mean_time_per_session"}
+                                              "mean_tracks_per_session", "mean_time_per_session",
+                                              "median_session_time", "p90_session_time", "p99_request_latency"}
         row = frames.table.set_index(["treatment", "metric"]).loc[("T1", "mean_time_per_session")]
         assert row["control_mean"] == 1.375
         assert len(frames.users) == 4 and set(frames.users["arm"]) == {"C", "T1"}

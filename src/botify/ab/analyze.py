@@ -11,7 +11,8 @@ import numpy.typing as npt
 
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, sample_ratio_mismatch
-from botify.ab.table import Comparison, compare_arms, render_markdown
+from botify.ab.quantiles import QUANTILE_METRICS, compare_quantiles
+from botify.ab.table import Comparison, compare_arms, render_markdown, with_holm
 from botify.ab.verdict import Verdict, decide
 from botify.errors import ConfigError
 from botify.logs.columnar import read_events_with
@@ -77,6 +78,15 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     if not (metrics.arm == control_index).any():
         raise ConfigError(f"no user of experiment {experiment!r} is in the control arm {control!r}")
     rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
+    on_requests = events.arm >= 0
+    observations = {
+        "session time": (sessions.user, sessions.arm, sessions.time),
+        "request latency (ms)": (events.user[on_requests], events.arm[on_requests],
+                                 events.latency[on_requests] * 1000.0),
+    }
+    order = {name: i for i, name in enumerate((*REPORT_METRICS, *QUANTILE_METRICS))}
+    rows = with_holm(sorted(rows + compare_quantiles(observations, control=control_index, alpha=alpha),
+                            key=lambda row: (arm_index(row.treatment), order[row.metric])), alpha)
     users_per_arm = np.bincount(metrics.arm, minlength=max(int(metrics.arm.max()) + 1, 2))
     srm = sample_ratio_mismatch(users_per_arm)
     plan = metrics_plan or MetricPlan.default()

@@ -23,12 +23,12 @@ from botify.experiments import arm_name
 from botify.logs.reader import arm_index
 from botify.metric_plan import UNITS, MetricPlan
 
-__all__ = ["render_html"]
+__all__ = ["STYLE", "Figures", "render_html"]
 
 TONE_COLOURS = {"good": "#0a7a2f", "bad": "#b3261e", "neutral": "#7a7a7a"}
 _ARM_COLOURS = ("#555555", "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
 _DECISION_CLASS = {"ship": "good", "don't ship": "bad", "inconclusive": "neutral"}
-_STYLE = """
+STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
@@ -41,13 +41,14 @@ td:first-child,td:nth-child(2){text-align:left}
 _AXIS = {"automargin": True, "showline": True, "linecolor": "#444", "ticks": "outside", "zeroline": False}
 
 
-class _Figures:
+class Figures:
     """Turns figures into HTML, inlining Plotly's JavaScript with the first one only."""
 
     def __init__(self) -> None:
         self.count = 0
 
     def html(self, figure: go.Figure, name: str) -> str:
+        """The figure as a ``div`` marked ``data-plot=name``, in the house style."""
         figure.update_layout(template="plotly_white", font={"size": 13}, margin={"l": 20, "r": 30, "t": 60, "b": 20})
         figure.update_xaxes(**_AXIS)
         figure.update_yaxes(**_AXIS)
@@ -57,7 +58,7 @@ class _Figures:
         return f'<div class="plot" data-plot="{html.escape(name)}">{body}</div>'
 
 
-def _forest(figures: _Figures, analysis: Analysis, metric: str) -> str:
+def _forest(figures: Figures, analysis: Analysis, metric: str) -> str:
     rows = [r for r in analysis.rows if r.metric == metric and np.isfinite(r.lower) and np.isfinite(r.upper)]
     if not rows:
         return ""
@@ -83,7 +84,7 @@ def _forest(figures: _Figures, analysis: Analysis, metric: str) -> str:
     return figures.html(figure, f"forest-{metric}")
 
 
-def _distributions(figures: _Figures, analysis: Analysis) -> str:
+def _distributions(figures: Figures, analysis: Analysis) -> str:
     s = analysis.sessions
     if len(s) == 0:
         return ""
@@ -119,7 +120,7 @@ def _treatments(analysis: Analysis) -> list[int]:
     return sorted(set(int(a) for a in analysis.sessions.arm) - {arm_index(analysis.control)})
 
 
-def _over_the_day(figures: _Figures, analysis: Analysis, checkpoints: int = 24) -> str:
+def _over_the_day(figures: Figures, analysis: Analysis, checkpoints: int = 24) -> str:
     """The primary metric's effect, recomputed on the sessions ended so far, with its 95 % interval."""
     s = analysis.sessions
     if len(s) < 20:
@@ -154,7 +155,7 @@ def _over_the_day(figures: _Figures, analysis: Analysis, checkpoints: int = 24) 
     return figures.html(figure, "over-the-day")
 
 
-def _per_day(figures: _Figures, analysis: Analysis) -> str:
+def _per_day(figures: Figures, analysis: Analysis) -> str:
     s = analysis.sessions
     if len(s) == 0:
         return ""
@@ -209,7 +210,7 @@ def _metric_order(analysis: Analysis) -> list[str]:
     return [m for m in declared if m in present] + sorted(present - set(declared))
 
 
-def _long_term(figures: _Figures, daily: DailySessions, control: str) -> str:
+def _long_term(figures: Figures, daily: DailySessions, control: str) -> str:
     """Retention curves per arm, the daily effects of every treatment, and the horizon's table."""
     arms = sorted(set(daily.arm.tolist()))
     retention = go.Figure()
@@ -244,12 +245,12 @@ def _long_term(figures: _Figures, daily: DailySessions, control: str) -> str:
 def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None,
                 long_term: DailySessions | None = None) -> str:
     """The whole report as one HTML string; ``long_term`` (sessions with their simulated day) adds the horizon."""
-    figures = _Figures()
+    figures = Figures()
     forests = "".join(_forest(figures, analysis, metric) for metric in _metric_order(analysis))
     srm_class = "warn" if analysis.srm.mismatch else ""
     meta = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in (metadata or {}).items())
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<section id='verdict'>{_verdicts(analysis)}</section>"
             f"<p>Primary metric: {html.escape(analysis.plan.primary.name)}; "
             f"guardrails: {html.escape(analysis.plan.describe_guardrails())}.</p>"

@@ -13,6 +13,7 @@ from botify.ab.bootstrap import bootstrap_relative_effect
 from botify.ab.cuped import cuped
 from botify.ab.longterm import Calendar
 from botify.ab.looks import SEQUENTIAL_METRICS, SequentialResult, arm_looks, looks_by_slices, sequential_analysis
+from botify.ab.metrics import REPORT_METRICS
 from botify.ab.ratio import delta_ratio_test
 from botify.ab.stats import welch_ttest
 from botify.logs.reader import arm_index
@@ -26,11 +27,13 @@ def _treatments(analysis: Analysis) -> list[str]:
 
 
 def bootstrap_section(analysis: Analysis, resamples: int, *, alpha: float = 0.05, seed: int = 0) -> str:
-    """Percentile-bootstrap interval of every row's relative effect."""
+    """Percentile-bootstrap interval of every per-user metric's relative effect."""
     m = analysis.metrics
     lines = [f"Percentile bootstrap ({resamples} resamples, seed {seed}), effect % of control:", "",
              "| treatment | metric | effect % | lower % | upper % |", "|---|---|---|---|---|"]
     for row in analysis.rows:
+        if row.metric not in REPORT_METRICS:
+            continue
         values = m.metric(row.metric)
         boot = bootstrap_relative_effect(values[m.arm == arm_index(row.treatment)],
                                          values[m.arm == arm_index(row.control)], resamples=resamples,

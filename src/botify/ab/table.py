@@ -16,7 +16,8 @@ from botify.ab.stats import welch_ttest
 from botify.experiments import arm_name
 from botify.metric_plan import MetricPlan
 
-__all__ = ["HEADER", "Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone", "table_cells"]
+__all__ = ["HEADER", "Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone", "table_cells",
+           "with_holm"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ def compare_arms(
                     treatment_users=int(in_treatment.sum()),
                 )
             )
+    return with_holm(rows, alpha)
+
+
+def with_holm(rows: list[Comparison], alpha: float = 0.05) -> list[Comparison]:
+    """The rows with Holm-adjusted p-values over all of them (the table's family)."""
     adjusted = holm([row.pvalue for row in rows])
     return [replace(row, pvalue_holm=float(p), significant_holm=bool(p < alpha)) for row, p in zip(rows, adjusted,
                                                                                                   strict=True)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from botify.ab.metrics import UserMetrics
+from botify.ab.metrics import REPORT_METRICS, UserMetrics
 from botify.ab.multiple import SRMResult
 from botify.ab.power import minimum_detectable_effect
 from botify.ab.table import Comparison, row_tone
@@ -57,6 +57,8 @@ def _guardrail_state(row: Comparison, spec: MetricSpec) -> Literal["ok", "at ris
 
 
 def _mde(metrics: UserMetrics, metric: str, control: int, treatment: int, alpha: float) -> float | None:
+    if metric not in REPORT_METRICS:  # a quantile: no per-user column to size it from
+        return None
     values = metrics.metric(metric)
     base = values[metrics.arm == control]
     users = min(int((metrics.arm == control).sum()), int((metrics.arm == treatment).sum()))

@@ -175,3 +175,35 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
                                          {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}, long_term))
         console.print(f"HTML report written to {html_path}")
 
+
+
+@ab.command("peeking")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=Path("worlds/returns"),
+              show_default=True, help="A world with the return model (generated, seed 0, if missing).")
+@click.option("--experiment", "experiment_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Its first experiment's arms, control first (default: the seminar's).")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=None,
+              help="The models the arms name (default: OUT/artifacts; the seminar's are trained there if missing).")
+@click.option("--days", type=click.IntRange(min=2), default=14, show_default=True, help="Daily looks per run.")
+@click.option("--runs", type=click.IntRange(min=1), default=1000, show_default=True, help="A/A runs.")
+@click.option("--ab-runs", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Runs of the whole experiment (every treatment against the control).")
+@click.option("--metric", default="mean_time_per_session", show_default=True, help="The metric looked at daily.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/peeking"), show_default=True)
+def ab_peeking(world_dir: Path, experiment_file: Path | None, artifacts: Path | None, days: int, runs: int,
+               ab_runs: int, metric: str, alpha: float, seed: int, out: Path) -> None:
+    """Look at simulated experiments every day: false positives, power and stopping day of each method.
+
+    Naive daily Welch tests against GST, GAVI and mSPRT (docs/sequential.md), on fresh simulations of the
+    return-model world; report.md and report.html in OUT.
+    """
+    from botify.ab.metrics import REPORT_METRICS
+    from botify.experiments import BUNDLED
+    from botify.recipes.peeking import PeekingOptions, run_peeking
+
+    if metric not in REPORT_METRICS:
+        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    run_peeking(PeekingOptions(world_dir, out, artifacts, experiment_file or BUNDLED / "seminar.yml", days, runs,
+                               ab_runs, seed, alpha, metric), console)

@@ -1,0 +1,148 @@
+r"""Quantile metrics with users as the unit: the median and p90 of session time, the p99 of request latency.
+
+A quantile is taken over all of an arm's observations (sessions or requests), but the observations of one user
+are correlated, so the interval must treat users, not observations, as independent. The method is the one of
+Deng, Knoblich & Lu, "Applying the delta method in metric analytics" (KDD 2018, section 4.2), which needs no
+density estimate:
+
+1. :math:`\hat Q` is the empirical :math:`p`-quantile of the observations;
+2. :math:`\hat F(\hat Q) = \sum_i S_i / \sum_i N_i`, where user :math:`i` has :math:`N_i` observations of which
+   :math:`S_i` are at most :math:`\hat Q`, is a ratio of per-user sums: its variance :math:`\sigma^2` comes from
+   the delta method for ratios (``botify.ab.ratio.ratio_with_variance``);
+3. the interval is :math:`[\hat Q(p - z\sigma), \hat Q(p + z\sigma)]` (the empirical quantiles at those levels),
+   and the standard error of :math:`\hat Q` is its width over :math:`2z`.
+
+Two arms are compared on the difference of their quantiles, :math:`\hat Q_t - \hat Q_c`, with standard error
+:math:`\sqrt{se_t^2 + se_c^2}` and a normal interval; the effect is in % of the control's quantile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from botify.ab.ratio import ratio_with_variance
+from botify.ab.table import Comparison
+from botify.errors import ConfigError
+from botify.experiments import arm_name
+
+__all__ = ["QUANTILE_METRICS", "QuantileDifference", "QuantileEstimate", "compare_quantiles", "quantile_difference",
+           "quantile_interval"]
+
+QUANTILE_METRICS: dict[str, tuple[str, float]] = {
+    "median_session_time": ("session time", 0.5),
+    "p90_session_time": ("session time", 0.9),
+    "p99_request_latency": ("request latency (ms)", 0.99),
+}
+"""Each quantile metric: what it is a quantile of, and the level."""
+
+
+@dataclass(frozen=True)
+class QuantileEstimate:
+    """One arm's quantile, its interval and standard error."""
+
+    estimate: float
+    lower: float
+    upper: float
+    standard_error: float
+    users: int
+
+
+def quantile_interval(values: npt.ArrayLike, unit: npt.ArrayLike, level: float, *,
+                      alpha: float = 0.05) -> QuantileEstimate:
+    """The ``level``-quantile of ``values`` and its interval, ``unit`` (the user of each value) as the unit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> users = np.repeat(np.arange(400), 5)
+    >>> values = rng.normal(size=400)[users] + rng.normal(size=2000)
+    >>> q = quantile_interval(values, users, 0.5)
+    >>> bool(q.lower < 0.0 < q.upper), q.users
+    (True, 400)
+    """
+    if not 0 < level < 1:
+        raise ConfigError(f"a quantile's level must be in (0, 1), got {level}")
+    x = np.asarray(values, dtype=np.float64)
+    ids = np.asarray(unit)
+    if x.shape != ids.shape:
+        raise ConfigError(f"`values` and `unit` must have one entry each, got {x.shape} and {ids.shape}")
+    if len(ids) and ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1_000_000:
+        row = ids  # small non-negative ids index the per-user sums directly (no sort)
+    else:
+        row = np.unique(ids, return_inverse=True)[1].reshape(-1)
+    total = np.bincount(row).astype(np.float64)
+    present = total > 0
+    users = int(present.sum())
+    if users < 2:
+        nan = float("nan")
+        return QuantileEstimate(nan, nan, nan, nan, users)
+    estimate = float(np.quantile(x, level))
+    below = np.bincount(row, weights=(x <= estimate).astype(np.float64), minlength=len(total))
+    _, variance = ratio_with_variance(below[present], total[present])
+    z = float(special.ndtri(1 - alpha / 2))
+    spread = z * np.sqrt(max(variance, 0.0))
+    lower = float(np.quantile(x, max(level - spread, 0.0)))
+    upper = float(np.quantile(x, min(level + spread, 1.0)))
+    return QuantileEstimate(estimate, lower, upper, (upper - lower) / (2 * z), users)
+
+
+@dataclass(frozen=True)
+class QuantileDifference:
+    """Treatment's quantile minus control's, with a normal interval; ``effect`` etc. in % of the control's."""
+
+    control: QuantileEstimate
+    treatment: QuantileEstimate
+    difference: float
+    lower_difference: float
+    upper_difference: float
+    effect: float
+    lower: float
+    upper: float
+    pvalue: float
+
+
+def quantile_difference(values_t: npt.ArrayLike, unit_t: npt.ArrayLike, values_c: npt.ArrayLike,
+                        unit_c: npt.ArrayLike, level: float, *, alpha: float = 0.05) -> QuantileDifference:
+    """Compare two arms' ``level``-quantiles (see the module docstring)."""
+    t = quantile_interval(values_t, unit_t, level, alpha=alpha)
+    c = quantile_interval(values_c, unit_c, level, alpha=alpha)
+    difference = t.estimate - c.estimate
+    se = float(np.hypot(t.standard_error, c.standard_error))
+    half = float(special.ndtri(1 - alpha / 2)) * se
+    if not np.isfinite(difference):
+        pvalue = float("nan")
+    elif se > 0:
+        pvalue = float(2 * special.ndtr(-abs(difference) / se))
+    else:  # both quantiles sit on atoms of their distributions: only their equality is known
+        pvalue = 1.0 if difference == 0 else 0.0
+    scale = 100 / c.estimate if c.estimate else float("nan")
+    return QuantileDifference(c, t, difference, difference - half, difference + half, difference * scale,
+                              (difference - half) * scale, (difference + half) * scale, pvalue)
+
+
+def compare_quantiles(observations: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                    npt.NDArray[np.float64]]], *, control: int = 0,
+                      alpha: float = 0.05) -> list[Comparison]:
+    """Every treatment against ``control`` on each metric of ``QUANTILE_METRICS``, as rows of the table.
+
+    ``observations`` maps what a quantile is taken of (``QUANTILE_METRICS``' first field: ``"session time"``,
+    ``"request latency (ms)"``) to ``(user, arm, value)`` arrays, one entry per observation.
+    """
+    rows: list[Comparison] = []
+    arms = sorted(set().union(*(set(np.unique(arm).tolist()) for _, arm, _ in observations.values())))
+    for arm in arms:
+        if arm == control:
+            continue
+        for name, (source, level) in QUANTILE_METRICS.items():
+            user, arms_of, values = observations[source]
+            t, c = arms_of == arm, arms_of == control
+            result = quantile_difference(values[t], user[t], values[c], user[c], level, alpha=alpha)
+            rows.append(Comparison(arm_name(arm), arm_name(control), name, result.control.estimate,
+                                   result.treatment.estimate, result.effect, result.lower, result.upper,
+                                   result.pvalue, bool(result.lower_difference > 0 or result.upper_difference < 0),
+                                   result.control.users, result.treatment.users))
+    return rows
