@@ -14,7 +14,7 @@ import botify
 SOURCE = Path(botify.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "progress"},                                                # exceptions; the progress callback
-    {"world", "state", "plugins", "metric_plan"},                          # catalog; state; loader; metrics
+    {"world", "state", "plugins", "metric_plan", "segment_plan"},          # catalog; state; loader; metrics
     {"experiments", "artifacts", "logs", "course"},                        # experiments; artifacts; logs; the course's
     {"ab", "recommenders", "train"},                                       # analysis; online recs; offline models
     {"service", "ope"},                                                    # the HTTP service; off-policy evaluation

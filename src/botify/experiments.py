@@ -37,6 +37,7 @@ import yaml
 
 from botify.errors import ConfigError
 from botify.metric_plan import MetricPlan
+from botify.segment_plan import SegmentPlan
 from botify.world.seeding import check_seed
 
 __all__ = ["BUNDLED", "DEFAULT_PLAN", "Arm", "Experiment", "ExperimentPlan", "arm_name", "assign_arm", "default_plan",
@@ -101,6 +102,7 @@ class ExperimentPlan:
     seed: int | None = None
     source: Path | None = None  # the experiment file; import paths of plugins resolve from its folder first
     metrics: MetricPlan = field(default_factory=MetricPlan.default)  # what the routing experiment is judged on
+    segments: SegmentPlan = field(default_factory=SegmentPlan.default)  # what `ab analyze --segments` cuts by
 
     @property
     def directory(self) -> Path | None:
@@ -117,9 +119,10 @@ class ExperimentPlan:
         """Validate a parsed YAML document."""
         if not isinstance(data, dict) or "experiments" not in data:
             raise ConfigError(f"{source}: expected a mapping with an `experiments` list")
-        unknown = sorted(set(data) - {"experiments", "seed", "metrics"})
+        unknown = sorted(set(data) - {"experiments", "seed", "metrics", "segments"})
         if unknown:
-            raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: ['experiments', 'metrics', 'seed']")
+            raise ConfigError(f"{source}: unknown key(s) {unknown}; allowed: ['experiments', 'metrics', 'seed', "
+                              "'segments']")
         seed = data.get("seed")
         if seed is not None:
             check_seed(seed, "seed")
@@ -130,7 +133,8 @@ class ExperimentPlan:
         names = [e.name for e in experiments]
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: experiment names must be unique, got {names}")
-        return cls(experiments=experiments, seed=seed, metrics=MetricPlan.from_dict(data.get("metrics"), source))
+        return cls(experiments=experiments, seed=seed, metrics=MetricPlan.from_dict(data.get("metrics"), source),
+                   segments=SegmentPlan.from_dict(data.get("segments"), source))
 
     @classmethod
     def single(cls, name: str, recommenders: list[str], seed: int | None = None) -> ExperimentPlan:

@@ -36,6 +36,8 @@ class Analysis:
     srm: SRMResult
     plan: MetricPlan
     verdicts: list[Verdict]
+    first_track: npt.NDArray[np.int64] | None = None
+    """With ``first_tracks=True``: each user row's first track in the experiment (by time), for segments."""
 
     def verdict_lines(self) -> list[str]:
         """One line per treatment: the decision and its reason."""
@@ -60,11 +62,12 @@ class Analysis:
 
 def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C", alpha: float = 0.05,
                  engine: str = "duckdb", cache_dir: str | Path | None = None,
-                 metrics_plan: MetricPlan | None = None) -> Analysis:
+                 metrics_plan: MetricPlan | None = None, first_tracks: bool = False) -> Analysis:
     """Read (``engine``: see ``read_events_with``), sessionize, compare every treatment with ``control`` and decide.
 
     ``metrics_plan`` (an experiment file's ``metrics`` block, ``ExperimentPlan.metrics``) names the primary metric and
-    the guardrails; the defaults are ``MetricPlan.default()``.
+    the guardrails; the defaults are ``MetricPlan.default()``. ``first_tracks`` keeps each user's first track (the
+    one they were playing at their first request), which segments by genre need.
     """
     try:
         control_index = arm_index(control)
@@ -90,8 +93,18 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     users_per_arm = np.bincount(metrics.arm, minlength=max(int(metrics.arm.max()) + 1, 2))
     srm = sample_ratio_mismatch(users_per_arm)
     plan = metrics_plan or MetricPlan.default()
+    first = _first_tracks(events.user, events.track, events.timestamp, metrics.user) if first_tracks else None
     return Analysis(experiment, control, read, sessions, metrics, rows, srm, plan,
-                    decide(rows, srm, plan, metrics, alpha=alpha))
+                    decide(rows, srm, plan, metrics, alpha=alpha), first)
+
+
+def _first_tracks(user: npt.NDArray[np.int64], track: npt.NDArray[np.int64], timestamp: npt.NDArray[np.int64],
+                  users: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each of ``users``' track on their earliest line (reading order breaks ties), -1 for a user with no line."""
+    order = np.lexsort((timestamp, user))
+    starts = order[np.r_[True, user[order][1:] != user[order][:-1]]]
+    lookup = dict(zip(user[starts].tolist(), track[starts].tolist(), strict=True))
+    return np.array([lookup.get(u, -1) for u in users.tolist()], dtype=np.int64)
 
 
 def pre_period_metric(paths: Iterable[str | Path], users: npt.NDArray[np.int64], metric: str, *,

@@ -10,7 +10,7 @@ from scipy import special  # scipy.stats's own kernels, without its 1 s import
 
 from botify.errors import ConfigError
 
-__all__ = ["SRM_ALPHA", "SRMResult", "holm", "sample_ratio_mismatch"]
+__all__ = ["SRM_ALPHA", "SRMResult", "benjamini_hochberg", "holm", "sample_ratio_mismatch"]
 
 SRM_ALPHA = 0.001
 """Reports warn about a sample-ratio mismatch below this p-value."""
@@ -91,4 +91,30 @@ def holm(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
     m = len(order)
     scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
     out[order] = np.maximum.accumulate(scaled)
+    return out
+
+
+def benjamini_hochberg(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    r"""Benjamini-Hochberg adjusted p-values (false discovery rate control), in the input order.
+
+    Notes
+    -----
+    With the :math:`m` p-values sorted ascending, :math:`\tilde p_{(i)} = \min_{j \ge i} \min(1, m p_{(j)} / j)`.
+    NaN p-values stay NaN and do not count in :math:`m`. Reference: Y. Benjamini & Y. Hochberg, "Controlling the
+    false discovery rate", J. R. Statist. Soc. B 57 (1995).
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.20]).round(4).tolist()
+    [0.04, 0.0533, 0.0533, 0.2]
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    if len(valid) == 0:
+        return out
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = len(order)
+    scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
+    out[order] = np.minimum.accumulate(scaled[::-1])[::-1]
     return out

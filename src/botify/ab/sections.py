@@ -15,11 +15,13 @@ from botify.ab.longterm import Calendar
 from botify.ab.looks import SEQUENTIAL_METRICS, SequentialResult, arm_looks, looks_by_slices, sequential_analysis
 from botify.ab.metrics import REPORT_METRICS
 from botify.ab.ratio import delta_ratio_test
+from botify.ab.segments import SegmentReport, analyze_segments, segment_labels
 from botify.ab.stats import welch_ttest
 from botify.logs.reader import arm_index
+from botify.segment_plan import SegmentPlan
 
-__all__ = ["bootstrap_section", "cuped_section", "ratio_section", "sequential_result", "sequential_section",
-           "session_looks"]
+__all__ = ["bootstrap_section", "cuped_section", "ratio_section", "segment_report", "sequential_result",
+           "sequential_section", "session_looks"]
 
 
 def _treatments(analysis: Analysis) -> list[str]:
@@ -113,3 +115,22 @@ def sequential_section(result: SequentialResult, looks_from: str, primary: str) 
     for metric in metrics:
         lines += [f"- {line}" for line in result.stop_lines(metric)]
     return "\n".join(lines) + f"\n\nLooks of `{primary}`:\n\n" + result.markdown(primary).split("\n\n", 1)[1]
+
+
+def segment_report(analysis: Analysis, plan: SegmentPlan, *, genre_names: list[str] | None = None,
+                   genre_of_track: npt.NDArray[np.int16] | None = None, pre_logs: Iterable[str | Path] = (),
+                   alpha: float = 0.05) -> SegmentReport:
+    """The primary metric by every segment dimension of ``plan`` (the analysis must keep first tracks)."""
+    m = analysis.metrics
+    pre_logs = list(pre_logs)
+    first_genre = None
+    if genre_names is not None and genre_of_track is not None and analysis.first_track is not None:
+        known = analysis.first_track >= 0
+        first_genre = np.where(known, np.array(genre_names)[genre_of_track[np.maximum(analysis.first_track, 0)]],
+                               "unknown")
+    pre_sessions = pre_period_metric(pre_logs, m.user, "sessions") if pre_logs else None
+    labels = {spec.by: segment_labels(spec, first_genre=first_genre, pre_sessions=pre_sessions)
+              for spec in plan.specs}
+    return analyze_segments(m, labels, plan, metric=analysis.plan.primary.name if analysis.plan.primary.name in
+                            REPORT_METRICS else "mean_time_per_session", control=arm_index(analysis.control),
+                            alpha=alpha)

@@ -114,20 +114,31 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="GST's alpha spending: obf (O'Brien-Fleming type) or power:RHO.")
 @click.option("--tau", type=click.FloatRange(0, min_open=True), default=None,
               help="mSPRT's mixing standard deviation, in the metric's units (default: 10 % of the first look's sd).")
+@click.option("--segments", is_flag=True,
+              help="Also the primary metric by segment, as the experiment file's `segments` block declares them "
+                   "(default: the genre of each user's first track).")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True,
+              help="The world whose public catalog gives the tracks' genres (segments by first_genre).")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
                engine: str, calendar_file: Path | None, plan_file: Path | None, sequential: str | None,
-               looks: int | None, max_users: int | None, spending: str, tau: float | None) -> None:
+               looks: int | None, max_users: int | None, spending: str, tau: float | None, segments: bool,
+               world_dir: Path) -> None:
     """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
     if sequential is None and (looks is not None or max_users is not None or tau is not None):
         raise ConfigError("`--looks`, `--max-users` and `--tau` go with `--sequential gst|gavi|msprt`")
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
     from botify.experiments import load_experiments
+    from botify.segment_plan import SegmentPlan
 
-    metrics_plan = load_experiments(plan_file).metrics if plan_file is not None else None
+    experiment_plan = load_experiments(plan_file) if plan_file is not None else None
+    segment_plan = experiment_plan.segments if experiment_plan is not None else SegmentPlan.default()
+    if segments and any(spec.needs_pre_period for spec in segment_plan.specs) and not pre_logs:
+        raise ConfigError("segments by pre_activity or returning need pre-period logs (`--pre LOGS`)")
     analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
-                            metrics_plan=metrics_plan)
+                            metrics_plan=experiment_plan.metrics if experiment_plan is not None else None,
+                            first_tracks=segments)
     for line in analysis.verdict_lines():
         console.print(f"[bold]{line}[/]")
     console.print(analysis.read.describe())
@@ -138,6 +149,7 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         bootstrap_section,
         cuped_section,
         ratio_section,
+        segment_report,
         sequential_result,
         sequential_section,
     )
@@ -160,6 +172,13 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         result, looks_from = sequential_result(analysis, method=sequential, looks=looks, calendar=calendar_file,
                                                alpha=alpha, max_users=max_users, spending=spending, tau=tau)
         sections.append(sequential_section(result, looks_from, analysis.plan.primary.name))
+    if segments:
+        from botify.world.catalog import load_catalog
+
+        catalog = load_catalog(world_dir) if any(s.by == "first_genre" for s in segment_plan.specs) else None
+        report = segment_report(analysis, segment_plan, genre_names=catalog.genre_names if catalog else None,
+                                genre_of_track=catalog.genre_id if catalog else None, pre_logs=pre_logs, alpha=alpha)
+        sections.append(report.markdown())
     extra = "".join("\n" + section for section in sections)
     if extra:
         console.print(extra)
