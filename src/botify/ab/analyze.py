@@ -12,6 +12,7 @@ import numpy.typing as npt
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
 from botify.ab.multiple import SRMResult, sample_ratio_mismatch
 from botify.ab.quantiles import QUANTILE_METRICS, compare_quantiles
+from botify.ab.stats import RELATIVE_INTERVALS
 from botify.ab.table import Comparison, compare_arms, render_markdown, with_holm
 from botify.ab.verdict import Verdict, decide
 from botify.errors import ConfigError
@@ -20,7 +21,14 @@ from botify.logs.reader import LogReadReport, arm_index
 from botify.logs.sessions import Sessions, sessionize
 from botify.metric_plan import MetricPlan
 
-__all__ = ["Analysis", "analyze_logs", "pre_period_metric"]
+__all__ = ["RELATIVE_WORDING", "Analysis", "analyze_logs", "pre_period_metric"]
+
+RELATIVE_WORDING = {
+    "scaled": "intervals in %: Welch's interval of the difference over the control mean (the reference's definition; "
+              "it treats the control mean as exact)",
+    "delta": "intervals in %: delta method on treatment mean / control mean - 1 (counts the control mean's error "
+             "too); quantile rows: their difference over the control's quantile",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Analysis:
     plan: MetricPlan
     verdicts: list[Verdict]
     first_track: npt.NDArray[np.int64] | None = None
+    relative: str = "scaled"
+    """How the table's intervals in % were made (``botify.ab.stats.relative_effect``)."""
     """With ``first_tracks=True``: each user row's first track in the experiment (by time), for segments."""
 
     def verdict_lines(self) -> list[str]:
@@ -56,19 +66,23 @@ class Analysis:
             f"- users per arm: {users}\n"
             f"- primary metric `{self.plan.primary.name}`; guardrails: "
             f"{self.plan.describe_guardrails()}\n"
-            f"- {self.srm.describe()}\n\n" + render_markdown(self.rows, self.plan)
+            f"- {self.srm.describe()}\n- {RELATIVE_WORDING[self.relative]}\n\n" + render_markdown(self.rows, self.plan)
         )
 
 
 def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str = "C", alpha: float = 0.05,
                  engine: str = "duckdb", cache_dir: str | Path | None = None,
-                 metrics_plan: MetricPlan | None = None, first_tracks: bool = False) -> Analysis:
+                 metrics_plan: MetricPlan | None = None, first_tracks: bool = False,
+                 relative: str = "scaled") -> Analysis:
     """Read (``engine``: see ``read_events_with``), sessionize, compare every treatment with ``control`` and decide.
 
     ``metrics_plan`` (an experiment file's ``metrics`` block, ``ExperimentPlan.metrics``) names the primary metric and
     the guardrails; the defaults are ``MetricPlan.default()``. ``first_tracks`` keeps each user's first track (the
-    one they were playing at their first request), which segments by genre need.
+    one they were playing at their first request), which segments by genre need. ``relative``: how the intervals in
+    % are made, ``scaled`` (the reference's) or ``delta`` (``botify.ab.stats.relative_effect``).
     """
+    if relative not in RELATIVE_INTERVALS:
+        raise ConfigError(f"`relative` must be one of {list(RELATIVE_INTERVALS)}, got {relative!r}")
     try:
         control_index = arm_index(control)
     except ValueError as error:
@@ -80,7 +94,7 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     metrics = user_metrics(sessions.user, sessions.arm, sessions.time, sessions.tracks, sessions.latency_ms)
     if not (metrics.arm == control_index).any():
         raise ConfigError(f"no user of experiment {experiment!r} is in the control arm {control!r}")
-    rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha)
+    rows = compare_arms(metrics, control=control_index, metric_names=REPORT_METRICS, alpha=alpha, relative=relative)
     on_requests = events.arm >= 0
     observations = {
         "session time": (sessions.user, sessions.arm, sessions.time),
@@ -95,7 +109,7 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     plan = metrics_plan or MetricPlan.default()
     first = _first_tracks(events.user, events.track, events.timestamp, metrics.user) if first_tracks else None
     return Analysis(experiment, control, read, sessions, metrics, rows, srm, plan,
-                    decide(rows, srm, plan, metrics, alpha=alpha), first)
+                    decide(rows, srm, plan, metrics, alpha=alpha), first, relative)
 
 
 def _first_tracks(user: npt.NDArray[np.int64], track: npt.NDArray[np.int64], timestamp: npt.NDArray[np.int64],

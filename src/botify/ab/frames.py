@@ -42,15 +42,17 @@ class AnalysisFrames:
 def analyze(logs: Iterable[str | Path] | str | Path, experiment: str, *, control: str = "C",
             alpha: float = 0.05, plan: str | Path | None = None, sequential: str | None = None,
             looks: int | None = None, calendar: str | Path | None = None, max_users: float | None = None,
-            spending: str = "obf", tau: float | None = None) -> AnalysisFrames:
+            spending: str = "obf", tau: float | None = None, relative: str = "scaled") -> AnalysisFrames:
     """Run ``analyze_logs`` and return its results as DataFrames (one row per verdict, comparison, user, session).
 
     ``plan``: the experiment file whose ``metrics`` block (primary metric, guardrails) the verdict follows.
     ``sequential`` and the arguments after it: as ``botify ab analyze --sequential`` (docs/sequential.md).
+    ``relative``: ``scaled`` or ``delta`` intervals in %, as ``--relative-interval``.
     """
     paths = [logs] if isinstance(logs, str | Path) else list(logs)
     metrics_plan = load_experiments(plan).metrics if plan is not None else None
-    result = analyze_logs(paths, experiment, control=control, alpha=alpha, metrics_plan=metrics_plan)
+    result = analyze_logs(paths, experiment, control=control, alpha=alpha, metrics_plan=metrics_plan,
+                          relative=relative)
     m = result.metrics
     users = pd.DataFrame({"user": m.user, "arm": [arm_name(int(a)) for a in m.arm], "sessions": m.sessions,
                           "time": m.time, "tracks": m.tracks, "latency": m.latency})

@@ -12,9 +12,16 @@ from botify.ab.analyze import Analysis, pre_period_metric
 from botify.ab.bootstrap import bootstrap_relative_effect
 from botify.ab.cuped import cuped
 from botify.ab.longterm import Calendar
-from botify.ab.looks import SEQUENTIAL_METRICS, SequentialResult, arm_looks, looks_by_slices, sequential_analysis
+from botify.ab.looks import (
+    POOLED_RATIO,
+    SEQUENTIAL_METRICS,
+    SequentialResult,
+    arm_looks,
+    looks_by_slices,
+    sequential_analysis,
+)
 from botify.ab.metrics import REPORT_METRICS
-from botify.ab.ratio import delta_ratio_test
+from botify.ab.ratio import cuped_ratio_test, delta_ratio_test
 from botify.ab.segments import SegmentReport, analyze_segments, segment_labels
 from botify.ab.stats import welch_ttest
 from botify.logs.reader import arm_index
@@ -77,6 +84,16 @@ def cuped_section(analysis: Analysis, pre_logs: Iterable[str | Path], *, alpha: 
             lines.append(f"| {treatment} | {name} | {100 * test.estimate / mean:+.2f} | "
                          f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
                          f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
+    pre_time, pre_sessions = (np.nan_to_num(pre_period_metric(pre_logs, m.user, name), nan=0.0)
+                              for name in ("time", "sessions"))
+    control = (m.time[base], m.sessions[base], pre_time[base], pre_sessions[base])
+    for treatment in _treatments(analysis):
+        rows = m.arm == arm_index(treatment)
+        result = cuped_ratio_test((m.time[rows], m.sessions[rows], pre_time[rows], pre_sessions[rows]), control,
+                                  alpha=alpha)
+        history = float((pre_sessions > 0).mean())
+        lines.append(f"| {treatment} | {POOLED_RATIO} | {result.effect:+.2f} | {result.lower:+.2f} | "
+                     f"{result.upper:+.2f} | {result.variance_reduction:.1%} | {history:.0%} |")
     return "\n".join(lines) + "\n"
 
 

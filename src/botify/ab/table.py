@@ -12,7 +12,7 @@ from rich.table import Table
 
 from botify.ab.metrics import REPORT_METRICS
 from botify.ab.multiple import holm
-from botify.ab.stats import welch_ttest
+from botify.ab.stats import relative_effect, welch_ttest
 from botify.experiments import arm_name
 from botify.metric_plan import MetricPlan
 
@@ -54,9 +54,14 @@ class PerUserMetrics(Protocol):
 
 
 def compare_arms(
-    metrics: PerUserMetrics, *, control: int = 0, metric_names: tuple[str, ...] = REPORT_METRICS, alpha: float = 0.05
+    metrics: PerUserMetrics, *, control: int = 0, metric_names: tuple[str, ...] = REPORT_METRICS, alpha: float = 0.05,
+    relative: str = "scaled",
 ) -> list[Comparison]:
-    """Welch test of every treatment arm against ``control`` for each metric."""
+    """Welch test of every treatment arm against ``control`` for each metric.
+
+    ``relative``: how the interval in % is made (``botify.ab.stats.relative_effect``): ``scaled`` (the reference's
+    definition, the default) or ``delta`` (also counts the control mean's error). Significance is Welch's either way.
+    """
     rows: list[Comparison] = []
     arms = sorted(set(int(a) for a in metrics.arm))
     in_control = metrics.arm == control
@@ -69,6 +74,10 @@ def compare_arms(
             result = welch_ttest(values[in_treatment], values[in_control], alpha=alpha)
             base = float(values[in_control].mean()) if in_control.any() else float("nan")
             scale = 100 / base if base else float("nan")
+            lower, upper = result.ci_low * scale, result.ci_high * scale
+            if relative != "scaled":
+                ratio = relative_effect(values[in_treatment], values[in_control], alpha=alpha, interval=relative)
+                lower, upper = ratio.lower, ratio.upper
             rows.append(
                 Comparison(
                     treatment=arm_name(arm),
@@ -77,8 +86,8 @@ def compare_arms(
                     control_mean=base,
                     treatment_mean=float(values[in_treatment].mean()),
                     effect=result.estimate * scale,
-                    lower=result.ci_low * scale,
-                    upper=result.ci_high * scale,
+                    lower=lower,
+                    upper=upper,
                     pvalue=result.pvalue,
                     significant=bool(result.ci_low > 0 or result.ci_high < 0),
                     control_users=int(in_control.sum()),

@@ -48,19 +48,26 @@ def ab_aa(logs: tuple[Path, ...], experiment: str, arm: str, metric: str, runs: 
 @click.option("--truth-episodes", type=click.IntRange(min=1000), default=2_000_000, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 def ab_coverage(world_dir: Path, runs: int, episodes: int, truth_episodes: int, seed: int) -> None:
-    """How often 95 % Welch intervals of small runs cover a large run's effect (Random vs StickyArtist)."""
+    """How often 95 % intervals of small runs cover a large run's effect (StickyArtist against Random).
+
+    The absolute difference (Welch), the relative effect by both definitions (scaled, delta) and the difference of
+    p90 session time.
+    """
     from botify.recipes.coverage import interval_coverage
+    from botify.recipes.progress import progress_bars
     from botify.sim.world import load_sim_world
 
-    result = interval_coverage(load_sim_world(world_dir), ("random", "sticky_artist"), runs=runs,
-                               episodes=episodes, truth_episodes=truth_episodes, seed=seed)
+    with progress_bars(console, "runs") as progress:
+        result = interval_coverage(load_sim_world(world_dir), ("random", "sticky_artist"), runs=runs,
+                                   episodes=episodes, truth_episodes=truth_episodes, seed=seed, progress=progress)
     console.print(result.describe())
 
 
 @ab.command("power")
 @click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--experiment", required=True, help="Experiment whose control arm gives the variance.")
-@click.option("--metric", default="mean_time_per_session", show_default=True)
+@click.option("--metric", default="mean_time_per_session", show_default=True,
+              help="A per-user metric, or pooled_time_per_session (all time over all sessions, delta method).")
 @click.option("--effect", type=float, default=0.05, show_default=True, help="Relative effect to detect (0.05 = 5%).")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
 @click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8, show_default=True)
@@ -69,15 +76,22 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
     import numpy as np
 
     from botify.ab.analyze import analyze_logs
+    from botify.ab.looks import POOLED_RATIO
     from botify.ab.metrics import REPORT_METRICS
     from botify.ab.power import PowerPlan, minimum_detectable_effect, required_users
+    from botify.ab.ratio import ratio_with_variance
 
-    if metric not in REPORT_METRICS:
-        raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
+    if metric not in (*REPORT_METRICS, POOLED_RATIO):
+        raise ConfigError(f"`--metric` must be one of {[*REPORT_METRICS, POOLED_RATIO]}, got {metric!r}")
     analysis = analyze_logs(logs, experiment)
-    values = analysis.metrics.metric(metric)[analysis.metrics.arm == 0]
-    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
-    users = int(len(values))
+    control = analysis.metrics.arm == 0
+    users = int(control.sum())
+    if metric == POOLED_RATIO:  # the ratio's per-user standard deviation is its linearization's (delta method)
+        mean, variance = ratio_with_variance(analysis.metrics.time[control], analysis.metrics.sessions[control])
+        sd = float(np.sqrt(variance * users))
+    else:
+        values = analysis.metrics.metric(metric)[control]
+        mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
     plan = PowerPlan(metric, mean, sd, users, minimum_detectable_effect(sd, mean, users, alpha=alpha, power=power),
                      effect, required_users(sd, mean, effect, alpha=alpha, power=power))
     console.print(plan.describe())
@@ -119,11 +133,14 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
                    "(default: the genre of each user's first track).")
 @click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True,
               help="The world whose public catalog gives the tracks' genres (segments by first_genre).")
+@click.option("--relative-interval", "relative", type=click.Choice(["scaled", "delta"]), default="scaled",
+              show_default=True, help="Intervals in %: the difference's interval over the control mean (the "
+                                      "reference's), or the delta method (counts the control mean's error).")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
                engine: str, calendar_file: Path | None, plan_file: Path | None, sequential: str | None,
                looks: int | None, max_users: int | None, spending: str, tau: float | None, segments: bool,
-               world_dir: Path) -> None:
+               world_dir: Path, relative: str) -> None:
     """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
     if sequential is None and (looks is not None or max_users is not None or tau is not None):
         raise ConfigError("`--looks`, `--max-users` and `--tau` go with `--sequential gst|gavi|msprt`")
@@ -138,7 +155,7 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
         raise ConfigError("segments by pre_activity or returning need pre-period logs (`--pre LOGS`)")
     analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
                             metrics_plan=experiment_plan.metrics if experiment_plan is not None else None,
-                            first_tracks=segments)
+                            first_tracks=segments, relative=relative)
     for line in analysis.verdict_lines():
         console.print(f"[bold]{line}[/]")
     console.print(analysis.read.describe())
