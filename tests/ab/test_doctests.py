@@ -7,9 +7,9 @@ from types import ModuleType
 
 import pytest
 
-from botify.ab import bootstrap, cuped, multiple, power, ratio, sequential, stats
+from botify.ab import bootstrap, cuped, multiple, peeking, power, quantiles, ratio, sequential, stats
 
-MODULES = [stats, multiple, ratio, power, bootstrap, cuped, sequential]
+MODULES = [stats, multiple, ratio, power, bootstrap, cuped, sequential, quantiles, peeking]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
