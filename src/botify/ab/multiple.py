@@ -82,16 +82,18 @@ def holm(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
     >>> holm([0.01, 0.04, 0.03]).round(4).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(pvalues, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    valid = np.flatnonzero(~np.isnan(p))
-    if len(valid) == 0:
-        return out
-    order = valid[np.argsort(p[valid], kind="stable")]
+    p, order, out = _sorted_valid(pvalues)
     m = len(order)
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
+    out[order] = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
     return out
+
+
+def _sorted_valid(pvalues: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp],
+                                                    npt.NDArray[np.float64]]:
+    """The p-values, the positions of the non-NaN ones in ascending order, and an all-NaN output to fill."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    valid = np.flatnonzero(~np.isnan(p))
+    return p, valid[np.argsort(p[valid], kind="stable")], np.full(p.shape, np.nan)
 
 
 def benjamini_hochberg(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -108,12 +110,7 @@ def benjamini_hochberg(pvalues: npt.ArrayLike) -> npt.NDArray[np.float64]:
     >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.20]).round(4).tolist()
     [0.04, 0.0533, 0.0533, 0.2]
     """
-    p = np.asarray(pvalues, dtype=np.float64)
-    out = np.full(p.shape, np.nan)
-    valid = np.flatnonzero(~np.isnan(p))
-    if len(valid) == 0:
-        return out
-    order = valid[np.argsort(p[valid], kind="stable")]
+    p, order, out = _sorted_valid(pvalues)
     m = len(order)
     scaled = np.minimum(1.0, m * p[order] / np.arange(1, m + 1))
     out[order] = np.minimum.accumulate(scaled[::-1])[::-1]
