@@ -79,9 +79,9 @@ def test_the_last_look_is_the_fixed_horizon_estimate(served_days: tuple[Path, Pa
 def test_the_cli_says_where_each_treatment_stops(served_days: tuple[Path, Path, Path, Horizon],
                                                   tmp_path: Path) -> None:
     logs, calendar, _, _ = served_days
-    report = tmp_path / "report.md"
+    report, page = tmp_path / "report.md", tmp_path / "report.html"
     result = CliRunner().invoke(main, ["ab", "analyze", str(logs), "--experiment", "LOOKS", "--sequential", "gst",
-                                       "--calendar", str(calendar), "--out", str(report)])
+                                       "--calendar", str(calendar), "--out", str(report), "--html", str(page)])
     assert result.exit_code == 0, result.output
     text = report.read_text()
     assert "Sequential analysis (gst, α = 0.05), looks: the calendar's days" in text
@@ -89,6 +89,7 @@ def test_the_cli_says_where_each_treatment_stops(served_days: tuple[Path, Path, 
     assert "T1: mean_time_per_session stops at look" in text
     assert f"T1: {POOLED_RATIO} stops at look" in text
     assert "| T2 | 3 |" in text
+    assert 'data-plot="sequential"' in page.read_text()
 
     wrong = CliRunner().invoke(main, ["ab", "analyze", str(logs), "--experiment", "LOOKS", "--looks", "3"])
     assert wrong.exit_code != 0 and "go with `--sequential" in wrong.output

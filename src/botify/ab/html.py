@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from botify.ab.analyze import Analysis
+from botify.ab.analyze import RELATIVE_WORDING, Analysis
 from botify.ab.longterm import DailySessions, compare_long_term, daily_effects, retention_curve, retention_days
+from botify.ab.looks import SequentialResult
 from botify.ab.metrics import user_metrics
 from botify.ab.table import HEADER, Comparison, compare_arms, row_tone, table_cells
 from botify.experiments import arm_name
@@ -242,9 +243,39 @@ def _long_term(figures: Figures, daily: DailySessions, control: str) -> str:
             f"{figures.html(retention, 'retention')}{figures.html(daily_figure, 'daily-effects')}")
 
 
+def _sequential(figures: Figures, result: SequentialResult, metric: str) -> str:
+    """The primary metric's always-valid interval at each look, per treatment, with the look it stops at."""
+    figure = go.Figure()
+    for index, treatment in enumerate(dict.fromkeys(r.treatment for r in result.rows)):
+        rows = [r for r in result.rows if r.treatment == treatment and r.metric == metric]
+        if not rows:
+            continue
+        xs = [r.look for r in rows]
+        colour = _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]
+        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=[r.upper for r in rows] + [r.lower for r in rows][::-1],
+                                    fill="toself", fillcolor=colour, opacity=0.18, line={"width": 0},
+                                    hoverinfo="skip", showlegend=False))
+        figure.add_trace(go.Scatter(x=xs, y=[r.effect for r in rows], mode="lines+markers", name=treatment,
+                                    line={"color": colour, "width": 2}))
+        stop = result.stops.get((treatment, metric))
+        if stop is not None:
+            at = next(r for r in rows if r.look == stop)
+            figure.add_trace(go.Scatter(x=[stop], y=[at.effect], mode="markers", name=f"{treatment} stops",
+                                        marker={"symbol": "star", "size": 14, "color": colour}))
+    figure.add_hline(y=0, line_dash="dash", line_color="#888")
+    figure.update_layout(height=400, title=f"{metric}: always-valid {result.method} interval at each look "
+                                           f"(α = {result.alpha})", xaxis_title="look",
+                         yaxis_title="effect, % of the control mean at the look", legend_title_text="treatment")
+    figure.update_yaxes(ticksuffix=" %")
+    return figures.html(figure, "sequential")
+
+
 def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None = None,
-                long_term: DailySessions | None = None) -> str:
-    """The whole report as one HTML string; ``long_term`` (sessions with their simulated day) adds the horizon."""
+                long_term: DailySessions | None = None, sequential: SequentialResult | None = None) -> str:
+    """The whole report as one HTML string.
+
+    ``long_term`` (sessions with their simulated day) adds the horizon, ``sequential`` the primary metric's looks.
+    """
     figures = Figures()
     forests = "".join(_forest(figures, analysis, metric) for metric in _metric_order(analysis))
     srm_class = "warn" if analysis.srm.mismatch else ""
@@ -255,9 +286,12 @@ def render_html(analysis: Analysis, title: str, metadata: dict[str, Any] | None 
             f"<p>Primary metric: {html.escape(analysis.plan.primary.name)}; "
             f"guardrails: {html.escape(analysis.plan.describe_guardrails())}.</p>"
             f"<p class='{srm_class}'>{html.escape(analysis.srm.describe())}</p>"
-            f"<p>{html.escape(analysis.read.describe())}</p>{_table(analysis)}"
+            f"<p>{html.escape(analysis.read.describe())}</p>"
+            f"<p>{html.escape(RELATIVE_WORDING[analysis.relative])}.</p>{_table(analysis)}"
             f"<h2>Effects</h2>{forests}<h2>Session time per arm</h2>{_distributions(figures, analysis)}"
             f"<h2>Over the day</h2>{_over_the_day(figures, analysis)}<h2>Per day</h2>{_per_day(figures, analysis)}"
-            + (f"<h2>Over the horizon</h2>{_long_term(figures, long_term, analysis.control)}" if long_term else "") +
+            + (f"<h2>Over the horizon</h2>{_long_term(figures, long_term, analysis.control)}" if long_term else "")
+            + (f"<h2>Sequential looks</h2>{_sequential(figures, sequential, analysis.plan.primary.name)}"
+               if sequential else "") +
             f"<h2>Run</h2><ul>{meta}</ul></body></html>\n")
 

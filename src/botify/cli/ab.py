@@ -185,6 +185,7 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
 
         long_term = DailySessions.from_logs(analysis.sessions, Calendar.load(calendar_file))
         sections.append(long_term_markdown(long_term, control=arm_index(control), alpha=alpha))
+    result = None
     if sequential is not None:
         result, looks_from = sequential_result(analysis, method=sequential, looks=looks, calendar=calendar_file,
                                                alpha=alpha, max_users=max_users, spending=spending, tau=tau)
@@ -208,7 +209,8 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
 
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(render_html(analysis, f"{experiment}: treatments vs {control}",
-                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}, long_term))
+                                         {"logs": ", ".join(str(p) for p in logs), "alpha": alpha}, long_term,
+                                         result))
         console.print(f"HTML report written to {html_path}")
 
 
