@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from botify.ab.looks import ArmLooks
 from botify.ab.peeking import PEEKING_METHODS, peek, summarize
 from botify.cli import main
+from botify.recipes.peeking import run_plan
 from botify.world.config import WorldConfig
 from botify.world.generate import write_world
 
@@ -77,3 +78,10 @@ def test_the_study_end_to_end(tmp_path: Path) -> None:
     assert sticky.count("100% · 1.00") == 4  # every peeking method stops it on day 1
     assert 'data-plot="false-positives"' in (tmp_path / "out" / "report.html").read_text()
     assert not (tmp_path / "out" / "artifacts").exists()  # nothing to train for these arms
+
+
+def test_every_run_is_a_fresh_split_of_the_users() -> None:
+    """Runs sharing one split would re-measure the same users' difference: A/A z-values far from N(0, 1)."""
+    users = np.arange(10_000)
+    first, second = (run_plan([{"recommender": "random"}] * 2, seed).routing.assign_many(users) for seed in (0, 1))
+    assert 0.45 < (first != second).mean() < 0.55

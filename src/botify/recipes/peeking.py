@@ -1,7 +1,8 @@
 """The peeking study: what daily looks do to false positives, power and estimates, measured on simulated truth.
 
-On the return-model world, every run is a fresh multi-day experiment played in-process (its own routing salt and
-simulation seed), looked at once a day on the primary metric as it stands that day:
+On the return-model world, every run is a fresh multi-day experiment played in-process (its own experiment name,
+hence its own split of the users, and its own simulation seed), looked at once a day on the primary metric as it
+stands that day:
 
 - A/A runs split one recommender (the experiment file's control) in two: any stop is a false positive;
 - A/B runs serve the whole experiment (by default the seminar's seven arms); every pair of its arms (the later arm
@@ -41,7 +42,7 @@ from botify.world.catalog import CATALOG_DIR
 from botify.world.config import WorldConfig
 from botify.world.generate import write_world
 
-__all__ = ["PeekingOptions", "PeekingStudy", "run_peeking"]
+__all__ = ["PeekingOptions", "PeekingStudy", "run_peeking", "run_plan"]
 
 _LABELS = {"naive": "naive Welch, every day", "gst": "GST (O'Brien-Fleming spending)", "gavi": "GAVI",
            "msprt": "mSPRT", "fixed": "Welch once, last day"}
@@ -89,14 +90,17 @@ def _describe(arm: dict[str, Any]) -> str:
     return f"{arm['recommender']} ({artifact})" if artifact else str(arm["recommender"])
 
 
-def _plan(arms: list[dict[str, Any]], seed: int) -> ExperimentPlan:
-    return ExperimentPlan.from_dict({"seed": seed, "experiments": [{"name": "PEEKING", "arms": arms}]})
+def run_plan(arms: list[dict[str, Any]], seed: int) -> ExperimentPlan:
+    """The experiment of run ``seed``: the arms under a name of its own."""
+    # the routing salt is the experiment's name: a fresh name per run is a fresh split of the world's users (one
+    # name for every run would put each user in the same arm every time, and the runs would not be independent)
+    return ExperimentPlan.from_dict({"seed": seed, "experiments": [{"name": f"PEEKING-{seed}", "arms": arms}]})
 
 
 def _looks(world: SimWorld, arms: list[dict[str, Any]], seed: int, options: PeekingOptions,
            artifacts: Path) -> dict[int, ArmLooks]:
     """One run: play the days, then each arm's primary metric at each day's end."""
-    plan = _plan(arms, seed)
+    plan = run_plan(arms, seed)
     horizon = play_days(InProcessAgent(world, plan, artifacts=artifacts), world, days=options.days, seed=seed)
     days = daily_sessions(horizon, plan)
     per_arm = arm_looks(days.user, days.arm, days.day, days.time, days.tracks, looks=options.days,
