@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -78,3 +80,14 @@ def test_quantile_metrics_take_any_role_in_the_experiment_file() -> None:
                                  "guardrails": [{"metric": "p99_request_latency", "tolerance": 5.0}]})
     assert plan.primary.name == "p90_session_time" and plan.direction("p99_request_latency") == "lower"
     assert "median_session_time" in [spec.name for spec in plan.secondary]
+
+
+def test_a_quantile_can_be_the_primary_metric_of_the_verdict(collection_logs: Path) -> None:
+    from botify.ab.analyze import analyze_logs
+
+    plan = MetricPlan.from_dict({"primary": "p90_session_time"})
+    analysis = analyze_logs([collection_logs], "EXPLORATION", metrics_plan=plan)
+    sticky = next(v for v in analysis.verdicts if v.treatment == "T1")  # StickyArtist against Random
+    assert sticky.decision == "ship" and sticky.reason.startswith("p90_session_time +")
+    row = next(r for r in analysis.rows if (r.treatment, r.metric) == ("T1", "p90_session_time"))
+    assert row.treatment_mean > row.control_mean and row.significant
