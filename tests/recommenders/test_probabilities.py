@@ -83,3 +83,34 @@ def test_a_mixture_refuses_what_it_cannot_weigh(catalog: Catalog, model_artifact
             artifacts=model_artifacts)
     with pytest.raises(ConfigError, match="numeric `weight`"):
         build_recommender("mixture", catalog, {"components": [{"recommender": "random"}]})
+
+
+@pytest.mark.parametrize(("name", "params"), CASES, ids=[name for name, _ in CASES])
+def test_the_picks_follow_the_probabilities_in_bulk(name: str, params: dict[str, object], catalog: Catalog,
+                                                   model_artifacts: Path) -> None:
+    """Rare tracks too: each group of tracks (about a tenth of the mass) gets the share of picks its mass says."""
+    recommender = build_recommender(name, catalog, params, random_state=3, artifacts=model_artifacts)
+    draws = 20_000
+    picks = recommender.recommend_batch(many_sessions(7, 40, draws))
+    policy = recommender.probability_batch(Requests.one(7, 40, 1.0), np.arange(catalog.n_tracks))
+    assert policy is not None
+    order = np.argsort(-policy, kind="stable")
+    group = np.empty(catalog.n_tracks, dtype=np.int64)
+    group[order] = np.minimum((np.cumsum(policy[order]) - policy[order]) // 0.1, 9).astype(np.int64)
+    observed = np.bincount(group[picks], minlength=10) / draws
+    expected = np.bincount(group, weights=policy, minlength=10)
+    for share, mass in zip(observed.tolist(), expected.tolist(), strict=True):
+        assert abs(share - mass) <= 4 * np.sqrt(mass * (1 - mass) / draws) + 1e-12, (observed, expected)
+
+
+def test_a_mixture_picks_its_components_by_their_weights(catalog: Catalog) -> None:
+    """Two components whose picks never coincide: TopPop's one track, and StickyArtist from another artist."""
+    mixture = build_recommender("mixture", catalog, {"components": [
+        {"recommender": "toppop", "params": {"k": 1}, "weight": 1},
+        {"recommender": "sticky_artist", "weight": 3}]}, random_state=11)
+    top = int(build_recommender("toppop", catalog, {"k": 1}).recommend_batch(Requests.one(0, 0, 1.0))[0])
+    previous = int(np.flatnonzero(catalog.artist_id != catalog.artist_id[top])[0])
+    draws = 20_000
+    picks = mixture.recommend_batch(many_sessions(3, previous, draws))
+    share = float((picks == top).mean())
+    assert abs(share - 0.25) < 4 * np.sqrt(0.25 * 0.75 / draws), share
