@@ -16,7 +16,8 @@ CASES = [("random", {}), ("toppop", {"k": 20}), ("sticky_artist", {}), ("indexed
          ("contextual", {"artifact": "contextual"}),
          ("mixture", {"components": [{"recommender": "random", "weight": 1},
                                      {"recommender": "toppop", "params": {"k": 20}, "weight": 2},
-                                     {"recommender": "indexed", "params": {"artifact": "dssm"}, "weight": 3}]})]
+                                     {"recommender": "indexed", "params": {"artifact": "dssm"}, "weight": 3}]}),
+         ("interleave", {"components": ["sticky_artist", {"recommender": "toppop", "params": {"k": 20}}]})]
 
 
 def many_sessions(user: int, track: int, sessions: int) -> Requests:

@@ -245,3 +245,49 @@ def ab_peeking(world_dir: Path, experiment_file: Path | None, artifacts: Path | 
         raise ConfigError(f"`--metric` must be one of {list(REPORT_METRICS)}, got {metric!r}")
     run_peeking(PeekingOptions(world_dir, out, artifacts, experiment_file or BUNDLED / "seminar.yml", days, runs,
                                ab_runs, seed, alpha, metric), console)
+
+
+@ab.command("interleave")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--experiment", required=True, help="Experiment name, as in the log lines.")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The experiment file: names each team by its recommender.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report here.")
+def ab_interleave(logs: tuple[Path, ...], experiment: str, plan_file: Path | None, alpha: float,
+                  out: Path | None) -> None:
+    """Interleaving's preference per pair of teams, per interleaved arm, beside the experiment's A/B table."""
+    from botify.ab.analyze import analyze_logs
+    from botify.ab.interleave import interleaving_credits, preferences
+    from botify.ab.table import render_markdown, render_rich
+    from botify.experiments import arm_name, load_experiments
+    from botify.logs.columnar import read_events_with
+
+    events, _ = read_events_with("duckdb", logs, experiment)
+    arms = sorted(set(events.arm[events.team >= 0].tolist()))
+    if not arms:
+        raise ConfigError(f"no line of experiment {experiment!r} carries a `team`: no arm of it interleaves")
+    routing = load_experiments(plan_file).routing if plan_file is not None else None
+    lines = []
+    for arm in arms:
+        credits = interleaving_credits(events, arm=arm)
+        names = None
+        if routing is not None and arm < len(routing.arms):
+            components = routing.arms[arm].params.get("components", [])
+            names = [c if isinstance(c, str) else str(c.get("recommender")) + (
+                f"({c['params']['artifact']})" if isinstance(c.get("params"), dict) and "artifact" in c["params"]
+                else "") for c in components] or None
+        lines.append(f"interleaved arm {arm_name(arm)}: {credits.picks.sum():,} picks credited "
+                     f"({credits.unanswered:,} last picks of unfinished sessions left out)")
+        lines += [f"  {p.describe(names)}" for p in preferences(credits, alpha=alpha)]
+    for line in lines:
+        console.print(line)
+    analysis = analyze_logs(logs, experiment, alpha=alpha)
+    console.print(render_rich(analysis.rows, title=f"{experiment}: A/B, treatments vs C", plan=analysis.plan))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(f"# Interleaving in {experiment}\n\nPreference per pair of teams (mean over users of "
+                       "(C_b - C_a) / (C_a + C_b), the listened time of each team's picks), Student-t interval:\n\n"
+                       + "\n".join(f"- {line.strip()}" for line in lines)
+                       + f"\n\n## The A/B table\n\n{render_markdown(analysis.rows, analysis.plan)}")
+        console.print(f"report written to {out}")

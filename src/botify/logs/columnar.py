@@ -31,7 +31,7 @@ ENGINES = ("duckdb", "python")
 
 _SAMPLES = 5
 _COLUMNS = ("user", "track", "arm", "timestamp", "time", "latency", "recommendation", "is_last", "session", "step",
-            "epoch", "propensity")
+            "epoch", "propensity", "team")
 
 
 def default_cache_dir() -> Path:

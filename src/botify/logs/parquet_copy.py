@@ -31,7 +31,7 @@ from botify.logs.reader import COUNTER_FIELDS, parse_line
 
 __all__ = ["COPY_FORMAT", "LogLines", "convert_logs", "write_copy"]
 
-COPY_FORMAT = "4"
+COPY_FORMAT = "5"
 """The Parquet copy's layout; a new one converts every file again."""
 
 _CHUNK = 1 << 22
@@ -43,10 +43,12 @@ _TYPED = (
     ("latency", _NUMBER, True), ("recommendation", "('NULL', 'UBIGINT', 'BIGINT')", True),
     *((name, "('NULL', 'UBIGINT')", False) for name in COUNTER_FIELDS),
     ("request_id", "('NULL', 'VARCHAR')", False), ("propensity", "('NULL', 'UBIGINT', 'BIGINT', 'DOUBLE')", False),
+    ("team", "('NULL', 'UBIGINT')", False),
 )
 _VALUE_TYPES = {"message": "VARCHAR", "timestamp": "BIGINT", "user": "BIGINT", "track": "BIGINT", "time": "DOUBLE",
                 "latency": "DOUBLE", "recommendation": "BIGINT", "experiments": "JSON", "session": "BIGINT",
-                "step": "BIGINT", "epoch": "BIGINT", "request_id": "VARCHAR", "propensity": "DOUBLE"}
+                "step": "BIGINT", "epoch": "BIGINT", "request_id": "VARCHAR", "propensity": "DOUBLE",
+                "team": "BIGINT"}
 
 
 def _type_checks() -> str:
@@ -100,7 +102,7 @@ COPY (
          v.timestamp, v."user", v.track, v.time, v.latency, coalesce(v.recommendation, -1) AS recommendation,
          CAST(v.experiments AS VARCHAR) AS experiments, coalesce(v.session, -1) AS session,
          coalesce(v.step, -1) AS step, coalesce(v.epoch, -1) AS epoch, v.request_id,
-         coalesce(v.propensity, 'NaN'::DOUBLE) AS propensity
+         coalesce(v.propensity, 'NaN'::DOUBLE) AS propensity, coalesce(v.team, -1) AS team
   FROM judged
 ) TO $out (FORMAT parquet, COMPRESSION zstd)
 """
@@ -108,7 +110,7 @@ _SCHEMA = pa.schema([("line", pa.int64()), ("problem", pa.string()), ("is_last",
                      ("timestamp", pa.int64()), ("user", pa.int64()), ("track", pa.int64()), ("time", pa.float64()),
                      ("latency", pa.float64()), ("recommendation", pa.int64()), ("experiments", pa.string()),
                      ("session", pa.int64()), ("step", pa.int64()), ("epoch", pa.int64()),
-                     ("request_id", pa.string()), ("propensity", pa.float64())])
+                     ("request_id", pa.string()), ("propensity", pa.float64()), ("team", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def _resolved(lines: LogLines, numbers: npt.NDArray[np.int64]) -> pa.Table:
         rows["request_id"].append(values.get("request_id"))
         propensity = values.get("propensity")
         rows["propensity"].append((float("nan") if propensity is None else float(propensity)) if good else None)
+        team = values.get("team")
+        rows["team"].append((-1 if team is None else team) if good else None)
     return pa.table(rows, schema=_SCHEMA)
 
 

@@ -81,6 +81,7 @@ class EventColumns:
     step: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     epoch: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     propensity: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0, np.float64))
+    team: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
         n = len(self.user)
@@ -89,6 +90,8 @@ class EventColumns:
                 object.__setattr__(self, name, np.full(n, -1, dtype=np.int64))
         if len(self.propensity) != n:
             object.__setattr__(self, "propensity", np.full(n, np.nan))
+        if len(self.team) != n:
+            object.__setattr__(self, "team", np.full(n, -1, dtype=np.int64))
 
     def exact(self) -> npt.NDArray[np.bool_]:
         """Lines that carry exact counters (ordered by ``(epoch, session, step)`` rather than timestamp)."""
@@ -153,6 +156,9 @@ def _check(record: object) -> str | None:
     propensity = record.get("propensity")
     if propensity is not None and (not isinstance(propensity, int | float) or isinstance(propensity, bool)):
         return f"`propensity` must be a number or null, got {propensity!r}"
+    team = record.get("team")
+    if team is not None and (not _is_int64(team) or team < 0):
+        return f"`team` must be a non-negative integer or null, got {team!r}"
     request_id = record.get("request_id")
     if request_id is not None and not isinstance(request_id, str):
         return f"`request_id` must be a string or null, got {request_id!r}"
@@ -180,7 +186,8 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
     """Read every log line; with ``experiment``, keep only the lines that carry it (the others are counted)."""
     report = LogReadReport(files=find_log_files(paths))
     columns: dict[str, list[Any]] = {name: [] for name in ("user", "track", "arm", "timestamp", "time", "latency",
-                                                           "recommendation", *COUNTER_FIELDS, "propensity")}
+                                                           "recommendation", *COUNTER_FIELDS, "propensity",
+                                                           "team")}
     lasts: list[bool] = []
     seen_requests: set[tuple[int, str]] = set()
     for path in report.files:
@@ -221,6 +228,8 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
                 columns[name].append(-1 if value is None else value)
             propensity = record.get("propensity")
             columns["propensity"].append(np.nan if propensity is None else propensity)
+            team = record.get("team")
+            columns["team"].append(-1 if team is None else team)
             lasts.append(record["message"] == "last")
     def ints(name: str) -> npt.NDArray[np.int64]:
         return np.array(columns[name], dtype=np.int64)
@@ -232,5 +241,6 @@ def read_events(paths: Iterable[str | Path], experiment: str | None = None) -> t
         user=ints("user"), track=ints("track"), arm=ints("arm"), timestamp=ints("timestamp"), time=floats("time"),
         latency=floats("latency"), recommendation=ints("recommendation"), is_last=np.array(lasts, dtype=np.bool_),
         session=ints("session"), step=ints("step"), epoch=ints("epoch"), propensity=floats("propensity"),
+        team=ints("team"),
     )
     return events, report

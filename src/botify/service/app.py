@@ -31,6 +31,7 @@ import orjson
 from botify.errors import LabError
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender
+from botify.recommenders.interleave import InterleaveRecommender
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import EventLog, event_line
 from botify.service.metrics import ServiceMetrics
@@ -384,7 +385,9 @@ class BotifyApp:
         recommendation = recommender.recommend(user, track, listened, counters.session, counters.step)
         propensity = recommender.probability_one(user, track, listened, counters.session, counters.step,
                                                  recommendation)
-        self._log("next", user, track, listened, started, recommendation, counters, request_id, propensity)
+        team = recommender.team_one(user, counters.session, counters.step) \
+            if isinstance(recommender, InterleaveRecommender) else None
+        self._log("next", user, track, listened, started, recommendation, counters, request_id, propensity, team)
         return orjson.dumps({"user": user, "track": recommendation})
 
     def _last(self, user: int, track: int, listened: float, started: float, request_id: str | None,
@@ -395,10 +398,10 @@ class BotifyApp:
 
     def _log(self, message: str, user: int, track: int, listened: float, started: float,
              recommendation: int | None, counters: Counters, request_id: str | None,
-             propensity: float | None = None) -> None:
+             propensity: float | None = None, team: int | None = None) -> None:
         if self.log is None:
             return
         # written now, before the answer is sent: a kill -9 loses no answered request
         self.log.write(event_line(message, now_ms(), user, track, listened,
                                    time.perf_counter() - started, recommendation, self._assignment(user)[1],
-                                   counters, request_id, propensity))
+                                   counters, request_id, propensity, team))

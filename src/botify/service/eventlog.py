@@ -12,7 +12,8 @@ A write error (disk full, directory removed) never fails a request: the lost lin
 Lines carry the reference fields, in the reference order, then ``session``, ``step`` and ``epoch`` (the
 service's per-user counters, which order a user's lines exactly across replicas), ``request_id`` when the
 client sent an ``X-Request-Id`` header (a retried request is counted once) and, on ``next`` lines, ``propensity``:
-the probability with which the serving recommender chose its answer, when it can say (off-policy evaluation).
+the probability with which the serving recommender chose its answer, when it can say (off-policy evaluation), and
+``team``: for an ``interleave`` arm, the index of the component whose turn it was (interleaving's credit).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = ["EventLog", "event_line"]
 
 def event_line(message: str, timestamp: int, user: int, track: int, time: float, latency: float,
                recommendation: int | None, experiments: dict[str, str], counters: Counters | None = None,
-               request_id: str | None = None, propensity: float | None = None) -> bytes:
+               request_id: str | None = None, propensity: float | None = None, team: int | None = None) -> bytes:
     """One log record (no newline): the reference fields in the reference order, then ours.
 
     Without ``counters`` the line has exactly the reference fields (a log as the course's service wrote it).
@@ -46,6 +47,8 @@ def event_line(message: str, timestamp: int, user: int, track: int, time: float,
         record["request_id"] = request_id
     if propensity is not None:
         record["propensity"] = propensity
+    if team is not None:
+        record["team"] = team
     return orjson.dumps(record)
 
 

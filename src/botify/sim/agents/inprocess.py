@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from botify.experiments import ExperimentPlan
 from botify.recommenders.base import Recommender, Requests, route_batch
+from botify.recommenders.interleave import InterleaveRecommender
 from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import event_line
 from botify.sim.agents.base import Episodes, Progress
@@ -33,6 +34,16 @@ class ExperimentPolicy:
         self.recommenders: list[Recommender] = build_plan_recommenders(plan, catalog, artifacts=artifacts,
                                                                       store=self.store)
         self.arm_of_user = experiment.assign_many(np.arange(n_users))
+
+    def team(self, requests: Requests) -> npt.NDArray[np.int64]:
+        """Each request's team where its arm interleaves (the component whose turn it is), else -1."""
+        arm = self.arm_of_user[requests.user]
+        out = np.full(len(requests), -1, dtype=np.int64)
+        for index, recommender in enumerate(self.recommenders):
+            rows = np.flatnonzero(arm == index)
+            if len(rows) and isinstance(recommender, InterleaveRecommender):
+                out[rows] = recommender.team_batch(requests.take(rows))
+        return out
 
     def probability(self, requests: Requests, tracks: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Each request's arm's ``probability_batch`` of the track; NaN where the recommender cannot say."""
@@ -94,20 +105,22 @@ class InProcessLog:
         """Record ``/next`` lines."""
         propensity = np.full(len(requests), np.nan) if self.policy is None else \
             self.policy.probability(requests, recommendations)
+        team = np.full(len(requests), -1, np.int64) if self.policy is None else self.policy.team(requests)
         self._parts.append((requests.user, requests.session, requests.step, np.zeros(len(requests), np.bool_),
-                            requests.track, requests.time, recommendations, propensity))
+                            requests.track, requests.time, recommendations, propensity, team))
 
     def last(self, user: npt.NDArray[np.int64], session: npt.NDArray[np.int64], step: npt.NDArray[np.int64],
              track: npt.NDArray[np.int64], time: npt.NDArray[np.float64]) -> None:
         """Record ``/last`` lines."""
         self._parts.append((user, session, step, np.ones(len(user), np.bool_), track, time,
-                            np.full(len(user), -1, np.int64), np.full(len(user), np.nan)))
+                            np.full(len(user), -1, np.int64), np.full(len(user), np.nan),
+                            np.full(len(user), -1, np.int64)))
 
     def lines(self) -> list[bytes]:
         """Every recorded line, in service order."""
         if not self._parts:
             return []
-        user, session, step, is_last, track, time, recommendation, propensity = (
+        user, session, step, is_last, track, time, recommendation, propensity, team = (
             np.concatenate(c) for c in zip(*self._parts, strict=True))
         order = np.lexsort((is_last, step, session, user))
         experiments: dict[int, dict[str, str]] = {}
@@ -121,7 +134,8 @@ class InProcessLog:
             out.append(event_line("last" if last else "next", stamp, u, int(track[row]), float(time[row]), 0.0,
                                   None if last else int(recommendation[row]), experiments[u],
                                   Counters(int(session[row]), int(step[row]), 0),
-                                  propensity=None if np.isnan(p) else p))
+                                  propensity=None if np.isnan(p) else p,
+                                  team=None if team[row] < 0 else int(team[row])))
         return out
 
     def write(self, directory: str | Path, filename: str = "data.json") -> Path:

@@ -1,0 +1,97 @@
+"""Interleaving for next-track: two or more recommenders take turns choosing a session's tracks (team draft).
+
+A session's steps are cut into rounds of as many steps as there are components; each round plays every component
+once, in an order drawn per (user, session, round) — balanced turns with a random first pick, the team-draft rule
+of Radlinski, Kurup & Joachims (CIKM 2008) carried over from a ranked list to a sequence of single tracks. The
+draw is counter-based, so the service, the in-process engine and the analysis agree on every turn. The service
+logs each ``next`` line's ``team`` (the index of the component that chose it) after the other fields, and the
+analysis (``botify ab interleave``) credits each team with the listened time of its picks.
+
+Components must be stateless: a stateful one would need to see the tracks its rivals chose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import override
+
+from botify.errors import ConfigError
+from botify.recommenders.base import IntArray, Recommender, Requests, route_batch
+from botify.world.catalog import Catalog
+
+__all__ = ["InterleaveRecommender"]
+
+_TEAM_STREAM = 11
+
+
+class InterleaveRecommender(Recommender):
+    """Answer each request with the component whose turn it is (see the module docstring)."""
+
+    name = "interleave"
+
+    def __init__(self, catalog: Catalog, *, components: list[Recommender], random_state: int | None = None) -> None:
+        super().__init__(catalog, random_state=random_state)
+        if len(components) < 2:
+            raise ConfigError("interleave needs at least two components")
+        for component in components:
+            if getattr(component, "stateful", False):
+                raise ConfigError(f"interleave components must be stateless, got {component.name!r}")
+        self.components = components
+
+    @override
+    def parameters(self) -> dict[str, Any]:
+        return {"components": [c.get_config() for c in self.components]}
+
+    def team_batch(self, requests: Requests) -> IntArray:
+        """The component whose turn each request is: position ``step % n`` of its round's drawn order."""
+        n = len(self.components)
+        rounds = Requests(requests.user, requests.track, requests.time, requests.session, requests.step // n)
+        order = np.tile(np.arange(n, dtype=np.int64), (len(requests), 1))
+        rows = np.arange(len(requests))
+        for last in range(n - 1, 0, -1):  # Fisher-Yates, one counter stream per swap
+            swap = self.draw(last + 1, rounds, _TEAM_STREAM + last)
+            order[rows, last], order[rows, swap] = order[rows, swap], order[rows, last].copy()
+        team: IntArray = order[rows, requests.step % n]
+        return team
+
+    def team_one(self, user: int, session: int, step: int) -> int:
+        """Scalar twin of ``team_batch``."""
+        n = len(self.components)
+        order = list(range(n))
+        for last in range(n - 1, 0, -1):
+            swap = self.draw_one(last + 1, user, session, step // n, _TEAM_STREAM + last)
+            order[last], order[swap] = order[swap], order[last]
+        return order[step % n]
+
+    @override
+    def recommend_batch(self, requests: Requests) -> IntArray:
+        return route_batch(self.components, self.team_batch(requests), requests)
+
+    @override
+    def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
+        return self.components[self.team_one(user, session, step)].recommend(user, track, time, session, step)
+
+    @override
+    def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64] | None:
+        # each component's turn comes at any given step with probability 1/n (over the round's draw)
+        total = np.zeros(len(tracks))
+        for component in self.components:
+            found = component.probability_batch(requests, tracks)
+            if found is None:
+                return None
+            total += found / len(self.components)
+        return total
+
+    @override
+    def probability_one(self, user: int, track: int, time: float, session: int, step: int,
+                        chosen: int) -> float | None:
+        total = 0.0
+        for component in self.components:
+            found = component.probability_one(user, track, time, session, step, chosen)
+            if found is None:
+                return None
+            total += found / len(self.components)
+        return total
