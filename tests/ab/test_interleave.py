@@ -16,10 +16,13 @@ from botify.errors import ConfigError
 from botify.experiments import ExperimentPlan, load_experiments
 from botify.logs.reader import read_events
 from botify.logs.sessions import sessionize
+from botify.recommenders.custom import SessionMemory
+from botify.recommenders.interleave import ComponentStore
 from botify.recommenders.registry import build_recommender
 from botify.service.process import ServiceProcess
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld
+from botify.state import InMemoryStore
 from botify.world.catalog import Catalog
 
 EXPERIMENT = """seed: 8
@@ -120,9 +123,50 @@ def test_the_cli_reports_the_preference_beside_the_ab_table(sim_world: SimWorld,
     assert plain.exit_code != 0
 
 
-def test_components_are_checked(catalog: Catalog, model_artifacts: Path) -> None:
+STATEFUL = """seed: 9
+experiments:
+  - name: IL
+    arms:
+      - recommender: interleave
+        params:
+          components:
+            - {recommender: indexed, params: {artifact: dssm}}
+            - recommender: custom
+              params: {dssm: dssm, contextual: contextual, threshold: 0.1, probability: 0.3}
+"""
+
+
+def test_a_stateful_component_keeps_its_own_state_over_http_as_in_process(
+        sim_world: SimWorld, world_dir: Path, model_artifacts: Path, tmp_path: Path) -> None:
+    (tmp_path / "plan.yml").write_text(STATEFUL)
+    plan = load_experiments(tmp_path / "plan.yml")
+    log = InProcessLog(plan)
+    InProcessAgent(sim_world, plan, artifacts=model_artifacts, log=log).play(range(300), seed=2)
+    with ServiceProcess(world_dir, config=tmp_path / "plan.yml", log_dir=tmp_path / "http",
+                        extra_args=["--artifacts", str(model_artifacts)]) as service:
+        RemoteAgent(sim_world, service.url, concurrency=8).play(range(300), seed=2)
+    over_http = next_lines(tmp_path / "http" / "data.json")
+    assert over_http == next_lines(log.write(tmp_path / "in-process"))
+    assert {team for *_, team in over_http} == {0, 1}
+
+
+def test_components_are_checked(catalog: Catalog) -> None:
     with pytest.raises(ConfigError, match="two or more"):
         build_recommender("interleave", catalog, {"components": ["random"]})
-    with pytest.raises(ConfigError, match="stateless"):
-        build_recommender("interleave", catalog, {"components": ["random", {
-            "recommender": "session", "params": {"dssm": "dssm"}}]}, artifacts=model_artifacts)
+    with pytest.raises(ConfigError, match="recommender, params"):
+        build_recommender("interleave", catalog, {"components": ["random", {"recommender": "toppop", "k": 3}]})
+
+
+def test_a_stateful_component_sees_every_track_of_the_session(catalog: Catalog, model_artifacts: Path) -> None:
+    store = InMemoryStore()
+    interleave = build_recommender("interleave", catalog, {"components": ["random", {
+        "recommender": "custom", "params": {"dssm": "dssm", "contextual": "contextual"}}]}, random_state=1,
+        artifacts=model_artifacts, store=store)
+    tracks = [11, 22, 33, 44, 55, 66]
+    teams = [interleave.team_one(7, 0, step) for step in range(len(tracks))]  # type: ignore[attr-defined]
+    assert set(teams) == {0, 1}
+    for step, track in enumerate(tracks):
+        interleave.recommend(7, track, 1.0, 0, step)
+    state = ComponentStore(store, 1).get_state(7)
+    assert state is not None and SessionMemory.decode(state).played == tracks  # its rival's turns included
+    assert store.get_state(7) is None  # the user's own key is left to a plain arm

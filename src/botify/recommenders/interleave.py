@@ -7,7 +7,10 @@ draw is counter-based, so the service, the in-process engine and the analysis ag
 logs each ``next`` line's ``team`` (the index of the component that chose it) after the other fields, and the
 analysis (``botify ab interleave``) credits each team with the listened time of its picks.
 
-Components must be stateless: a stateful one would need to see the tracks its rivals chose.
+A stateful component (the report's ``custom``, ``session``) keeps its state under a key of its own
+(``ComponentStore``) and is asked at every step, its rivals' turns included, so that its state sees every track
+of the session; only the answer of the team whose turn it is is served. What it learns from a track its rival chose
+is part of interleaving's answer (carry-over between turns).
 """
 
 from __future__ import annotations
@@ -20,11 +23,38 @@ from typing_extensions import override
 
 from botify.errors import ConfigError
 from botify.recommenders.base import IntArray, Recommender, Requests, route_batch
+from botify.state import StateStore
 from botify.world.catalog import Catalog
 
-__all__ = ["InterleaveRecommender"]
+__all__ = ["ComponentStore", "InterleaveRecommender"]
 
 _TEAM_STREAM = 11
+_MAX_COMPONENTS = 16
+
+
+class ComponentStore:
+    """A component's view of the state store: user ``u``'s state under key ``-(16 u + index + 1)``.
+
+    Negative keys are never a user's, so two stateful components (and a plain arm of the same recommender) never
+    read each other's session state. Only ``get_state`` and ``put_state`` are a recommender's to call.
+    """
+
+    def __init__(self, store: StateStore, index: int) -> None:
+        if not 0 <= index < _MAX_COMPONENTS:
+            raise ConfigError(f"interleave takes at most {_MAX_COMPONENTS} components")
+        self.store = store
+        self.index = index
+
+    def _key(self, user: int) -> int:
+        return -(user * _MAX_COMPONENTS + self.index + 1)
+
+    def get_state(self, user: int) -> bytes | None:
+        """The component's state for ``user``."""
+        return self.store.get_state(self._key(user))
+
+    def put_state(self, user: int, state: bytes) -> None:
+        """Store the component's state for ``user``."""
+        self.store.put_state(self._key(user), state)
 
 
 class InterleaveRecommender(Recommender):
@@ -34,12 +64,10 @@ class InterleaveRecommender(Recommender):
 
     def __init__(self, catalog: Catalog, *, components: list[Recommender], random_state: int | None = None) -> None:
         super().__init__(catalog, random_state=random_state)
-        if len(components) < 2:
-            raise ConfigError("interleave needs at least two components")
-        for component in components:
-            if getattr(component, "stateful", False):
-                raise ConfigError(f"interleave components must be stateless, got {component.name!r}")
+        if not 2 <= len(components) <= _MAX_COMPONENTS:
+            raise ConfigError(f"interleave needs two to {_MAX_COMPONENTS} components, got {len(components)}")
         self.components = components
+        self.stateful = any(getattr(c, "stateful", False) for c in components)
 
     @override
     def parameters(self) -> dict[str, Any]:
@@ -68,11 +96,19 @@ class InterleaveRecommender(Recommender):
 
     @override
     def recommend_batch(self, requests: Requests) -> IntArray:
+        if self.stateful:  # row by row, in order: each request sees the state its predecessors left
+            return np.fromiter((self.recommend(int(u), int(t), float(x), int(s), int(k)) for u, t, x, s, k in zip(
+                requests.user, requests.track, requests.time, requests.session, requests.step, strict=True)),
+                dtype=np.int64, count=len(requests))
         return route_batch(self.components, self.team_batch(requests), requests)
 
     @override
     def recommend(self, user: int, track: int, time: float, session: int = 0, step: int = 0) -> int:
-        return self.components[self.team_one(user, session, step)].recommend(user, track, time, session, step)
+        team = self.team_one(user, session, step)
+        for index, component in enumerate(self.components):
+            if index != team and getattr(component, "stateful", False):
+                component.recommend(user, track, time, session, step)  # its state sees the track; answer unused
+        return self.components[team].recommend(user, track, time, session, step)
 
     @override
     def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64] | None:

@@ -18,7 +18,7 @@ from botify.recommenders.base import Recommender
 from botify.recommenders.baselines import RandomRecommender, StickyArtistRecommender, TopPopRecommender
 from botify.recommenders.course import CourseRecommender, load_course_class
 from botify.recommenders.custom import CustomRecommender
-from botify.recommenders.interleave import InterleaveRecommender
+from botify.recommenders.interleave import ComponentStore, InterleaveRecommender
 from botify.recommenders.lists import ContextualRecommender, IndexedRecommender
 from botify.recommenders.mixture import MixtureRecommender
 from botify.recommenders.plugins import PluginError, load_recommender_class, probe
@@ -51,7 +51,7 @@ def build_recommender(
                               search_path=search_path)
     if name == InterleaveRecommender.name:
         return _build_interleave(catalog, dict(params or {}), random_state=random_state, artifacts=artifacts,
-                                 search_path=search_path)
+                                 store=store, search_path=search_path)
     if name == CourseRecommender.name:
         return CourseRecommender(catalog, random_state=random_state, store=store, search_path=search_path,
                                  artifacts=artifacts, **dict(params or {}))
@@ -93,19 +93,23 @@ def _build_mixture(catalog: Catalog, params: dict[str, Any], *, random_state: in
 
 
 def _build_interleave(catalog: Catalog, params: dict[str, Any], *, random_state: int | None,
-                      artifacts: str | Path | None, search_path: Path | None) -> Recommender:
-    """``interleave``: ``params = {components: [{recommender, params}, ...]}`` (two or more, stateless)."""
+                      artifacts: str | Path | None, store: StateStore | None,
+                      search_path: Path | None) -> Recommender:
+    """``interleave``: ``params = {components: [{recommender, params}, ...]}`` (two or more)."""
+    shared = store if store is not None else InMemoryStore()
     specs = params.pop("components", None)
     if params or not isinstance(specs, list) or len(specs) < 2:
         raise ConfigError("interleave takes one parameter, `components`: a list of two or more {recommender, params}")
     components = []
-    for spec in specs:
+    for index, spec in enumerate(specs):
         if isinstance(spec, str):
             spec = {"recommender": spec}
         if not isinstance(spec, dict) or "recommender" not in spec or set(spec) - {"recommender", "params"}:
             raise ConfigError(f"an interleave component is {{recommender, params}}, got {spec!r}")
         components.append(build_recommender(spec["recommender"], catalog, spec.get("params"),
-                                            random_state=random_state, artifacts=artifacts, search_path=search_path))
+                                            random_state=random_state, artifacts=artifacts,
+                                            store=ComponentStore(shared, index),  # type: ignore[arg-type]
+                                            search_path=search_path))
     return InterleaveRecommender(catalog, components=components, random_state=random_state)
 
 
