@@ -77,6 +77,8 @@ def test_every_credit_is_a_listened_time_of_the_session(sim_world: SimWorld, tmp
     log = InProcessLog(plan)
     results = InProcessAgent(sim_world, plan, log=log).play(range(800), seed=5)
     events, _ = read_events([log.write(tmp_path)], "IL")
+    for name in ("user", "track", "arm", "timestamp", "time", "recommendation", "is_last", "session", "step", "team"):
+        np.testing.assert_array_equal(getattr(log.events(), name), getattr(events, name), err_msg=name)
     credits = interleaving_credits(events)
     assert credits.unanswered == 0
     truth = user_metrics(results.user, np.zeros(len(results), np.int64), results.time, results.tracks)

@@ -291,3 +291,30 @@ def ab_interleave(logs: tuple[Path, ...], experiment: str, plan_file: Path | Non
                        + "\n".join(f"- {line.strip()}" for line in lines)
                        + f"\n\n## The A/B table\n\n{render_markdown(analysis.rows, analysis.plan)}")
         console.print(f"report written to {out}")
+
+
+@ab.command("sensitivity")
+@click.option("--world", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True,
+              help="The world (generated, seed 0, if missing).")
+@click.option("--experiment", "experiment_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Its first experiment's arms, plus the report's custom recommender (default: the "
+                                 "seminar's).")
+@click.option("--artifacts", type=click.Path(path_type=Path), default=None,
+              help="The arms' models (default: OUT/artifacts; the seminar's are trained there if missing).")
+@click.option("--episodes", type=click.IntRange(min=100), default=70_000, show_default=True,
+              help="Episodes of every run (one per arm, one per pair).")
+@click.option("--collect-episodes", type=click.IntRange(min=100), default=100_000, show_default=True,
+              help="Episodes of the collection day the models are trained from, if they are missing.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/sensitivity"), show_default=True)
+def ab_sensitivity(world_dir: Path, experiment_file: Path | None, artifacts: Path | None, episodes: int,
+                   collect_episodes: int, seed: int, out: Path) -> None:
+    """How many users interleaving needs to get the A/B test's direction right, against the A/B test's own.
+
+    Every pair of the seminar's arms and the report's custom recommender; report.md and report.html in OUT.
+    """
+    from botify.experiments import BUNDLED
+    from botify.recipes.sensitivity import SensitivityOptions, run_sensitivity
+
+    run_sensitivity(SensitivityOptions(world_dir, out, artifacts, experiment_file or BUNDLED / "seminar.yml",
+                                       episodes, collect_episodes, seed), console)

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.experiments import ExperimentPlan
+from botify.logs.reader import EventColumns
 from botify.recommenders.base import Recommender, Requests, route_batch
 from botify.recommenders.interleave import InterleaveRecommender
 from botify.recommenders.registry import build_plan_recommenders
@@ -115,6 +116,24 @@ class InProcessLog:
         self._parts.append((user, session, step, np.ones(len(user), np.bool_), track, time,
                             np.full(len(user), -1, np.int64), np.full(len(user), np.nan),
                             np.full(len(user), -1, np.int64)))
+
+    def events(self) -> EventColumns:
+        """The recorded lines as the log reader's columns (of the routing experiment), without a file between.
+
+        Equal to ``read_events`` of ``write``'s file for the plan's routing experiment; for in-process studies that
+        would otherwise write and parse millions of lines.
+        """
+        if not self._parts:
+            ints = np.zeros(0, np.int64)
+            return EventColumns(ints, ints, ints, ints, np.zeros(0), np.zeros(0), ints, np.zeros(0, np.bool_))
+        user, session, step, is_last, track, time, recommendation, propensity, team = (
+            np.concatenate(c) for c in zip(*self._parts, strict=True))
+        order = np.lexsort((is_last, step, session, user))
+        arm = self.plan.routing.assign_many(user[order])
+        return EventColumns(user=user[order], track=track[order], arm=arm, timestamp=np.arange(len(order)),
+                            time=time[order], latency=np.zeros(len(order)), recommendation=recommendation[order],
+                            is_last=is_last[order], session=session[order], step=step[order],
+                            epoch=np.zeros(len(order), np.int64), propensity=propensity[order], team=team[order])
 
     def lines(self) -> list[bytes]:
         """Every recorded line, in service order."""
