@@ -262,6 +262,7 @@ def ab_interleave(logs: tuple[Path, ...], experiment: str, plan_file: Path | Non
     from botify.ab.table import render_markdown, render_rich
     from botify.experiments import arm_name, load_experiments
     from botify.logs.columnar import read_events_with
+    from botify.ope.targets import arm_label
 
     events, _ = read_events_with("duckdb", logs, experiment)
     arms = sorted(set(events.arm[events.team >= 0].tolist()))
@@ -274,9 +275,8 @@ def ab_interleave(logs: tuple[Path, ...], experiment: str, plan_file: Path | Non
         names = None
         if routing is not None and arm < len(routing.arms):
             components = routing.arms[arm].params.get("components", [])
-            names = [c if isinstance(c, str) else str(c.get("recommender")) + (
-                f"({c['params']['artifact']})" if isinstance(c.get("params"), dict) and "artifact" in c["params"]
-                else "") for c in components] or None
+            names = [c if isinstance(c, str) else arm_label(str(c.get("recommender")), c.get("params") or {})
+                     for c in components] or None
         lines.append(f"interleaved arm {arm_name(arm)}: {credits.picks.sum():,} picks credited "
                      f"({credits.unanswered:,} last picks of unfinished sessions left out)")
         lines += [f"  {p.describe(names)}" for p in preferences(credits, alpha=alpha)]

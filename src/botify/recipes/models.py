@@ -7,7 +7,9 @@ experiment's. ``EXPLORATION`` is the collection day's experiment file: Random, S
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import yaml
 from rich.console import Console
 
 from botify.experiments import BUNDLED, load_experiments
@@ -17,7 +19,7 @@ from botify.sim.world import SimWorld
 from botify.train.dataset import load_interactions
 from botify.train.pipeline import train_model
 
-__all__ = ["EXPLORATION", "REPORT_MODELS", "SEMINAR_MODELS", "ensure_report_models"]
+__all__ = ["EXPLORATION", "REPORT_MODELS", "SEMINAR_MODELS", "arm_specs", "ensure_named_models", "ensure_report_models"]
 
 SEMINAR_MODELS = ("toppop", "als", "dssm", "contextual", "contextual-diverse")
 REPORT_MODELS = ("dssm", "contextual")
@@ -46,3 +48,20 @@ def ensure_report_models(world: SimWorld, artifacts: Path, *, collect_episodes: 
         with progress_bars(console, "epochs", transient=True) as progress:
             result = train_model(name, world.catalog, data, artifacts, seed=seed, report=report, progress=progress)
         console.print(f"trained {result.describe()}")
+
+
+def arm_specs(experiment: Path) -> list[dict[str, Any]]:
+    """The first experiment's arms of an experiment file, each as ``{recommender, params}``."""
+    data = yaml.safe_load(experiment.read_text())
+    return [arm if isinstance(arm, dict) else {"recommender": arm} for arm in data["experiments"][0]["arms"]]
+
+
+def ensure_named_models(world: SimWorld, artifacts: Path, arms: list[dict[str, Any]], *, collect_episodes: int,
+                        seed: int, console: Console) -> None:
+    """Train the seminar's models that ``arms`` name (``artifact``, ``dssm``, ``contextual``) and that are missing."""
+    named = {str(value) for arm in arms for key, value in (arm.get("params") or {}).items()
+             if key in ("artifact", "dssm", "contextual")}
+    trainable = tuple(name for name in SEMINAR_MODELS if name in named)
+    if trainable:
+        ensure_report_models(world, artifacts, collect_episodes=collect_episodes, seed=seed, console=console,
+                             models=trainable)

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -32,8 +31,9 @@ from botify.ab.looks import ArmLooks, arm_looks
 from botify.ab.peeking import PEEKING_METHODS, MethodSummary, PeekOutcome, peek, summarize
 from botify.errors import LabError
 from botify.experiments import BUNDLED, ExperimentPlan, arm_name
+from botify.ope.targets import arm_label
 from botify.recipes.horizon import daily_sessions
-from botify.recipes.models import SEMINAR_MODELS, ensure_report_models
+from botify.recipes.models import arm_specs, ensure_named_models
 from botify.recipes.progress import progress_bars
 from botify.sim.agents import InProcessAgent
 from botify.sim.days import play_days
@@ -78,16 +78,8 @@ class PeekingStudy:
     """Per pair: the recommenders it compares."""
 
 
-def _arms(experiment: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load(experiment.read_text())
-    arms: list[dict[str, Any]] = [a if isinstance(a, dict) else {"recommender": a}
-                                  for a in data["experiments"][0]["arms"]]
-    return arms
-
-
 def _describe(arm: dict[str, Any]) -> str:
-    artifact = (arm.get("params") or {}).get("artifact")
-    return f"{arm['recommender']} ({artifact})" if artifact else str(arm["recommender"])
+    return arm_label(str(arm["recommender"]), arm.get("params") or {})
 
 
 def run_plan(arms: list[dict[str, Any]], seed: int) -> ExperimentPlan:
@@ -118,13 +110,8 @@ def run_peeking(options: PeekingOptions, console: Console) -> PeekingStudy:
             write_world(options.world_dir, WorldConfig(return_model=True), seed=0)
     world = load_sim_world(options.world_dir)
     artifacts = options.artifacts or options.out / "artifacts"
-    arms = _arms(options.experiment)
-    named = {str(a["params"]["artifact"]) for a in arms if isinstance(a.get("params"), dict) and
-             "artifact" in a["params"]}
-    trainable = tuple(name for name in SEMINAR_MODELS if name in named)
-    if trainable:
-        ensure_report_models(world, artifacts, collect_episodes=30_000, seed=options.seed, console=console,
-                             models=trainable)
+    arms = arm_specs(options.experiment)
+    ensure_named_models(world, artifacts, arms, collect_episodes=30_000, seed=options.seed, console=console)
     aa_runs: list[list[PeekOutcome]] = []
     pairs = [(first, second) for second in range(1, len(arms)) for first in range(second)]
     ab_runs: dict[tuple[int, int], list[list[PeekOutcome]]] = {pair: [] for pair in pairs}

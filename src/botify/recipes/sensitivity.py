@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -32,8 +31,8 @@ from botify.ab.interleave import interleaving_credits
 from botify.ab.metrics import user_metrics
 from botify.ab.sensitivity import Sensitivity, ab_users_needed, interleaving_users_needed, right_share
 from botify.experiments import BUNDLED, ExperimentPlan
-from botify.ope.targets import REPLAYED
-from botify.recipes.models import SEMINAR_MODELS, ensure_report_models
+from botify.ope.targets import REPLAYED, arm_label
+from botify.recipes.models import arm_specs, ensure_named_models
 from botify.recipes.progress import progress_bars
 from botify.sim.agents import InProcessAgent, InProcessLog
 from botify.sim.world import SimWorld, load_sim_world
@@ -60,15 +59,12 @@ class SensitivityOptions:
 
 
 def _arms(experiment: Path) -> list[dict[str, Any]]:
-    data = yaml.safe_load(experiment.read_text())
-    arms = [a if isinstance(a, dict) else {"recommender": a} for a in data["experiments"][0]["arms"]]
     name, params = REPLAYED[0]  # the report's custom recommender
-    return [*arms, {"recommender": name, "params": params}]
+    return [*arm_specs(experiment), {"recommender": name, "params": params}]
 
 
 def _label(arm: dict[str, Any]) -> str:
-    params = arm.get("params") or {}
-    return f"{arm['recommender']}({params['artifact']})" if "artifact" in params else str(arm["recommender"])
+    return arm_label(str(arm["recommender"]), arm.get("params") or {})
 
 
 def _plan(name: str, arm: dict[str, Any], seed: int) -> ExperimentPlan:
@@ -105,12 +101,8 @@ def run_sensitivity(options: SensitivityOptions, console: Console) -> list[Sensi
     world = load_sim_world(options.world_dir)
     artifacts = options.artifacts or options.out / "artifacts"
     arms = _arms(options.experiment)
-    named = {str(value) for arm in arms for key, value in (arm.get("params") or {}).items()
-             if key in ("artifact", "dssm", "contextual")}
-    trainable = tuple(name for name in SEMINAR_MODELS if name in named)
-    if trainable:
-        ensure_report_models(world, artifacts, collect_episodes=options.collect_episodes, seed=options.seed,
-                             console=console, models=trainable)
+    ensure_named_models(world, artifacts, arms, collect_episodes=options.collect_episodes, seed=options.seed,
+                        console=console)
     pairs = [(a, b) for b in range(1, len(arms)) for a in range(b)]
     values: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     rows = []
