@@ -110,3 +110,14 @@ def test_slices_cut_the_log_time_evenly() -> None:
         looks_by_slices([1, 2], 0)
     with pytest.raises(ConfigError, match="unknown sequential metric"):
         arm_looks([1], [0], [0], [1.0], [1], looks=1, metrics=("p99",))
+
+
+def test_each_look_counts_the_sessions_ended_by_then() -> None:
+    # control (arm 0): user 1 on looks 0 and 1, user 2 on look 0, user 5 on look 1; treatment: users 3, 4 on look 0
+    figures = arm_looks([1, 1, 2, 5, 3, 4], [0, 0, 0, 0, 1, 1], [0, 1, 0, 1, 0, 0], [2.0, 4.0, 6.0, 5.0, 1.0, 3.0],
+                        [2, 4, 6, 5, 1, 3], looks=2, metrics=("mean_time_per_session", "time"))
+    control = figures["mean_time_per_session"][0]
+    assert control.users.tolist() == [2, 3]
+    assert control.mean.tolist() == [(2.0 + 6.0) / 2, (3.0 + 6.0 + 5.0) / 3]  # user 1 averages 3 by look 1
+    assert figures["time"][0].mean.tolist() == [(2.0 + 6.0) / 2, (6.0 + 6.0 + 5.0) / 3]
+    assert figures["time"][1].users.tolist() == [2, 2] and figures["time"][1].variance.tolist() == [2.0, 2.0]
