@@ -94,3 +94,14 @@ def test_looking_twenty_times_keeps_the_error_rate_where_a_naive_test_does_not(m
     assert naive / runs > 0.15  # twenty looks at a fixed-horizon test: far above 5 %
     rate = false_positives / runs
     assert rate <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / runs), rate
+
+
+def test_gst_without_a_planned_sample_uses_the_statistical_information() -> None:
+    users = np.array([100.0, 200.0, 300.0])
+    var = np.array([4.0, 2.5, 2.0])  # per-user variance falls as users' sessions accumulate
+    looks = sequential_looks("gst", users, [0.1, 0.1, 0.1], var, users, [0.0, 0.0, 0.0], var)
+    variance = 2 * var / users
+    bounds = gst_boundaries(variance[-1] / variance)
+    assert [look.upper - look.estimate for look in looks] == pytest.approx((bounds * np.sqrt(variance)).tolist())
+    by_users = sequential_looks("gst", users, [0.1] * 3, var, users, [0.0] * 3, var, max_users=600)
+    assert by_users[0].upper != pytest.approx(looks[0].upper)  # the users' fraction is another plan

@@ -143,7 +143,8 @@ def sequential_analysis(figures: dict[str, dict[int, ArmLooks]], *, method: str,
 
     Looks where an arm has fewer than two users, or where the metric does not vary yet, are left out.
     ``max_users`` is the planned users of a treatment and the control together (GST's maximum, GAVI's planned
-    sample); by default the pair's users at the last look, as if the experiment ran to plan.
+    sample). By default the experiment ran to plan: GAVI is planned for the last look's users, and GST's
+    information fraction is the statistical one, the last look's variance over each look's.
     ``tau`` is mSPRT's mixing standard deviation, in the metric's units.
     """
     rows: list[SequentialRow] = []
@@ -162,9 +163,8 @@ def sequential_analysis(figures: dict[str, dict[int, ArmLooks]], *, method: str,
             stops[(treatment, metric)] = None
             if not len(usable):
                 continue
-            planned = max_users if max_users is not None else float(t.users[usable[-1]] + c.users[usable[-1]])
             looks = sequential_looks(method, t.users[usable], t.mean[usable], t.variance[usable], c.users[usable],
-                                     c.mean[usable], c.variance[usable], alpha=alpha, max_users=planned,
+                                     c.mean[usable], c.variance[usable], alpha=alpha, max_users=max_users,
                                      spending=spending, tau=tau)
             for index, look in zip(usable.tolist(), looks, strict=True):
                 scale = 100 / c.mean[index] if c.mean[index] else float("nan")

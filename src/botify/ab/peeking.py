@@ -50,7 +50,8 @@ def peek(t: ArmLooks, c: ArmLooks, *, alpha: float = 0.05, max_users: float | No
          tau: float | None = None) -> list[PeekOutcome]:
     """Every method of ``PEEKING_METHODS`` on one run's looks (each arm with at least two users at every look).
 
-    ``max_users``: GST's planned maximum and GAVI's planned sample (default: the last look's users).
+    ``max_users``: GAVI's planned sample (default: the last look's users) and, if given, GST's planned maximum in
+    users (by default GST's information fraction is statistical: the last look's variance over each look's).
     """
     relative = 100 * (t.mean - c.mean) / c.mean
     final = float(relative[-1])
@@ -61,8 +62,9 @@ def peek(t: ArmLooks, c: ArmLooks, *, alpha: float = 0.05, max_users: float | No
         "fixed": len(relative) - 1 if significant[-1] else None,
     }
     for method in ("gst", "gavi", "msprt"):
+        # GST: the statistical information fraction, the last look's variance as the plan's (see sequential)
         looks = sequential_looks(method, t.users, t.mean, t.variance, c.users, c.mean, c.variance, alpha=alpha,
-                                 max_users=planned, tau=tau)
+                                 max_users=planned if method == "gavi" else max_users, tau=tau)
         stops[method] = next((look.look for look in looks if look.stopped), None)
     return [PeekOutcome(method, stops[method], float(relative[stops[method]]) if stops[method] is not None
                         else float("nan"), final) for method in PEEKING_METHODS]

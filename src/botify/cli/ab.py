@@ -123,7 +123,7 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="Sequential looks: K equal slices of the logs' time span (default: the calendar's days, else 10).")
 @click.option("--max-users", type=click.IntRange(min=2), default=None,
               help="Planned users of a treatment and the control together: GST's maximum, GAVI's planned sample "
-                   "(default: the users at the last look).")
+                   "(default: the experiment ran to plan; GST then uses the statistical information, 1/variance).")
 @click.option("--spending", default="obf", show_default=True,
               help="GST's alpha spending: obf (O'Brien-Fleming type) or power:RHO.")
 @click.option("--tau", type=click.FloatRange(0, min_open=True), default=None,

@@ -183,7 +183,8 @@ def _intro(study: PeekingStudy) -> str:
     return (f"{o.days} daily looks at `{o.metric}` (as it stands each day), α = {o.alpha}, world `{o.world_dir}`, "
             f"experiment `{o.experiment.name}`; A/A: {o.runs:,} runs of the control split in two; A/B: "
             f"{o.ab_runs:,} runs of the whole experiment, true effect = the mean last-day effect over them. Each run "
-            f"is a fresh simulation (seed {o.seed} + run). GST and GAVI are planned for the run's last-day users.")
+            f"is a fresh simulation (seed {o.seed} + run). GAVI is planned for the run's last-day users, GST for its "
+            "last-day information (1/variance).")
 
 
 def markdown(study: PeekingStudy) -> str:
