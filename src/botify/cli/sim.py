@@ -88,8 +88,6 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
 
         if recommender not in ("inprocess", "remote"):
             raise LabError("--ray shards the inprocess and remote recommenders")
-        if sim_world.truth.returns is not None:
-            raise LabError("--ray does not play the return model's days yet; run them without --ray")
         agent = RayAgent(sim_world, world_dir, plan=plan if recommender == "inprocess" else None,
                          artifacts=artifacts, url=url if recommender == "remote" else None, concurrency=concurrency,
                          address=None if ray_address == "local" else ray_address, shards=shards)

@@ -17,7 +17,7 @@ from botify.errors import LabError
 from botify.recommenders.base import Requests
 from botify.sim.episodes import budget_uniform, episode_starts, session_numbers
 from botify.sim.model import play_step
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.world import SimWorld
 
 __all__ = ["BatchedEngine", "EventRecorder", "Policy", "SessionResults"]
@@ -60,7 +60,10 @@ class SessionResults:
 
     @classmethod
     def concat(cls, parts: list[SessionResults], *, in_episode_order: bool = False) -> SessionResults:
-        """Sessions of several runs joined (artists heard dropped); sorted by episode if asked."""
+        """Sessions of several runs joined, sorted by episode if asked; the artists heard kept if every part has them.
+
+        The heard pairs are a set (the return model counts each distinct pair once), so their order is the parts'.
+        """
         names = ("episode", "user", "session", "tracks", "time", "truncated")
         if not parts:
             empty = np.zeros(0, np.int64)
@@ -70,7 +73,11 @@ class SessionResults:
             order = np.argsort(columns[0], kind="stable")
             columns = [column[order] for column in columns]
         episode, user, session, tracks, time, truncated = columns
-        return cls(episode, user, session, tracks, time, truncated)
+        heard = None
+        if all(p.heard is not None for p in parts):
+            heard = (np.concatenate([p.heard[0] for p in parts if p.heard is not None]),
+                     np.concatenate([p.heard[1] for p in parts if p.heard is not None]))
+        return cls(episode, user, session, tracks, time, truncated, heard)
 
     @property
     def reward(self) -> npt.NDArray[np.float64]:
@@ -106,7 +113,7 @@ class BatchedEngine:
         seed: int,
         episodes: range | npt.NDArray[np.int64],
         users: npt.NDArray[np.int64] | None = None,
-        returns: ReturnState | None = None,
+        returns: ListenFactors | None = None,
         sessions_played: npt.NDArray[np.int64] | None = None,
         batch_size: int = 4096,
         progress: Callable[[int], None] | None = None,
@@ -158,7 +165,7 @@ class BatchedEngine:
         session: npt.NDArray[np.int64],
         progress: Callable[[int], None] | None,
         recorder: EventRecorder | None,
-        returns: ReturnState | None,
+        returns: ListenFactors | None,
         heard: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64],
                npt.NDArray[np.float64], npt.NDArray[np.bool_]]:

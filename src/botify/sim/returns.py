@@ -20,6 +20,9 @@ Every ``u`` is a counter-based draw of ``(seed, stream, day, wave, user)``, and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, logit
@@ -29,7 +32,7 @@ from botify.sim.world import SimWorld
 from botify.world.returns import ReturnTruth
 from botify.world.seeding import counter_uniform
 
-__all__ = ["ArtistFatigue", "ReturnState", "satisfaction"]
+__all__ = ["ArtistFatigue", "FatigueView", "ListenFactors", "ReturnState", "satisfaction"]
 
 _VISIT, _REPEAT, _CHURN = 21, 22, 23
 _FORGOTTEN = 0.01
@@ -99,6 +102,37 @@ def _lookup(keys: IntArray, values: FloatArray, query: IntArray) -> FloatArray:
     return found
 
 
+class ListenFactors(Protocol):
+    """What playing a wave needs of the return model: how much fatigue takes off each recommended track."""
+
+    def listen_factor(self, users: IntArray, tracks: IntArray) -> FloatArray | None:
+        """``artist_fatigue ** F`` of each recommended track's artist; None when fatigue is off."""
+        ...
+
+
+@dataclass(frozen=True)
+class FatigueView:
+    """Some users' artist fatigue during one wave: all a shard of the simulation needs to play their sessions.
+
+    Fatigue changes only between waves (``ReturnState.end_wave`` and overnight), so the view of a wave's users,
+    taken before the wave, gives the same listen factors as the whole state.
+    """
+
+    keys: IntArray
+    values: FloatArray
+    n_artists: int
+    artist_fatigue: float
+    artist_id: IntArray
+
+    def listen_factor(self, users: IntArray, tracks: IntArray) -> FloatArray | None:
+        """``artist_fatigue ** F`` of each recommended track's artist; None when fatigue is off."""
+        if self.artist_fatigue == 1.0:
+            return None
+        exponent = _lookup(self.keys, self.values, users * self.n_artists + self.artist_id[tracks])
+        factor: FloatArray = np.power(self.artist_fatigue, exponent)
+        return factor
+
+
 class ReturnState:
     """Every user's state under the return model, advanced one wave of sessions at a time."""
 
@@ -146,6 +180,13 @@ class ReturnState:
         exponent = self.fatigue.of(users, self.artist_id[tracks])
         factor: FloatArray = np.power(self.knobs.artist_fatigue, exponent)
         return factor
+
+    def view(self, users: IntArray) -> FatigueView:
+        """The fatigue of ``users`` as it stands now (for one wave), in a value that travels to a shard."""
+        fatigue = self.fatigue
+        keys, values = _merge(fatigue.keys, fatigue.values, fatigue.today_keys, fatigue.today_values)
+        mine = np.isin(keys // max(fatigue.n_artists, 1), users)
+        return FatigueView(keys[mine], values[mine], fatigue.n_artists, self.knobs.artist_fatigue, self.artist_id)
 
     def end_wave(self, wave: int, users: IntArray, times: FloatArray, heard_episode: IntArray,
                  heard_artist: IntArray) -> IntArray:

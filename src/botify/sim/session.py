@@ -12,7 +12,7 @@ from botify.errors import ConfigError
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import BUDGET_STREAM, EpisodeStarts, episode_starts
 from botify.sim.model import listen_time_one
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.world import SimWorld
 from botify.world.seeding import counter_state, uniform_from_state
 
@@ -23,7 +23,7 @@ class SessionPlayer:
     """The state of one session: call ``listen(track)`` until ``done``."""
 
     def __init__(self, world: SimWorld, seed: int, episode: int, *, max_session_length: int = 1000,
-                 starts: EpisodeStarts | None = None, row: int = 0, returns: ReturnState | None = None) -> None:
+                 starts: EpisodeStarts | None = None, row: int = 0, returns: ListenFactors | None = None) -> None:
         """Start ``episode``; pass ``starts`` (and the episode's ``row`` in it) when drawn for many at once.
 
         ``returns`` (the return model's state) adds the artists' fatigue across sessions.

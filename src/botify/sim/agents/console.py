@@ -11,7 +11,7 @@ from rich.console import Console
 from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.session import SessionPlayer, results_from_players
 from botify.sim.world import SimWorld
 
@@ -27,7 +27,7 @@ class ConsoleAgent:
         self.console = console or Console()
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
-             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+             users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
         """Play the episodes interactively."""
         players: list[SessionPlayer] = []
         numbers = np.asarray(episodes, dtype=np.int64)

@@ -16,7 +16,7 @@ from botify.recommenders.registry import build_plan_recommenders
 from botify.service.eventlog import event_line
 from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import BatchedEngine, SessionResults
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.world import SimWorld
 from botify.state import Counters, InMemoryStore, StateStore
 from botify.world.catalog import Catalog
@@ -82,7 +82,7 @@ class InProcessAgent:
             log.policy = self.policy
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
-             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+             users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
         """Play the episodes in batches (recording the service's log lines if a log is attached)."""
         return self.engine.run(
             self.policy, seed=seed, episodes=episodes, users=users, returns=returns,

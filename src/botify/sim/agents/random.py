@@ -8,7 +8,7 @@ import numpy.typing as npt
 from botify.recommenders.base import Requests
 from botify.sim.agents.base import Episodes, Progress
 from botify.sim.engine import BatchedEngine, SessionResults
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.world import SimWorld
 from botify.world.seeding import counter_randint
 
@@ -26,7 +26,7 @@ class RandomAgent:
         self.sessions_played = np.zeros(world.n_users, dtype=np.int64)
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
-             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+             users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
         """Play the episodes in batches."""
 
         def policy(requests: Requests) -> npt.NDArray[np.int64]:

@@ -26,7 +26,7 @@ from botify.sim.agents.base import Episodes, Progress
 from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection, parse_base_url
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
-from botify.sim.returns import ReturnState
+from botify.sim.returns import ListenFactors
 from botify.sim.session import SessionPlayer, results_from_players
 from botify.sim.world import SimWorld
 
@@ -65,13 +65,13 @@ class RemoteAgent:
         self.run_id = secrets.token_hex(4)
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
-             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+             users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
         """Play the episodes over HTTP and return their sessions in episode order."""
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(self._play(np.asarray(episodes, dtype=np.int64), seed, progress, users, returns))
 
     async def _play(self, numbers: npt.NDArray[np.int64], seed: int, progress: Progress | None,
-                    users: npt.NDArray[np.int64] | None, returns: ReturnState | None) -> SessionResults:
+                    users: npt.NDArray[np.int64] | None, returns: ListenFactors | None) -> SessionResults:
         starts = episode_starts(self.world, seed, numbers, users)
         per_user: dict[int, list[int]] = defaultdict(list)
         for row, user in enumerate(starts.user.tolist()):

@@ -2,9 +2,11 @@
 
 Users are split by ``user % shards``, so every session of a user is played by one actor, in episode order, with the
 per-user state (session numbers, a stateful recommender's session state) kept in that actor from day to day:
-the same seed gives the local run's sessions exactly (the draws are counter-based). Each actor loads the world from
-its directory, so every Ray node needs it at the same path (or on a shared file system). Ray is an optional
-dependency: ``pip install 'botify[ray]'``.
+the same seed gives the local run's sessions exactly (the draws are counter-based). Under the return model the
+driver keeps who comes back and when (``botify.sim.days``); before each wave, every actor gets its users' artist
+fatigue (``ReturnState.view``), all that playing their sessions needs, and sends back the artists heard.
+Each actor loads the world from its directory, so every Ray node needs it at the same path (or on a shared file
+system). Ray is an optional dependency: ``pip install 'botify[ray]'``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from botify.sim.agents.inprocess import InProcessAgent
 from botify.sim.agents.remote import RemoteAgent
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
-from botify.sim.returns import ReturnState
+from botify.sim.returns import FatigueView, ListenFactors, ReturnState
 from botify.sim.world import SimWorld, load_sim_world
 
 __all__ = ["RayAgent", "require_ray"]
@@ -52,8 +54,9 @@ class _Shard:
         else:
             self.agent = RemoteAgent(world, url, concurrency=concurrency, max_session_length=max_session_length)
 
-    def play(self, episodes: npt.NDArray[np.int64], users: npt.NDArray[np.int64], seed: int) -> SessionResults:
-        return self.agent.play(episodes, seed=seed, users=users)
+    def play(self, episodes: npt.NDArray[np.int64], users: npt.NDArray[np.int64], seed: int,
+             returns: FatigueView | None = None) -> SessionResults:
+        return self.agent.play(episodes, seed=seed, users=users, returns=returns)
 
     def requests(self) -> tuple[int, int]:
         agent = self.agent
@@ -88,10 +91,10 @@ class RayAgent:
                                     concurrency, max_session_length) for _ in range(self.shards)]
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
-             users: npt.NDArray[np.int64] | None = None, returns: ReturnState | None = None) -> SessionResults:
+             users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
         """Play the episodes on the actors and return their sessions in episode order."""
-        if returns is not None:
-            raise LabError("--ray does not play the return model's days yet; run them without --ray")
+        if returns is not None and not isinstance(returns, ReturnState):
+            raise LabError("RayAgent plays the return model from its ReturnState (botify.sim.days)")
         numbers = np.asarray(episodes, dtype=np.int64)
         users = episode_starts(self.world, seed, numbers).user if users is None else np.asarray(users, np.int64)
         pending: dict[Any, int] = {}
@@ -99,7 +102,8 @@ class RayAgent:
             rows = np.flatnonzero(users % self.shards == shard)
             for begin in range(0, len(rows), _CHUNK):  # an actor plays its calls in order: a user's sessions too
                 chunk = rows[begin : begin + _CHUNK]
-                pending[actor.play.remote(numbers[chunk], users[chunk], seed)] = len(chunk)
+                view = None if returns is None else returns.view(users[chunk])
+                pending[actor.play.remote(numbers[chunk], users[chunk], seed, view)] = len(chunk)
         parts = []
         waiting = list(pending)
         while waiting:
