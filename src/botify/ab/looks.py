@@ -21,7 +21,7 @@ from botify.errors import ConfigError
 from botify.experiments import arm_name
 
 __all__ = ["POOLED_RATIO", "SEQUENTIAL_METRICS", "ArmLooks", "SequentialResult", "SequentialRow", "arm_looks",
-           "looks_by_slices", "sequential_analysis"]
+           "look_correlation", "looks_by_slices", "sequential_analysis"]
 
 POOLED_RATIO = "pooled_time_per_session"
 SEQUENTIAL_METRICS = (*REPORT_METRICS, POOLED_RATIO)
@@ -41,6 +41,9 @@ class ArmLooks:
     users: IntArray
     mean: FloatArray
     variance: FloatArray
+    covariance: FloatArray | None = None
+    """Looks × looks: the covariance of the arm's estimates at two looks (their variance on the diagonal), from the
+    users present at both; the looks share users whose values move, so it is not the independent-increment one."""
 
 
 def looks_by_slices(end_ms: npt.ArrayLike, looks: int) -> IntArray:
@@ -77,15 +80,66 @@ def arm_looks(user: npt.ArrayLike, arm: npt.ArrayLike, look: npt.ArrayLike, time
     latency = np.zeros(len(user)) if latency_ms is None else np.asarray(latency_ms, dtype=np.float64)
     arms = sorted(set(arm.tolist()))
     figures: dict[str, dict[int, list[tuple[int, float, float]]]] = {m: {a: [] for a in arms} for m in metrics}
+    everyone = {a: np.unique(user[arm == a]) for a in arms}
+    influence = {(m, a): np.full((len(everyone[a]), looks), np.nan) for m in metrics for a in arms}
     for k in range(looks):
         rows = look <= k
         at_look = user_metrics(user[rows], arm[rows], time[rows], tracks[rows], latency[rows])
         for a in arms:
             in_arm = at_look.arm == a
+            position = np.searchsorted(everyone[a], at_look.user[in_arm])
             for name in metrics:
                 figures[name][a].append(_metric_at(at_look, in_arm, name))
-    return {name: {a: ArmLooks(*(np.array(column) for column in zip(*rows, strict=True)))
-                   for a, rows in per_arm.items()} for name, per_arm in figures.items()}
+                influence[(name, a)][position, k] = _influence(at_look, in_arm, name)
+    def arm_of(rows: list[tuple[int, float, float]], values: FloatArray) -> ArmLooks:
+        users, means, variances = zip(*rows, strict=True)
+        return ArmLooks(np.array(users, dtype=np.int64), np.array(means), np.array(variances),
+                        _look_covariance(values))
+
+    return {name: {a: arm_of(rows, influence[(name, a)]) for a, rows in per_arm.items()}
+            for name, per_arm in figures.items()}
+
+
+def _influence(metrics: UserMetrics, rows: npt.NDArray[np.bool_], metric: str) -> FloatArray:
+    """Each user's value in the look's estimate: the metric itself, or the pooled ratio's linearization."""
+    if metric != POOLED_RATIO:
+        values: FloatArray = metrics.metric(metric)[rows]
+        return values
+    time, sessions = metrics.time[rows], metrics.sessions[rows]
+    ratio = time.sum() / sessions.sum() if sessions.sum() else np.nan
+    linear: FloatArray = (time - ratio * sessions) / sessions.mean() if len(sessions) else time
+    return linear
+
+
+def _look_covariance(values: FloatArray) -> FloatArray:
+    """Cov(estimate at look j, at look k) = cov over the users present at j of their two values, over n_k.
+
+    A user present at look j is present at every later look (looks are cumulative).
+    """
+    present = ~np.isnan(values)
+    n = present.sum(axis=0)
+    looks = values.shape[1]
+    out = np.full((looks, looks), np.nan)
+    for j in range(looks):
+        both = present[:, j]
+        if both.sum() < 2:
+            continue
+        block = np.cov(values[both][:, j:], rowvar=False, ddof=1).reshape(looks - j, looks - j)[0]
+        out[j, j:] = out[j:, j] = block / n[j:]
+    return out
+
+
+def look_correlation(t: ArmLooks, c: ArmLooks, looks: IntArray | None = None) -> FloatArray | None:
+    """The correlation of the difference's z-statistics between looks (None if an arm has no covariance)."""
+    if t.covariance is None or c.covariance is None:
+        return None
+    chosen = np.arange(len(t.users)) if looks is None else looks
+    covariance = (t.covariance + c.covariance)[np.ix_(chosen, chosen)]
+    if not np.all(np.isfinite(covariance)):
+        return None
+    sd = np.sqrt(np.diag(covariance))
+    correlation: FloatArray = covariance / np.outer(sd, sd)
+    return correlation
 
 
 @dataclass(frozen=True)
@@ -165,7 +219,7 @@ def sequential_analysis(figures: dict[str, dict[int, ArmLooks]], *, method: str,
                 continue
             looks = sequential_looks(method, t.users[usable], t.mean[usable], t.variance[usable], c.users[usable],
                                      c.mean[usable], c.variance[usable], alpha=alpha, max_users=max_users,
-                                     spending=spending, tau=tau)
+                                     spending=spending, tau=tau, correlation=look_correlation(t, c, usable))
             for index, look in zip(usable.tolist(), looks, strict=True):
                 scale = 100 / c.mean[index] if c.mean[index] else float("nan")
                 rows.append(SequentialRow(treatment, metric, index, look.users, float(c.mean[index]),

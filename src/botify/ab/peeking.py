@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from botify.ab.looks import ArmLooks
+from botify.ab.looks import ArmLooks, look_correlation
 from botify.ab.sequential import sequential_looks
 
 __all__ = ["PEEKING_METHODS", "MethodSummary", "PeekOutcome", "peek", "summarize", "wilson_interval"]
@@ -64,7 +64,8 @@ def peek(t: ArmLooks, c: ArmLooks, *, alpha: float = 0.05, max_users: float | No
     for method in ("gst", "gavi", "msprt"):
         # GST: the statistical information fraction, the last look's variance as the plan's (see sequential)
         looks = sequential_looks(method, t.users, t.mean, t.variance, c.users, c.mean, c.variance, alpha=alpha,
-                                 max_users=planned if method == "gavi" else max_users, tau=tau)
+                                 max_users=planned if method == "gavi" else max_users, tau=tau,
+                                 correlation=look_correlation(t, c))
         stops[method] = next((look.look for look in looks if look.stopped), None)
     return [PeekOutcome(method, stops[method], float(relative[stops[method]]) if stops[method] is not None
                         else float("nan"), final) for method in PEEKING_METHODS]

@@ -47,7 +47,7 @@ from scipy.stats import norm
 
 from botify.errors import ConfigError
 
-__all__ = ["METHODS", "Look", "gst_boundaries", "sequential_looks", "spent_alpha"]
+__all__ = ["METHODS", "Look", "gst_boundaries", "gst_boundaries_correlated", "sequential_looks", "spent_alpha"]
 
 Method = Literal["gst", "gavi", "msprt"]
 METHODS: tuple[str, ...] = ("gst", "gavi", "msprt")
@@ -144,6 +144,51 @@ def _gst_boundaries(t_values: tuple[float, ...], alpha: float, spending: str) ->
     return tuple(bounds.tolist())
 
 
+_DRAWS = 200_000
+_DRAWS_SEED = 20_231
+
+
+def gst_boundaries_correlated(t: npt.ArrayLike, correlation: npt.ArrayLike, alpha: float = 0.05,
+                              spending: str = "obf", *, draws: int = _DRAWS) -> FloatArray:
+    """Two-sided boundaries for looks whose z-statistics have the given ``correlation`` (any, not only Brownian).
+
+    The spending is the same as ``gst_boundaries``'; the crossing probabilities are those of ``draws`` seeded
+    normal vectors with that correlation: look ``k``'s boundary leaves exactly its share of α to the draws that had
+    not crossed before (accuracy about ``sqrt(α / draws)``, 5e-4 at the default; the same draws every call). A look
+    that spends nothing keeps the previous boundary.
+
+    Examples
+    --------
+    >>> t = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
+    >>> brownian = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    >>> gst_boundaries_correlated(t, brownian).round(2).tolist()  # the integration's 4.88, 3.36, 2.68, 2.29, 2.03
+    [5.09, 3.35, 2.67, 2.29, 2.03]
+
+    The first look spends 1e-6 of α, less than one draw in 200,000: its boundary is the largest draw instead.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    matrix = np.asarray(correlation, dtype=np.float64)
+    if matrix.shape != (len(t), len(t)) or not np.all(np.isfinite(matrix)):
+        raise ConfigError(f"`correlation` must be a finite {len(t)} x {len(t)} matrix")
+    spent = np.diff(np.r_[0.0, spent_alpha(t, alpha, spending)])
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)  # a square root that tolerates a singular estimate
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    z = np.abs(np.random.default_rng(_DRAWS_SEED).standard_normal((draws, len(t))) @ root.T)
+    alive = np.ones(draws, dtype=np.bool_)
+    bounds = np.empty(len(t))
+    for k in range(len(t)):
+        survivors = np.sort(z[alive, k])[::-1]
+        crossing = int(round(spent[k] * draws))
+        if spent[k] <= 0:
+            bounds[k] = bounds[k - 1] if k else np.inf
+        elif crossing >= len(survivors):
+            bounds[k] = 0.0
+        else:
+            bounds[k] = survivors[crossing]
+        alive &= z[:, k] < bounds[k]
+    return bounds
+
+
 def _gavi_halfwidth(variance: FloatArray, users: FloatArray, alpha: float, planned: float) -> FloatArray:
     rho2 = (-2 * np.log(alpha) + np.log(1 - 2 * np.log(alpha))) / planned
     sigma2 = users * variance
@@ -166,7 +211,8 @@ def _gavi_pvalue(estimate: float, variance: float, users: float, planned: float)
 
 def sequential_looks(method: str, users_t: npt.ArrayLike, mean_t: npt.ArrayLike, var_t: npt.ArrayLike,
                      users_c: npt.ArrayLike, mean_c: npt.ArrayLike, var_c: npt.ArrayLike, *, alpha: float = 0.05,
-                     max_users: float | None = None, spending: str = "obf", tau: float | None = None) -> list[Look]:
+                     max_users: float | None = None, spending: str = "obf", tau: float | None = None,
+                     correlation: npt.ArrayLike | None = None) -> list[Look]:
     """Every look of one treatment against the control by ``method`` (see the module docstring).
 
     Arrays hold each arm's users, mean and variance (``ddof=1``) of the metric at each look, in time order.
@@ -174,7 +220,9 @@ def sequential_looks(method: str, users_t: npt.ArrayLike, mean_t: npt.ArrayLike,
     Without it, GST's information fraction is statistical, :math:`V_K / V_k`, the last look's variance taken as the
     plan's: the right one when a user's metric changes from look to look (see the module docstring);
     ``tau`` is mSPRT's mixing standard deviation on the effect (default: 10 % of the first look's pooled standard
-    deviation).
+    deviation). ``correlation`` (looks × looks, of the z-statistics) makes GST's boundaries those of that correlation
+    (``gst_boundaries_correlated``) instead of the independent-increment one; ``botify.ab.looks`` estimates it from
+    the users present at both looks.
     """
     if method not in METHODS:
         raise ConfigError(f"`method` must be one of {METHODS}, got {method!r}")
@@ -193,7 +241,12 @@ def sequential_looks(method: str, users_t: npt.ArrayLike, mean_t: npt.ArrayLike,
         # a look that adds no information (the same users, or past the planned maximum) spends nothing: it keeps
         # the boundary of the last look that did
         keep = np.r_[True, np.diff(fractions) > 0]
-        bounds = gst_boundaries(fractions[keep], alpha, spending)[np.cumsum(keep) - 1]
+        if correlation is None:
+            bounds = gst_boundaries(fractions[keep], alpha, spending)[np.cumsum(keep) - 1]
+        else:
+            matrix = np.asarray(correlation, dtype=np.float64)
+            bounds = gst_boundaries_correlated(fractions[keep], matrix[np.ix_(keep, keep)], alpha,
+                                               spending)[np.cumsum(keep) - 1]
         halfwidth = bounds * standard_error
         z = np.abs(estimate) / standard_error
         pvalue = np.minimum.accumulate(np.where(z >= bounds, alpha, 1.0))  # a crossing is significant at α
