@@ -8,7 +8,7 @@ from gsdesign import h1, hupdate
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from botify.ab.sequential import gst_boundaries, sequential_looks, spent_alpha
+from botify.ab.sequential import gst_boundaries, gst_boundaries_correlated, sequential_looks, spent_alpha
 from botify.errors import ConfigError
 
 LOOKS = [[0.2, 0.4, 0.6, 0.8, 1.0], [0.1, 0.25, 0.5, 0.9, 1.0], (np.arange(1, 15) / 14).tolist()]
@@ -105,3 +105,29 @@ def test_gst_without_a_planned_sample_uses_the_statistical_information() -> None
     assert [look.upper - look.estimate for look in looks] == pytest.approx((bounds * np.sqrt(variance)).tolist())
     by_users = sequential_looks("gst", users, [0.1] * 3, var, users, [0.0] * 3, var, max_users=600)
     assert by_users[0].upper != pytest.approx(looks[0].upper)  # the users' fraction is another plan
+
+
+class TestCorrelatedLooks:
+    def test_brownian_correlation_gives_the_integrations_boundaries(self) -> None:
+        t = np.array([0.25, 0.5, 0.75, 1.0])
+        brownian = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+        # looks that spend under 1e-3 of α (a few of the 200,000 draws) are resolved coarsely; they matter as little
+        resolved = np.diff(np.r_[0.0, spent_alpha(t, 0.05)]) > 1e-3
+        np.testing.assert_allclose(gst_boundaries_correlated(t, brownian)[resolved], gst_boundaries(t)[resolved],
+                                   atol=0.02)
+
+    def test_any_correlation_spends_exactly_alpha(self) -> None:
+        """Looks less correlated than independent increments (a user's metric keeps changing): α still holds."""
+        t = np.linspace(0.1, 1.0, 10)
+        correlation = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t)) ** 2  # weaker than Brownian
+        bounds = gst_boundaries_correlated(t, correlation)
+        draws = 400_000
+        z = np.abs(np.random.default_rng(99).multivariate_normal(np.zeros(10), correlation, size=draws))
+        crossed = float((z >= bounds).any(axis=1).mean())
+        assert abs(crossed - 0.05) < 3 * np.sqrt(0.05 * 0.95 / draws), crossed
+        brownian = gst_boundaries(t)  # the independent-increment boundaries on these looks spend more than α
+        assert float((z >= brownian).any(axis=1).mean()) > 0.055
+
+    def test_a_bad_matrix_is_a_clear_error(self) -> None:
+        with pytest.raises(ConfigError, match="correlation"):
+            gst_boundaries_correlated([0.5, 1.0], np.eye(3))
