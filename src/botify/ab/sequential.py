@@ -173,20 +173,28 @@ def gst_boundaries_correlated(t: npt.ArrayLike, correlation: npt.ArrayLike, alph
     spent = np.diff(np.r_[0.0, spent_alpha(t, alpha, spending)])
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)  # a square root that tolerates a singular estimate
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
-    z = np.abs(np.random.default_rng(_DRAWS_SEED).standard_normal((draws, len(t))) @ root.T)
+    z = np.abs(_normal_draws(draws, len(t)) @ root.T)
     alive = np.ones(draws, dtype=np.bool_)
     bounds = np.empty(len(t))
     for k in range(len(t)):
-        survivors = np.sort(z[alive, k])[::-1]
+        survivors = z[alive, k]
         crossing = int(round(spent[k] * draws))
         if spent[k] <= 0:
             bounds[k] = bounds[k - 1] if k else np.inf
         elif crossing >= len(survivors):
             bounds[k] = 0.0
-        else:
-            bounds[k] = survivors[crossing]
+        else:  # the (crossing + 1)-th largest: `crossing` draws lie above it
+            bounds[k] = np.partition(survivors, len(survivors) - 1 - crossing)[len(survivors) - 1 - crossing]
         alive &= z[:, k] < bounds[k]
     return bounds
+
+
+@functools.lru_cache(maxsize=8)
+def _normal_draws(draws: int, looks: int) -> FloatArray:
+    """The same seeded standard normals for every call of that size (read-only)."""
+    out = np.random.default_rng(_DRAWS_SEED).standard_normal((draws, looks))
+    out.setflags(write=False)
+    return out
 
 
 def _gavi_halfwidth(variance: FloatArray, users: FloatArray, alpha: float, planned: float) -> FloatArray:
