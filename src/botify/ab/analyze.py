@@ -45,9 +45,9 @@ class Analysis:
     plan: MetricPlan
     verdicts: list[Verdict]
     first_track: npt.NDArray[np.int64] | None = None
+    """With ``first_tracks=True``: each user row's first track in the experiment (by time), for segments."""
     relative: str = "scaled"
     """How the table's intervals in % were made (``botify.ab.stats.relative_effect``)."""
-    """With ``first_tracks=True``: each user row's first track in the experiment (by time), for segments."""
 
     def verdict_lines(self) -> list[str]:
         """One line per treatment: the decision and its reason."""
