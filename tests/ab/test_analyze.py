@@ -183,3 +183,22 @@ def test_reading_and_comparing_arms_loads_neither_pandas_nor_scipy_stats() -> No
                                     text=True).stdout.splitlines()
     assert loaded == "[]"
     assert module == "module botify.ab.analyze"  # a plain module (mock.patch can reach into it), not a function
+
+
+def test_the_delta_relative_interval_is_the_table_s_when_asked(collection_logs: Path) -> None:
+    from botify.ab.stats import relative_effect
+
+    scaled = analyze_logs([collection_logs], "EXPLORATION")
+    delta = analyze_logs([collection_logs], "EXPLORATION", relative="delta")
+    m = delta.metrics
+    for row, plain in zip(delta.rows, scaled.rows, strict=True):
+        if row.metric not in ("mean_time_per_session", "time"):
+            continue
+        values = m.metric(row.metric)
+        expected = relative_effect(values[m.arm == int(row.treatment[1:])], values[m.arm == 0], interval="delta")
+        assert (row.effect, row.lower, row.upper) == pytest.approx((expected.effect, expected.lower, expected.upper))
+        assert row.effect == pytest.approx(plain.effect) and row.significant == plain.significant
+        assert (row.lower, row.upper) != pytest.approx((plain.lower, plain.upper))
+    assert "delta method" in delta.markdown() and "over the control mean" in scaled.markdown()
+    with pytest.raises(ConfigError, match="relative"):
+        analyze_logs([collection_logs], "EXPLORATION", relative="fieller")

@@ -103,8 +103,10 @@ class RelativeEffect:
 
 
 def relative_effect(treatment: npt.ArrayLike, control: npt.ArrayLike, *, alpha: float = 0.05,
-                    interval: str = "scaled") -> RelativeEffect:
+                    interval: str = "scaled", welch: TTestResult | None = None) -> RelativeEffect:
     r"""The relative effect in % and its two-sided interval, made as ``interval`` says.
+
+    ``welch``: the two-sided ``welch_ttest`` of the same arrays at the same ``alpha``, if the caller has it.
 
     Notes
     -----
@@ -127,7 +129,7 @@ def relative_effect(treatment: npt.ArrayLike, control: npt.ArrayLike, *, alpha: 
         raise ConfigError(f"`interval` must be one of {list(RELATIVE_INTERVALS)}, got {interval!r}")
     t = np.asarray(treatment, dtype=np.float64)
     c = np.asarray(control, dtype=np.float64)
-    result = welch_ttest(t, c, alpha=alpha)
+    result = welch if welch is not None else welch_ttest(t, c, alpha=alpha)
     base = float(c.mean()) if len(c) else float("nan")
     if not base or not np.isfinite(result.estimate):
         nan = float("nan")

@@ -76,7 +76,8 @@ def compare_arms(
             scale = 100 / base if base else float("nan")
             lower, upper = result.ci_low * scale, result.ci_high * scale
             if relative != "scaled":
-                ratio = relative_effect(values[in_treatment], values[in_control], alpha=alpha, interval=relative)
+                ratio = relative_effect(values[in_treatment], values[in_control], alpha=alpha, interval=relative,
+                                        welch=result)
                 lower, upper = ratio.lower, ratio.upper
             rows.append(
                 Comparison(

@@ -73,7 +73,7 @@ def interval_coverage(world: SimWorld, recommenders: tuple[str, str], *, runs: i
         values = metrics.mean_time_per_session
         t, c = values[metrics.arm == 1], values[metrics.arm == 0]
         test = welch_ttest(t, c)
-        scaled, delta = relative_effect(t, c), relative_effect(t, c, interval="delta")
+        scaled, delta = (relative_effect(t, c, interval=kind, welch=test) for kind in ("scaled", "delta"))
         treated, control = arm_of_session == 1, arm_of_session == 0
         p90 = quantile_difference(results.time[treated], results.user[treated], results.time[control],
                                   results.user[control], 0.9)
