@@ -22,6 +22,7 @@ from scipy import special
 
 from botify.ab.looks import ArmLooks, look_correlation
 from botify.ab.sequential import sequential_looks
+from botify.ab.stats import welch_df
 
 __all__ = ["PEEKING_METHODS", "MethodSummary", "PeekOutcome", "peek", "summarize", "wilson_interval"]
 
@@ -41,8 +42,7 @@ class PeekOutcome:
 def _welch_pvalues(t: ArmLooks, c: ArmLooks) -> np.ndarray:
     vt, vc = t.variance / t.users, c.variance / c.users
     z = (t.mean - c.mean) / np.sqrt(vt + vc)
-    df = (vt + vc) ** 2 / (vt**2 / (t.users - 1) + vc**2 / (c.users - 1))
-    pvalues: np.ndarray = 2 * special.stdtr(df, -np.abs(z))
+    pvalues: np.ndarray = 2 * special.stdtr(welch_df(vt, vc, t.users, c.users), -np.abs(z))
     return pvalues
 
 
@@ -55,17 +55,14 @@ def peek(t: ArmLooks, c: ArmLooks, *, alpha: float = 0.05, max_users: float | No
     """
     relative = 100 * (t.mean - c.mean) / c.mean
     final = float(relative[-1])
-    planned = max_users if max_users is not None else float(t.users[-1] + c.users[-1])
     significant = _welch_pvalues(t, c) < alpha
     stops: dict[str, int | None] = {
         "naive": int(np.argmax(significant)) if significant.any() else None,
         "fixed": len(relative) - 1 if significant[-1] else None,
     }
     for method in ("gst", "gavi", "msprt"):
-        # GST: the statistical information fraction, the last look's variance as the plan's (see sequential)
         looks = sequential_looks(method, t.users, t.mean, t.variance, c.users, c.mean, c.variance, alpha=alpha,
-                                 max_users=planned if method == "gavi" else max_users, tau=tau,
-                                 correlation=look_correlation(t, c))
+                                 max_users=max_users, tau=tau, correlation=look_correlation(t, c))
         stops[method] = next((look.look for look in looks if look.stopped), None)
     return [PeekOutcome(method, stops[method], float(relative[stops[method]]) if stops[method] is not None
                         else float("nan"), final) for method in PEEKING_METHODS]

@@ -11,7 +11,7 @@ from scipy import special  # scipy.stats's own kernels, without its 1 s import
 
 from botify.errors import ConfigError
 
-__all__ = ["RELATIVE_INTERVALS", "RelativeEffect", "TTestResult", "relative_effect", "welch_ttest"]
+__all__ = ["RELATIVE_INTERVALS", "RelativeEffect", "TTestResult", "relative_effect", "welch_df", "welch_ttest"]
 
 RELATIVE_INTERVALS = ("scaled", "delta")
 """How a relative effect's interval is made: the absolute interval over the control mean, or the delta method."""
@@ -78,7 +78,7 @@ def welch_ttest(
     vt, vc = t.var(ddof=1) / len(t), c.var(ddof=1) / len(c)
     estimate = float(t.mean() - c.mean())
     se = float(np.sqrt(vt + vc))
-    df = float((vt + vc) ** 2 / (vt**2 / (len(t) - 1) + vc**2 / (len(c) - 1))) if se > 0 else float("nan")
+    df = float(welch_df(vt, vc, len(t), len(c))) if se > 0 else float("nan")
     statistic = estimate / se if se > 0 else float("nan")
     if alternative == "two-sided":
         pvalue = float(2 * special.stdtr(df, -abs(statistic)))
@@ -91,6 +91,13 @@ def welch_ttest(
         pvalue = float(special.stdtr(df, statistic))
         low, high = float("-inf"), estimate + float(special.stdtrit(df, 1 - alpha) * se)
     return TTestResult(float(statistic), pvalue, df, estimate, low, high)
+
+
+def welch_df(vt: npt.ArrayLike, vc: npt.ArrayLike, n_t: npt.ArrayLike, n_c: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Welch-Satterthwaite degrees of freedom from each arm's variance of its mean (``s^2 / n``) and size."""
+    vt, vc = np.asarray(vt, dtype=np.float64), np.asarray(vc, dtype=np.float64)
+    df: npt.NDArray[np.float64] = (vt + vc) ** 2 / (vt**2 / (np.asarray(n_t) - 1) + vc**2 / (np.asarray(n_c) - 1))
+    return df
 
 
 @dataclass(frozen=True)
