@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botify.ab.metrics import REPORT_METRICS, UserMetrics, user_metrics
-from botify.ab.ratio import ratio_with_variance
+from botify.ab.ratio import linearized
 from botify.ab.sequential import sequential_looks
 from botify.errors import ConfigError
 from botify.experiments import arm_name
@@ -57,21 +57,30 @@ def looks_by_slices(end_ms: npt.ArrayLike, looks: int) -> IntArray:
     return np.minimum((end - first) * looks // span, looks - 1).astype(np.int64)
 
 
-def _metric_at(metrics: UserMetrics, rows: npt.NDArray[np.bool_], metric: str) -> tuple[int, float, float]:
-    count = int(rows.sum())
-    if count < 2:
-        return count, float("nan"), float("nan")
+def _estimate(metrics: UserMetrics, rows: npt.NDArray[np.bool_], metric: str) -> tuple[float, FloatArray]:
+    """The arm's estimate at a look (NaN under two users) and each user's value in it.
+
+    The value is the metric itself, or the pooled ratio's delta-method linearization (``botify.ab.ratio.linearized``).
+    """
     if metric == POOLED_RATIO:
-        ratio, variance = ratio_with_variance(metrics.time[rows], metrics.sessions[rows])
-        return count, ratio, variance * count
-    values = metrics.metric(metric)[rows]
-    return count, float(values.mean()), float(values.var(ddof=1))
+        time, sessions = metrics.time[rows], metrics.sessions[rows]
+        if not len(sessions):
+            return float("nan"), time
+        ratio, values = linearized(time, sessions)
+    else:
+        values = metrics.metric(metric)[rows]
+        ratio = float(values.mean()) if len(values) else float("nan")
+    return (ratio if len(values) >= 2 else float("nan")), values
 
 
 def arm_looks(user: npt.ArrayLike, arm: npt.ArrayLike, look: npt.ArrayLike, time: npt.ArrayLike,
               tracks: npt.ArrayLike, latency_ms: npt.ArrayLike | None = None, *, looks: int,
               metrics: tuple[str, ...] = SEQUENTIAL_METRICS) -> dict[str, dict[int, ArmLooks]]:
-    """Per metric and arm: the cumulative figures at looks ``0 .. looks - 1`` from sessions (one row each)."""
+    """Per metric and arm: the cumulative figures at looks ``0 .. looks - 1`` from sessions (one row each).
+
+    Each user's value at each look is kept; their covariances give every look's variance and the covariance of the
+    estimates between looks (``ArmLooks.covariance``).
+    """
     unknown = sorted(set(metrics) - set(SEQUENTIAL_METRICS))
     if unknown:
         raise ConfigError(f"unknown sequential metric(s) {unknown}; expected some of {list(SEQUENTIAL_METRICS)}")
@@ -79,9 +88,9 @@ def arm_looks(user: npt.ArrayLike, arm: npt.ArrayLike, look: npt.ArrayLike, time
     time, tracks = np.asarray(time, dtype=np.float64), np.asarray(tracks, dtype=np.float64)
     latency = np.zeros(len(user)) if latency_ms is None else np.asarray(latency_ms, dtype=np.float64)
     arms = sorted(set(arm.tolist()))
-    figures: dict[str, dict[int, list[tuple[int, float, float]]]] = {m: {a: [] for a in arms} for m in metrics}
     everyone = {a: np.unique(user[arm == a]) for a in arms}
-    influence = {(m, a): np.full((len(everyone[a]), looks), np.nan) for m in metrics for a in arms}
+    means = {(m, a): np.full(looks, np.nan) for m in metrics for a in arms}
+    values = {(m, a): np.full((len(everyone[a]), looks), np.nan) for m in metrics for a in arms}
     for k in range(looks):
         rows = look <= k
         at_look = user_metrics(user[rows], arm[rows], time[rows], tracks[rows], latency[rows])
@@ -89,32 +98,20 @@ def arm_looks(user: npt.ArrayLike, arm: npt.ArrayLike, look: npt.ArrayLike, time
             in_arm = at_look.arm == a
             position = np.searchsorted(everyone[a], at_look.user[in_arm])
             for name in metrics:
-                figures[name][a].append(_metric_at(at_look, in_arm, name))
-                influence[(name, a)][position, k] = _influence(at_look, in_arm, name)
-    def arm_of(rows: list[tuple[int, float, float]], values: FloatArray) -> ArmLooks:
-        users, means, variances = zip(*rows, strict=True)
-        return ArmLooks(np.array(users, dtype=np.int64), np.array(means), np.array(variances),
-                        _look_covariance(values))
-
-    return {name: {a: arm_of(rows, influence[(name, a)]) for a, rows in per_arm.items()}
-            for name, per_arm in figures.items()}
-
-
-def _influence(metrics: UserMetrics, rows: npt.NDArray[np.bool_], metric: str) -> FloatArray:
-    """Each user's value in the look's estimate: the metric itself, or the pooled ratio's linearization."""
-    if metric != POOLED_RATIO:
-        values: FloatArray = metrics.metric(metric)[rows]
-        return values
-    time, sessions = metrics.time[rows], metrics.sessions[rows]
-    ratio = time.sum() / sessions.sum() if sessions.sum() else np.nan
-    linear: FloatArray = (time - ratio * sessions) / sessions.mean() if len(sessions) else time
-    return linear
+                means[(name, a)][k], values[(name, a)][position, k] = _estimate(at_look, in_arm, name)
+    figures: dict[str, dict[int, ArmLooks]] = {name: {} for name in metrics}
+    for (name, a), per_user in values.items():
+        users = (~np.isnan(per_user)).sum(axis=0).astype(np.int64)
+        covariance = _look_covariance(per_user)
+        figures[name][a] = ArmLooks(users, means[(name, a)], np.diag(covariance) * users, covariance)
+    return figures
 
 
 def _look_covariance(values: FloatArray) -> FloatArray:
     """Cov(estimate at look j, at look k) = cov over the users present at j of their two values, over n_k.
 
-    A user present at look j is present at every later look (looks are cumulative).
+    A user present at look j is present at every later look (looks are cumulative). Looks with fewer than two users
+    are NaN.
     """
     present = ~np.isnan(values)
     n = present.sum(axis=0)

@@ -10,7 +10,8 @@ from scipy import special  # scipy.stats's own kernels, without its 1 s import
 
 from botify.errors import ConfigError
 
-__all__ = ["CupedRatioResult", "RatioResult", "cuped_ratio_test", "delta_ratio_test", "ratio_with_variance"]
+__all__ = ["CupedRatioResult", "RatioResult", "cuped_ratio_test", "delta_ratio_test", "linearized",
+           "ratio_with_variance"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -86,7 +87,7 @@ class CupedRatioResult:
     """1 - Var(adjusted difference) / Var(unadjusted difference)."""
 
 
-def _linearized(numerator: FloatArray, denominator: FloatArray) -> tuple[float, FloatArray]:
+def linearized(numerator: FloatArray, denominator: FloatArray) -> tuple[float, FloatArray]:
     """The pooled ratio and each user's influence on it, ``(x_i - R y_i) / mean(y)`` (whose mean is 0)."""
     ratio = float(numerator.sum() / denominator.sum())
     return ratio, (numerator - ratio * denominator) / denominator.mean()
@@ -125,8 +126,8 @@ def cuped_ratio_test(treatment: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLik
             raise ConfigError("each arm needs per-user numerator, denominator and their pre-period, 2+ users")
         if v.sum() <= 0:
             raise ConfigError("no user of an arm has a pre-period: CUPED has no covariate")
-        ratio, ell = _linearized(x, y)
-        pre_ratio, m = _linearized(u, v)
+        ratio, ell = linearized(x, y)
+        pre_ratio, m = linearized(u, v)
         covariance = np.cov(ell, m, ddof=1) / len(x)
         parts.append((ratio, pre_ratio, covariance))
     (r_t, pre_t, cov_t), (r_c, pre_c, cov_c) = parts
