@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import plotly.graph_objects as go
@@ -121,6 +122,28 @@ def _treatments(analysis: Analysis) -> list[int]:
     return sorted(set(int(a) for a in analysis.sessions.arm) - {arm_index(analysis.control)})
 
 
+class _Interval(Protocol):
+    """A row with an effect and its interval (a table row, a sequential look)."""
+
+    @property
+    def effect(self) -> float: ...
+
+    @property
+    def lower(self) -> float: ...
+
+    @property
+    def upper(self) -> float: ...
+
+
+def _effect_band(figure: go.Figure, xs: Sequence[float], rows: Sequence[_Interval], colour: str, name: str) -> None:
+    """One treatment's effect as a line, its interval as a shaded band behind it."""
+    figure.add_trace(go.Scatter(x=[*xs, *xs[::-1]], y=[r.upper for r in rows] + [r.lower for r in rows][::-1],
+                                fill="toself", fillcolor=colour, opacity=0.18, line={"width": 0},
+                                hoverinfo="skip", showlegend=False))
+    figure.add_trace(go.Scatter(x=list(xs), y=[r.effect for r in rows], mode="lines+markers", name=name,
+                                line={"color": colour, "width": 2}))
+
+
 def _over_the_day(figures: Figures, analysis: Analysis, checkpoints: int = 24) -> str:
     """The primary metric's effect, recomputed on the sessions ended so far, with its 95 % interval."""
     s = analysis.sessions
@@ -141,12 +164,8 @@ def _over_the_day(figures: Figures, analysis: Analysis, checkpoints: int = 24) -
     figure = go.Figure()
     for index, arm in enumerate(arms):
         xs, rows = series[arm]
-        colour = _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]
-        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=[r.upper for r in rows] + [r.lower for r in rows][::-1],
-                                    fill="toself", fillcolor=colour, opacity=0.18, line={"width": 0},
-                                    hoverinfo="skip", showlegend=False))
-        figure.add_trace(go.Scatter(x=xs, y=[r.effect for r in rows], mode="lines+markers",
-                                    name=f"{arm_name(arm)} vs {analysis.control}", line={"color": colour, "width": 2}))
+        _effect_band(figure, xs, rows, _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)],
+                     f"{arm_name(arm)} vs {analysis.control}")
     figure.add_hline(y=0, line_dash="dash", line_color="#888")
     figure.update_layout(height=400, title=f"{analysis.plan.primary.name}: effect over the day, on the sessions "
                                            "ended so far (95 % band)",
@@ -250,13 +269,8 @@ def _sequential(figures: Figures, result: SequentialResult, metric: str) -> str:
         rows = [r for r in result.rows if r.treatment == treatment and r.metric == metric]
         if not rows:
             continue
-        xs = [r.look for r in rows]
         colour = _ARM_COLOURS[(index + 1) % len(_ARM_COLOURS)]
-        figure.add_trace(go.Scatter(x=xs + xs[::-1], y=[r.upper for r in rows] + [r.lower for r in rows][::-1],
-                                    fill="toself", fillcolor=colour, opacity=0.18, line={"width": 0},
-                                    hoverinfo="skip", showlegend=False))
-        figure.add_trace(go.Scatter(x=xs, y=[r.effect for r in rows], mode="lines+markers", name=treatment,
-                                    line={"color": colour, "width": 2}))
+        _effect_band(figure, [r.look for r in rows], rows, colour, treatment)
         stop = result.stops.get((treatment, metric))
         if stop is not None:
             at = next(r for r in rows if r.look == stop)
