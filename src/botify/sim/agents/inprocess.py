@@ -136,25 +136,19 @@ class InProcessLog:
                             epoch=np.zeros(len(order), np.int64), propensity=propensity[order], team=team[order])
 
     def lines(self) -> list[bytes]:
-        """Every recorded line, in service order."""
-        if not self._parts:
-            return []
-        user, session, step, is_last, track, time, recommendation, propensity, team = (
-            np.concatenate(c) for c in zip(*self._parts, strict=True))
-        order = np.lexsort((is_last, step, session, user))
+        """Every recorded line, in service order (``events``' order and timestamps)."""
+        events = self.events()
         experiments: dict[int, dict[str, str]] = {}
         out = []
-        for stamp, row in enumerate(order.tolist()):
-            u = int(user[row])
+        for stamp, u, track, time, recommendation, last, session, step, p, team in zip(
+                events.timestamp.tolist(), events.user.tolist(), events.track.tolist(), events.time.tolist(),
+                events.recommendation.tolist(), events.is_last.tolist(), events.session.tolist(),
+                events.step.tolist(), events.propensity.tolist(), events.team.tolist(), strict=True):
             if u not in experiments:
                 experiments[u] = {e.name: e.arms[e.assign(u)].label for e in self.plan.experiments}
-            last = bool(is_last[row])
-            p = float(propensity[row])
-            out.append(event_line("last" if last else "next", stamp, u, int(track[row]), float(time[row]), 0.0,
-                                  None if last else int(recommendation[row]), experiments[u],
-                                  Counters(int(session[row]), int(step[row]), 0),
-                                  propensity=None if np.isnan(p) else p,
-                                  team=None if team[row] < 0 else int(team[row])))
+            out.append(event_line("last" if last else "next", stamp, u, track, time, 0.0,
+                                  None if last else recommendation, experiments[u], Counters(session, step, 0),
+                                  propensity=None if np.isnan(p) else p, team=None if team < 0 else team))
         return out
 
     def write(self, directory: str | Path, filename: str = "data.json") -> Path:
