@@ -32,7 +32,7 @@ from botify.sim.world import SimWorld
 from botify.world.returns import ReturnTruth
 from botify.world.seeding import counter_uniform
 
-__all__ = ["ArtistFatigue", "FatigueView", "ListenFactors", "ReturnState", "satisfaction"]
+__all__ = ["ArtistFatigue", "FatigueView", "ListenFactors", "ReturnState", "fatigue_view", "satisfaction"]
 
 _VISIT, _REPEAT, _CHURN = 21, 22, 23
 _FORGOTTEN = 0.01
@@ -133,6 +133,18 @@ class FatigueView:
         return factor
 
 
+def fatigue_view(world: SimWorld, keys: IntArray, values: FloatArray) -> FatigueView:
+    """A shard's view of some users' fatigue (``ReturnState.fatigue_of``), with its own copy of the world."""
+    returns = world.truth.returns
+    if returns is None:
+        raise LabError("this world has no return model (docs/returns.md)")
+    return FatigueView(keys, values, _n_artists(world), returns.knobs.artist_fatigue, world.artist_id)
+
+
+def _n_artists(world: SimWorld) -> int:
+    return int(world.artist_id.max()) + 1 if len(world.artist_id) else 0
+
+
 class ReturnState:
     """Every user's state under the return model, advanced one wave of sessions at a time."""
 
@@ -149,7 +161,7 @@ class ReturnState:
         self.log_odds: FloatArray = logit(returns.visit_probability)
         self.expectation: FloatArray = returns.expectation.copy()
         self.left = np.zeros(self.n_users, dtype=np.bool_)
-        self.fatigue = ArtistFatigue(int(world.artist_id.max()) + 1 if len(world.artist_id) else 0)
+        self.fatigue = ArtistFatigue(_n_artists(world))
         self.day = -1
 
     def start_day(self, day: int) -> IntArray:
@@ -181,12 +193,16 @@ class ReturnState:
         factor: FloatArray = np.power(self.knobs.artist_fatigue, exponent)
         return factor
 
-    def view(self, users: IntArray) -> FatigueView:
-        """The fatigue of ``users`` as it stands now (for one wave), in a value that travels to a shard."""
+    def fatigue_of(self, groups: list[IntArray]) -> list[tuple[IntArray, FloatArray]]:
+        """Each group's users' fatigue entries ``(keys, values)`` as they stand now, for one wave.
+
+        Small arrays that travel to a shard, which rebuilds its ``FatigueView`` with ``fatigue_view`` from its own
+        copy of the world; the two maps are merged once for every group.
+        """
         fatigue = self.fatigue
         keys, values = _merge(fatigue.keys, fatigue.values, fatigue.today_keys, fatigue.today_values)
-        mine = np.isin(keys // max(fatigue.n_artists, 1), users)
-        return FatigueView(keys[mine], values[mine], fatigue.n_artists, self.knobs.artist_fatigue, self.artist_id)
+        user_of_key = keys // max(fatigue.n_artists, 1)
+        return [(keys[mine], values[mine]) for mine in (np.isin(user_of_key, users) for users in groups)]
 
     def end_wave(self, wave: int, users: IntArray, times: FloatArray, heard_episode: IntArray,
                  heard_artist: IntArray) -> IntArray:

@@ -4,7 +4,7 @@ Users are split by ``user % shards``, so every session of a user is played by on
 per-user state (session numbers, a stateful recommender's session state) kept in that actor from day to day:
 the same seed gives the local run's sessions exactly (the draws are counter-based). Under the return model the
 driver keeps who comes back and when (``botify.sim.days``); before each wave, every actor gets its users' artist
-fatigue (``ReturnState.view``), all that playing their sessions needs, and sends back the artists heard.
+fatigue (``ReturnState.fatigue_of``), all that playing their sessions needs, and sends back the artists heard.
 Each actor loads the world from its directory, so every Ray node needs it at the same path (or on a shared file
 system). Ray is an optional dependency: ``pip install 'botify[ray]'``.
 """
@@ -24,7 +24,7 @@ from botify.sim.agents.inprocess import InProcessAgent
 from botify.sim.agents.remote import RemoteAgent
 from botify.sim.engine import SessionResults
 from botify.sim.episodes import episode_starts
-from botify.sim.returns import FatigueView, ListenFactors, ReturnState
+from botify.sim.returns import ListenFactors, ReturnState, fatigue_view
 from botify.sim.world import SimWorld, load_sim_world
 
 __all__ = ["RayAgent", "require_ray"]
@@ -47,6 +47,7 @@ class _Shard:
     def __init__(self, world_dir: str, plan: ExperimentPlan | None, artifacts: str | None, url: str | None,
                  concurrency: int, max_session_length: int) -> None:
         world = load_sim_world(world_dir)
+        self.world = world
         self.agent: InProcessAgent | RemoteAgent
         if url is None:
             assert plan is not None
@@ -55,7 +56,8 @@ class _Shard:
             self.agent = RemoteAgent(world, url, concurrency=concurrency, max_session_length=max_session_length)
 
     def play(self, episodes: npt.NDArray[np.int64], users: npt.NDArray[np.int64], seed: int,
-             returns: FatigueView | None = None) -> SessionResults:
+             fatigue: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None) -> SessionResults:
+        returns = None if fatigue is None else fatigue_view(self.world, *fatigue)
         return self.agent.play(episodes, seed=seed, users=users, returns=returns)
 
     def requests(self) -> tuple[int, int]:
@@ -97,13 +99,15 @@ class RayAgent:
             raise LabError("RayAgent plays the return model from its ReturnState (botify.sim.days)")
         numbers = np.asarray(episodes, dtype=np.int64)
         users = episode_starts(self.world, seed, numbers).user if users is None else np.asarray(users, np.int64)
-        pending: dict[Any, int] = {}
+        calls = []
         for shard, actor in enumerate(self.actors):
             rows = np.flatnonzero(users % self.shards == shard)
             for begin in range(0, len(rows), _CHUNK):  # an actor plays its calls in order: a user's sessions too
-                chunk = rows[begin : begin + _CHUNK]
-                view = None if returns is None else returns.view(users[chunk])
-                pending[actor.play.remote(numbers[chunk], users[chunk], seed, view)] = len(chunk)
+                calls.append((actor, rows[begin : begin + _CHUNK]))
+        fatigue = [None] * len(calls) if returns is None else returns.fatigue_of([users[c] for _, c in calls])
+        pending: dict[Any, int] = {}
+        for (actor, chunk), mine in zip(calls, fatigue, strict=True):
+            pending[actor.play.remote(numbers[chunk], users[chunk], seed, mine)] = len(chunk)
         parts = []
         waiting = list(pending)
         while waiting:
