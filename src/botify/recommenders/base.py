@@ -22,7 +22,8 @@ from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import Catalog
 from botify.world.seeding import check_seed, counter_randint, counter_randint_one
 
-__all__ = ["Recommender", "Requests", "StatefulRecommender", "route_batch"]
+__all__ = ["Recommender", "Requests", "StatefulRecommender", "mixed_probability_batch", "mixed_probability_one",
+           "route_batch"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -150,3 +151,30 @@ def route_batch(recommenders: list[Recommender], index: npt.NDArray[np.int64], r
         if len(rows):
             out[rows] = recommender.recommend_batch(requests.take(rows))
     return out
+
+
+def mixed_probability_batch(recommenders: list[Recommender], weights: list[float], requests: Requests,
+                            tracks: IntArray) -> npt.NDArray[np.float64] | None:
+    """``Σ weight_m π_m(track | request)``: the policy of answering with ``recommenders[m]`` w.p. ``weight_m``.
+
+    None when one of them cannot state its policy.
+    """
+    total = np.zeros(len(tracks))
+    for weight, recommender in zip(weights, recommenders, strict=True):
+        found = recommender.probability_batch(requests, tracks)
+        if found is None:
+            return None
+        total += weight * found
+    return total
+
+
+def mixed_probability_one(recommenders: list[Recommender], weights: list[float], user: int, track: int, time: float,
+                          session: int, step: int, chosen: int) -> float | None:
+    """``mixed_probability_batch`` for one request (the service's path)."""
+    total = 0.0
+    for weight, recommender in zip(weights, recommenders, strict=True):
+        found = recommender.probability_one(user, track, time, session, step, chosen)
+        if found is None:
+            return None
+        total += weight * found
+    return total

@@ -22,7 +22,14 @@ import numpy.typing as npt
 from typing_extensions import override
 
 from botify.errors import ConfigError
-from botify.recommenders.base import IntArray, Recommender, Requests, route_batch
+from botify.recommenders.base import (
+    IntArray,
+    Recommender,
+    Requests,
+    mixed_probability_batch,
+    mixed_probability_one,
+    route_batch,
+)
 from botify.state import StateStore
 from botify.world.catalog import Catalog
 
@@ -68,6 +75,7 @@ class InterleaveRecommender(Recommender):
             raise ConfigError(f"interleave needs two to {_MAX_COMPONENTS} components, got {len(components)}")
         self.components = components
         self.stateful = any(getattr(c, "stateful", False) for c in components)
+        self._equal = [1.0 / len(components)] * len(components)
 
     @override
     def parameters(self) -> dict[str, Any]:
@@ -113,21 +121,9 @@ class InterleaveRecommender(Recommender):
     @override
     def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64] | None:
         # each component's turn comes at any given step with probability 1/n (over the round's draw)
-        total = np.zeros(len(tracks))
-        for component in self.components:
-            found = component.probability_batch(requests, tracks)
-            if found is None:
-                return None
-            total += found / len(self.components)
-        return total
+        return mixed_probability_batch(self.components, self._equal, requests, tracks)
 
     @override
     def probability_one(self, user: int, track: int, time: float, session: int, step: int,
                         chosen: int) -> float | None:
-        total = 0.0
-        for component in self.components:
-            found = component.probability_one(user, track, time, session, step, chosen)
-            if found is None:
-                return None
-            total += found / len(self.components)
-        return total
+        return mixed_probability_one(self.components, self._equal, user, track, time, session, step, chosen)

@@ -15,7 +15,14 @@ import numpy.typing as npt
 from typing_extensions import override
 
 from botify.errors import ConfigError
-from botify.recommenders.base import IntArray, Recommender, Requests, route_batch
+from botify.recommenders.base import (
+    IntArray,
+    Recommender,
+    Requests,
+    mixed_probability_batch,
+    mixed_probability_one,
+    route_batch,
+)
 from botify.world.catalog import Catalog
 
 __all__ = ["MixtureRecommender"]
@@ -57,18 +64,12 @@ class MixtureRecommender(Recommender):
 
     @override
     def probability_batch(self, requests: Requests, tracks: IntArray) -> npt.NDArray[np.float64]:
-        total = np.zeros(len(tracks))
-        for weight, component in zip(self.weights.tolist(), self.components, strict=True):
-            found = component.probability_batch(requests, tracks)
-            assert found is not None  # checked when built
-            total += weight * found
-        return total
+        found = mixed_probability_batch(self.components, self.weights.tolist(), requests, tracks)
+        assert found is not None  # every component's was checked when built
+        return found
 
     @override
     def probability_one(self, user: int, track: int, time: float, session: int, step: int, chosen: int) -> float:
-        total = 0.0
-        for weight, component in zip(self.weights.tolist(), self.components, strict=True):
-            found = component.probability_one(user, track, time, session, step, chosen)
-            assert found is not None  # checked when built
-            total += weight * found
-        return total
+        found = mixed_probability_one(self.components, self.weights.tolist(), user, track, time, session, step, chosen)
+        assert found is not None  # every component's was checked when built
+        return found
