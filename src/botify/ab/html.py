@@ -25,7 +25,7 @@ from botify.experiments import arm_name
 from botify.logs.reader import arm_index
 from botify.metric_plan import UNITS, MetricPlan
 
-__all__ = ["STYLE", "Figures", "render_html"]
+__all__ = ["STYLE", "Figures", "html_table", "render_html"]
 
 TONE_COLOURS = {"good": "#0a7a2f", "bad": "#b3261e", "neutral": "#7a7a7a"}
 _ARM_COLOURS = ("#555555", "#1f77b4", "#ff7f0e", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
@@ -120,6 +120,13 @@ def _primary_effects(analysis: Analysis, chosen: np.ndarray[Any, Any]) -> dict[i
 
 def _treatments(analysis: Analysis) -> list[int]:
     return sorted(set(int(a) for a in analysis.sessions.arm) - {arm_index(analysis.control)})
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table of already formatted cells (escaped here)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 class _Interval(Protocol):
@@ -255,10 +262,8 @@ def _long_term(figures: Figures, daily: DailySessions, control: str) -> str:
                                xaxis_title="day", yaxis_title="effect, % of the control mean",
                                legend_title_text="treatment")
     horizon = compare_long_term(daily, control=arm_index(control), retention_days=retention_days(daily.days))
-    table = "".join(f"<tr>{''.join(f'<td>{html.escape(c)}</td>' for c in table_cells(r, MetricPlan.default()))}</tr>"
-                    for r in horizon)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
-    return (f"<p>{daily.days} simulated days (calendar from the run).</p><table><tr>{head}</tr>{table}</table>"
+    table = html_table(HEADER, [table_cells(r, MetricPlan.default()) for r in horizon])
+    return (f"<p>{daily.days} simulated days (calendar from the run).</p>{table}"
             f"{figures.html(retention, 'retention')}{figures.html(daily_figure, 'daily-effects')}")
 
 

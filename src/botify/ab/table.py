@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
@@ -16,8 +17,8 @@ from botify.ab.stats import relative_effect, welch_ttest
 from botify.experiments import arm_name
 from botify.metric_plan import MetricPlan
 
-__all__ = ["HEADER", "Comparison", "compare_arms", "render_markdown", "render_rich", "row_tone", "table_cells",
-           "with_holm"]
+__all__ = ["HEADER", "Comparison", "compare_arms", "markdown_table", "render_markdown", "render_rich", "row_tone",
+           "table_cells", "with_holm"]
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,13 @@ def render_rich(rows: list[Comparison], title: str = "A/B", plan: MetricPlan | N
 def render_markdown(rows: list[Comparison], plan: MetricPlan | None = None) -> str:
     """A Markdown table with the same columns; ``reading``: better / worse / n.s., by the metric's direction."""
     plan = plan or MetricPlan.default()
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    lines += ["| " + " | ".join(table_cells(row, plan)) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table(HEADER, [table_cells(row, plan) for row in rows])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table (ending with a newline) of already formatted cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
 def table_cells(row: Comparison, plan: MetricPlan) -> list[str]:

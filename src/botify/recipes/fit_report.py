@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 from rich.console import Console
 from rich.table import Table
 
+from botify.ab.table import markdown_table
 from botify.recipes.fit_study import FitStudyResult
 
 __all__ = ["headline", "write_fit_report"]
@@ -55,9 +56,6 @@ _ARM_HEADER = ("arm", "T: time/session", "F: time/session", "T: effect", "F: eff
 _ESTIMATOR_HEADER = ("predictor", "Spearman", "Kendall", "median |effect error| (pp)")
 
 
-def _markdown_table(header: tuple[str, ...], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
-
 
 def write_fit_report(result: FitStudyResult, out: Path, console: Console) -> None:
     """Print the tables and write ``out/report.md`` and ``out/report.html``."""
@@ -100,11 +98,11 @@ def write_fit_report(result: FitStudyResult, out: Path, console: Console) -> Non
         f"Hidden world T: `{result.world}`" + (" (with the return model: T's A/B runs over days)" if result.returns
                                                else "") + f". Logged: {log['sessions']:,} sessions, "
         f"{log['recommendations']:,} recommendations, {log['users_logged']:,} users, {log['tracks_logged']:,} tracks.",
-        "", "## Per arm", "", *_markdown_table(_ARM_HEADER, arm_rows), "",
+        "", "## Per arm", "", markdown_table(_ARM_HEADER, arm_rows).rstrip("\n"), "",
         "## Predictors from the same logs", "",
         "Spearman and Kendall against the true arms' mean session time; effect errors only for predictors of "
         "session time (the per-decision estimators predict the listened fraction per recommendation).", "",
-        *_markdown_table(_ESTIMATOR_HEADER, estimator_rows), "",
+        markdown_table(_ESTIMATOR_HEADER, estimator_rows).rstrip("\n"), "",
         "## The fit", "", *[f"- {line}" for line in diagnostics], "", "## Parameter recovery", "",
         *[f"- {line}" for line in recovery], "", f"Time: {timing}.", ""]
     (out / "report.md").write_text("\n".join(markdown))

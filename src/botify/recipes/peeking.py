@@ -26,9 +26,10 @@ import plotly.graph_objects as go
 from rich.console import Console
 from rich.table import Table
 
-from botify.ab.html import STYLE, Figures
+from botify.ab.html import STYLE, Figures, html_table
 from botify.ab.looks import ArmLooks, arm_looks
 from botify.ab.peeking import PEEKING_METHODS, MethodSummary, PeekOutcome, peek, summarize
+from botify.ab.table import markdown_table
 from botify.errors import LabError
 from botify.experiments import BUNDLED, ExperimentPlan, arm_name
 from botify.ope.targets import arm_label
@@ -189,10 +190,7 @@ def _intro(study: PeekingStudy) -> str:
 
 def markdown(study: PeekingStudy) -> str:
     """The report: A/A false positives, then power, stopping day and overshoot per pair."""
-    def table(header: tuple[str, ...], rows: list[list[str]]) -> str:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
-
+    table = markdown_table
     return (f"# Peeking: daily looks at a running experiment\n\n{_intro(study)}\n\n## A/A: false positives\n\n"
             + table(_AA_HEADER, _aa_rows(study)) + "\n## A/B: power, stopping day, overshoot\n\n" + _AB_NOTE
             + "\n\n" + table(_AB_HEADER, _ab_rows(study)))
@@ -224,12 +222,7 @@ def render_page(study: PeekingStudy) -> str:
                        for i, method in enumerate(PEEKING_METHODS)])
     power.update_layout(title="A/B: power per pair (smallest true effect first) and method", yaxis_tickformat=".0%",
                         barmode="group")
-
-    def table(header: tuple[str, ...], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
-
+    table = html_table
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Peeking study</title><style>{STYLE}</style>"
             f"</head><body><h1>Peeking: daily looks at a running experiment</h1><p>{html.escape(_intro(study))}</p>"
             f"<h2>A/A: false positives</h2>{figures.html(fp, 'false-positives')}{table(_AA_HEADER, _aa_rows(study))}"

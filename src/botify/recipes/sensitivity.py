@@ -26,10 +26,11 @@ import plotly.graph_objects as go
 from rich.console import Console
 from rich.table import Table
 
-from botify.ab.html import STYLE, Figures
+from botify.ab.html import STYLE, Figures, html_table
 from botify.ab.interleave import interleaving_credits
 from botify.ab.metrics import user_metrics
 from botify.ab.sensitivity import Sensitivity, ab_users_needed, interleaving_users_needed, right_share
+from botify.ab.table import markdown_table
 from botify.experiments import BUNDLED, ExperimentPlan
 from botify.ope.targets import REPLAYED, arm_label
 from botify.recipes.models import arm_specs, ensure_named_models
@@ -174,10 +175,8 @@ def _intro(options: SensitivityOptions) -> str:
 
 def markdown(rows: list[Sensitivity], options: SensitivityOptions) -> str:
     """The report: the summary, then one row per pair, largest A/B effect last."""
-    lines = ["| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
-    lines += ["| " + " | ".join(_cells(r)) + " |" for r in sorted(rows, key=lambda r: abs(r.ab_effect))]
-    return (f"# Interleaving against A/B: users needed per pair\n\n{_intro(options)}\n\n**{_summary(rows)}**\n\n"
-            + "\n".join(lines) + "\n")
+    table = markdown_table(_HEADER, [_cells(r) for r in sorted(rows, key=lambda r: abs(r.ab_effect))])
+    return f"# Interleaving against A/B: users needed per pair\n\n{_intro(options)}\n\n**{_summary(rows)}**\n\n{table}"
 
 
 def rich_table(rows: list[Sensitivity]) -> Table:
@@ -199,9 +198,7 @@ def render_page(rows: list[Sensitivity], options: SensitivityOptions) -> str:
                                                                 else r.interleaving_users for r in ordered])])
     figure.update_layout(title="Users needed for the right direction 95 % of the time (missing bar: interleaving "
                                "points the wrong way)", yaxis_type="log", barmode="group", height=520)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>" for r in ordered)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADER)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Interleaving sensitivity</title>"
             f"<style>{STYLE}</style></head><body><h1>Interleaving against A/B</h1><p>{html.escape(_intro(options))}"
             f"</p><p><b>{html.escape(_summary(rows))}</b></p>{Figures().html(figure, 'users-needed')}"
-            f"<table><tr>{head}</tr>{body}</table></body></html>")
+            f"{html_table(_HEADER, [_cells(r) for r in ordered])}</body></html>")
