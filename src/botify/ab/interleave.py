@@ -20,7 +20,7 @@ from botify.errors import ConfigError
 from botify.logs.reader import EventColumns
 from botify.logs.sessions import session_ids
 
-__all__ = ["Credits", "Preference", "interleaving_credits", "preferences"]
+__all__ = ["Credits", "Preference", "interleaving_credits", "preference_scores", "preferences"]
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,24 @@ class Preference:
                 f"(more time from {label[self.b]}'s picks: {self.wins_b:,}, from {label[self.a]}'s: {self.wins_a:,})")
 
 
+def preference_scores(credits: Credits, a: int = 0, b: int = 1) -> npt.NDArray[np.float64]:
+    """Each user's preference for team ``b`` over ``a``: ``(C_b - C_a) / (C_a + C_b)``.
+
+    Users who heard neither team's picks are left out.
+    """
+    total = credits.credit[:, a] + credits.credit[:, b]
+    heard = total > 0
+    scores: npt.NDArray[np.float64] = (credits.credit[heard, b] - credits.credit[heard, a]) / total[heard]
+    return scores
+
+
 def preferences(credits: Credits, *, alpha: float = 0.05) -> list[Preference]:
     """Every pair of teams ``a < b``: the per-user preference for ``b`` (see the module docstring)."""
     results = []
     teams = credits.credit.shape[1]
     for b in range(1, teams):
         for a in range(b):
-            total = credits.credit[:, a] + credits.credit[:, b]
-            heard = total > 0
-            score = (credits.credit[heard, b] - credits.credit[heard, a]) / total[heard]
+            score = preference_scores(credits, a, b)
             n = len(score)
             mean = float(score.mean()) if n else float("nan")
             se = float(score.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")

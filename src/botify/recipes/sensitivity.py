@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from botify.ab.html import STYLE, Figures, html_table
-from botify.ab.interleave import interleaving_credits
+from botify.ab.interleave import interleaving_credits, preference_scores
 from botify.ab.metrics import user_metrics
 from botify.ab.sensitivity import Sensitivity, ab_users_needed, interleaving_users_needed, right_share
 from botify.ab.table import markdown_table
@@ -87,11 +87,7 @@ def _preferences(world: SimWorld, a: dict[str, Any], b: dict[str, Any], options:
     plan = _plan("INTERLEAVE", arm, options.seed)
     log = InProcessLog(plan)
     InProcessAgent(world, plan, artifacts=artifacts, log=log).play(range(options.episodes), seed=options.seed)
-    credits = interleaving_credits(log.events())
-    total = credits.credit.sum(axis=1)
-    heard = total > 0
-    scores: np.ndarray[Any, np.dtype[np.float64]] = (credits.credit[heard, 1] - credits.credit[heard, 0]) / total[heard]
-    return scores
+    return preference_scores(interleaving_credits(log.events()))
 
 
 def run_sensitivity(options: SensitivityOptions, console: Console) -> list[Sensitivity]:
