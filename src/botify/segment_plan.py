@@ -75,6 +75,9 @@ class SegmentPlan:
         if not isinstance(items, list) or not items:
             raise ConfigError(f"{where}.of must be a non-empty list of {{by: {'|'.join(SEGMENT_KINDS)}}}")
         specs = tuple(_spec(item, f"{where}.of[{i}]") for i, item in enumerate(items))
+        kinds = [spec.by for spec in specs]
+        if len(set(kinds)) != len(kinds):
+            raise ConfigError(f"{where}.of: each `by` once (a dimension's segments are named by it), got {kinds}")
         return cls(specs, correction, _fraction(data.get("min_effect", 0.05), f"{where}.min_effect"))
 
 

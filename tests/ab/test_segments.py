@@ -142,7 +142,8 @@ def test_the_segments_block_is_validated() -> None:
     for bad, message in [({"of": []}, "non-empty list"), ({"of": ["age"]}, "expected"),
                          ({"of": [{"by": "returning", "top": 3}]}, "unknown key"),
                          ({"of": [{"by": "pre_activity", "edges": [3, 1]}]}, "increasing"),
-                         ({"of": ["returning"], "correction": "bonferroni"}, "holm"), ({"by": 1}, "unknown key")]:
+                         ({"of": ["returning"], "correction": "bonferroni"}, "holm"), ({"by": 1}, "unknown key"),
+                         ({"of": ["returning", {"by": "returning"}]}, "each `by` once")]:
         with pytest.raises(ConfigError, match=message):
             SegmentPlan.from_dict(bad)
     assert benjamini_hochberg([0.01, 0.04, 0.03, np.nan]).round(4).tolist()[:3] == [0.03, 0.04, 0.04]

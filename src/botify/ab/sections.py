@@ -137,7 +137,10 @@ def sequential_section(result: SequentialResult, looks_from: str, primary: str) 
 def segment_report(analysis: Analysis, plan: SegmentPlan, *, genre_names: list[str] | None = None,
                    genre_of_track: npt.NDArray[np.int16] | None = None, pre_logs: Iterable[str | Path] = (),
                    alpha: float = 0.05) -> SegmentReport:
-    """The primary metric by every segment dimension of ``plan`` (the analysis must keep first tracks)."""
+    """The primary metric by every segment dimension of ``plan`` (the analysis must keep first tracks).
+
+    Segments compare per-user means: a quantile primary metric is broken down as ``mean_time_per_session``.
+    """
     m = analysis.metrics
     pre_logs = list(pre_logs)
     first_genre = None
