@@ -22,15 +22,22 @@ def cluster() -> None:
 @click.option("--catalog", "world_dir", type=click.Path(path_type=Path), default=DEFAULT_WORLD, show_default=True)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None)
 @click.option("--artifacts", type=click.Path(path_type=Path), default=None)
+@click.option("--redis-shards", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Keep the state on a Redis Cluster of this many masters (0: one Redis).")
+@click.option("--redis-replicas", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Replicas per Redis Cluster master (a killed master is failed over to one).")
 def cluster_up(replicas: int, port: int, workdir: Path, world_dir: Path, config_path: Path | None,
-               artifacts: Path | None) -> None:
-    """Start Redis, the replicas and nginx in the background (stop them with `botify cluster down`)."""
+               artifacts: Path | None, redis_shards: int, redis_replicas: int) -> None:
+    """Start Redis (or a Redis Cluster), the replicas and nginx in the background (stop them with `botify cluster down`)."""
     from botify.cluster.topology import Cluster, ClusterSpec
 
     if (workdir / "cluster.json").exists():
         raise ConfigError(f"a cluster is already recorded in {workdir}; run `botify cluster down --dir {workdir}`")
+    if redis_replicas and not redis_shards:
+        raise ConfigError("--redis-replicas needs --redis-shards N (replicas belong to Redis Cluster masters)")
     running = Cluster(ClusterSpec(world_dir=world_dir, workdir=workdir, replicas=replicas, port=port,
-                                  config=config_path, artifacts=artifacts), detach=True).up()
+                                  config=config_path, artifacts=artifacts, redis_shards=redis_shards,
+                                  redis_replicas=redis_replicas), detach=True).up()
     console.print(f"cluster up: nginx {running.url} -> replicas on ports {running.replica_ports}, Redis "
                   f"{running.state_url}; logs in {workdir}/replicaN/log")
 

@@ -25,7 +25,9 @@ from botify.cli.common import DEFAULT_WORLD
 @click.option("--admin-token", envvar="BOTIFY_ADMIN_TOKEN", default=None,
               help="Enables POST /admin/reload for callers sending this bearer token (env BOTIFY_ADMIN_TOKEN).")
 @click.option("--state", envvar="BOTIFY_STATE", default=None,
-              help="Shared per-user session state, e.g. redis://127.0.0.1:6379/0 (default: in-process).")
+              help="Shared per-user session state: redis://127.0.0.1:6379/0, unix:///path/redis.sock?db=0, or a "
+                   "Redis Cluster by some of its nodes, redis-cluster://127.0.0.1:7000,127.0.0.1:7001 "
+                   "(default: in-process).")
 def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
           log_max_bytes: int, artifacts: Path, admin_token: str | None, state: str | None) -> None:
     """Run the recommendation service until SIGTERM/SIGINT."""

@@ -24,11 +24,13 @@ _MAX_SOCKET_PATH = 104  # sun_path holds 108 bytes on Linux, 104 on macOS
 class RedisServer:
     """``with RedisServer(port, workdir) as server: ... server.url``; ``restart()`` for fault drills."""
 
-    def __init__(self, port: int, workdir: str | Path, *, binary: str = "redis-server") -> None:
+    def __init__(self, port: int, workdir: str | Path, *, binary: str = "redis-server",
+                 options: tuple[str, ...] = ()) -> None:
         found = shutil.which(binary)
         if found is None:
             raise LabError(f"{binary} not found: install Debian's redis-server (apt-get install -y redis-server)")
         self.binary, self.port, self.workdir = found, port, Path(workdir)
+        self.options = options  # more command-line settings (``--cluster-enabled yes`` ...)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +54,7 @@ class RedisServer:
         with (self.workdir / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.workdir), *self._socket_options()], stdout=log, stderr=subprocess.STDOUT)
+                 "--dir", str(self.workdir), *self._socket_options(), *self.options], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         client = RedisConnection(self.url, timeout=0.2)
         try:

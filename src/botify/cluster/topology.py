@@ -2,7 +2,8 @@
 
 The same topology as ``deploy/docker-compose.yml``: nginx on ``port`` balances the replicas (round robin,
 keep-alive connections to the upstreams, a refused connection is retried on the next replica), every replica
-keeps its per-user state in the one Redis and writes its log to ``DIR/replicaI/log``. The cluster's processes
+keeps its per-user state in the one Redis — or, with ``redis_shards``, in a Redis Cluster of that many masters
+(``cluster/redis_cluster.py``) — and writes its log to ``DIR/replicaI/log``. The cluster's processes
 and ports are recorded in ``DIR/cluster.json`` so that ``down`` (from another command) can stop them:
 replicas get SIGTERM (in-flight requests finish, logs are flushed), nginx SIGQUIT (graceful), Redis SIGTERM.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from botify.cluster.redis_cluster import RedisCluster
 from botify.cluster.redis_server import RedisServer
 from botify.errors import LabError
 from botify.service.process import free_port
@@ -83,6 +85,8 @@ class ClusterSpec:
     redis_port: int = 0  # 0: a free port
     redis_over_tcp: bool = False  # replicas reach Redis on its TCP port instead of its Unix socket
     blocking_state_calls: bool = False  # replicas wait for Redis in blocking calls (the path before awaited ones)
+    redis_shards: int = 0  # > 0: a Redis Cluster of that many masters instead of one Redis
+    redis_replicas: int = 0  # replicas per Redis Cluster master
 
 
 @dataclass
@@ -93,6 +97,7 @@ class _State:
     nginx_pid: int
     replica_ports: list[int] = field(default_factory=list)
     replica_pids: list[int] = field(default_factory=list)
+    redis_cluster_pids: list[int] = field(default_factory=list)
 
 
 class Cluster:
@@ -103,6 +108,7 @@ class Cluster:
         self.workdir = spec.workdir.resolve()
         self.detach = detach
         self.redis: RedisServer | None = None
+        self.redis_cluster: RedisCluster | None = None
         self.replicas: list[subprocess.Popen[bytes] | None] = []
         self.replica_ports: list[int] = []
         self.nginx: subprocess.Popen[bytes] | None = None
@@ -114,9 +120,12 @@ class Cluster:
 
     @property
     def state_url(self) -> str:
-        """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine)."""
-        assert self.redis is not None
-        url = self.redis.url if self.spec.redis_over_tcp else self.redis.local_url
+        """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine), or the cluster's."""
+        if self.redis_cluster is not None:
+            url = self.redis_cluster.url
+        else:
+            assert self.redis is not None
+            url = self.redis.url if self.spec.redis_over_tcp else self.redis.local_url
         if self.spec.blocking_state_calls:
             url += ("&" if "?" in url else "?") + "calls=blocking"
         return url
@@ -130,7 +139,11 @@ class Cluster:
         if shutil.which("nginx") is None:
             raise LabError("nginx not found: install Debian's nginx (apt-get install -y nginx)")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.redis = RedisServer(self.spec.redis_port or free_port(), self.workdir / "redis").start()
+        if self.spec.redis_shards:
+            self.redis_cluster = RedisCluster(self.workdir / "redis-cluster", masters=self.spec.redis_shards,
+                                              replicas=self.spec.redis_replicas).up()
+        else:
+            self.redis = RedisServer(self.spec.redis_port or free_port(), self.workdir / "redis").start()
         self.replica_ports = [free_port() for _ in range(self.spec.replicas)]
         self.replicas = [self._start_replica(i) for i in range(self.spec.replicas)]
         for index in range(self.spec.replicas):
@@ -216,12 +229,19 @@ class Cluster:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
+        if self.redis_cluster is not None:
+            self.redis_cluster.down()
+            self.redis_cluster = None
         (self.workdir / "cluster.json").unlink(missing_ok=True)
 
     def _save(self) -> None:
-        assert self.redis is not None and self.redis.process is not None and self.nginx is not None
-        state = _State(self.spec.port, self.redis.port, self.redis.process.pid, self.nginx.pid, self.replica_ports,
-                       [p.pid if p is not None else 0 for p in self.replicas])
+        assert self.nginx is not None
+        redis = self.redis.process if self.redis is not None else None
+        cluster = self.redis_cluster.servers if self.redis_cluster is not None else []
+        state = _State(self.spec.port, self.redis.port if self.redis is not None else 0,
+                       redis.pid if redis is not None else 0, self.nginx.pid, self.replica_ports,
+                       [p.pid if p is not None else 0 for p in self.replicas],
+                       [s.process.pid for s in cluster if s.process is not None])
         (self.workdir / "cluster.json").write_text(json.dumps(asdict(state), indent=2) + "\n")
 
     @staticmethod
@@ -234,7 +254,8 @@ class Cluster:
         stopped = []
         plan = [("nginx", state.nginx_pid, signal.SIGQUIT)]
         plan += [(f"replica {i}", pid, signal.SIGTERM) for i, pid in enumerate(state.replica_pids) if pid]
-        plan += [("redis", state.redis_pid, signal.SIGTERM)]
+        plan += [("redis", state.redis_pid, signal.SIGTERM)] if state.redis_pid else []
+        plan += [(f"redis cluster node {i}", pid, signal.SIGTERM) for i, pid in enumerate(state.redis_cluster_pids)]
         for name, pid, sig in plan:
             try:
                 os.kill(pid, sig)

@@ -3,7 +3,7 @@
 The course's service keeps its data in Redis databases and hands the connections to its recommenders, which call
 ``get``, ``set``, ``mget``, ``exists`` and ``randomkey``. ``CourseRedis`` answers those calls as redis-py does —
 keys and values are stored as bytes (an int key 5 is ``b"5"``), ``get`` of a missing key is ``None`` — either
-from a dict or from a real Redis (``url``), where its keys live under ``botify:course:{name}:``. ``randomkey``
+from a dict or from a real Redis or Redis Cluster (``url``), where its keys live under ``botify:course:{name}:``. ``randomkey``
 draws among the keys the lab uploaded with Python's ``random``, which the lab seeds per request, so the same seed
 gives the same answers on either backend.
 """
@@ -31,6 +31,19 @@ def _bytes(value: Any, what: str) -> bytes:
     raise TypeError(f"invalid {what} {value!r}: Redis takes bytes, str, int or float")
 
 
+def _connect(url: str) -> Any:
+    """redis-py's client for a state URL: one Redis, or a Redis Cluster (``redis-cluster://HOST:PORT,...``)."""
+    import redis
+
+    if not url.startswith("redis-cluster://"):
+        return redis.Redis.from_url(url)
+    from redis.cluster import ClusterNode, RedisCluster
+
+    from botify.state.shards import cluster_seeds
+
+    return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in cluster_seeds(url)])
+
+
 class CourseRedis:
     """The calls the course's recommenders make on a Redis connection (see the module docstring)."""
 
@@ -42,9 +55,7 @@ class CourseRedis:
         self._prefix = f"botify:course:{name}:".encode()
         self._redis: Any = None
         if url is not None:
-            import redis
-
-            self._redis = redis.Redis.from_url(url)
+            self._redis = _connect(url)
 
     def _remote(self, key: bytes) -> bytes:
         return self._prefix + key

@@ -48,15 +48,15 @@ class ServeOptions:
 
 
 def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
-    """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``.
+    """``None`` (in-process) or a Redis store for ``redis://HOST:PORT/DB``, ``unix://`` or ``redis-cluster://``.
 
     Several workers without Redis each keep their own counters: their log lines say so (``epoch`` null), and the
     analysis orders those users' lines by timestamp.
     """
     if not url:
         return None if workers == 1 else InMemoryStore(exact=False)
-    if not url.startswith(("redis://", "unix://")):
-        raise ConfigError(f"`--state` must be a redis:// URL, got {url!r}")
+    if not url.startswith(("redis://", "unix://", "redis-cluster://")):
+        raise ConfigError(f"`--state` must be a redis://, unix:// or redis-cluster:// URL, got {url!r}")
     from botify.state.redis import RedisStore
 
     return RedisStore(url)

@@ -1,17 +1,25 @@
-"""Per-user session counters and recommender state in Redis, shared by every replica (``--state redis://...``).
+"""Per-user session counters and recommender state in Redis or a Redis Cluster, shared by every replica.
 
-Keys: ``botify:c:{user}`` is a hash with the session number ``s`` and the next step ``k`` (never expires, so
-session numbers match the in-process store's); ``botify:s:{user}`` holds a stateful recommender's encoded state
-with a TTL (an idle session's state expires, as in ``InMemoryStore``); ``botify:epoch`` is when the counters
-began (set by the first call after Redis starts empty); ``botify:r:{user}:{request id}`` remembers a request's
-counters and the session state it found for a minute, so that a retry on another replica computes the same
-answer from the same counters and state, without advancing the counters.
+``--state redis://HOST:PORT/DB`` (or ``unix:///path.sock?db=N``) names one Redis; ``--state
+redis-cluster://HOST:PORT,HOST:PORT`` a Redis Cluster, by any of its nodes (``state/shards.py`` routes each user
+to the master that owns the user's slot and follows the cluster's ``MOVED``/``ASK`` redirections).
+
+Keys, all tagged with the user so that they share one slot: ``botify:{user}:c`` is a hash with the session
+number ``s``, the next step ``k`` and the epoch ``e``, when these counters began (set by the first call that
+finds no counters: after Redis started empty, or a failover lost them). It never expires, so session numbers
+match the in-process store's. ``botify:{user}:s`` holds a stateful recommender's encoded state with a TTL (an idle
+session's state expires, as in ``InMemoryStore``); ``botify:{user}:r:{request id}`` remembers a request's counters
+and the session state it found for a minute, so that a retry on another replica computes the same answer from
+the same counters and state, without advancing the counters. The epoch is per user because a Redis Cluster runs
+no script across slots, and a user's lines are only ever ordered among themselves.
 
 ``next_step`` advances the counters and fetches the state in one round trip (a Lua script); the recommender's
-``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for
-its reply; ``sync``, called by the service before it answers, collects that reply, so the next request of the
-user — on whichever replica — sees the state (Redis may serve another connection's command before a pipelined
-one it has not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included.
+``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for its reply;
+``sync``, called by the service before it answers, collects that reply, so the next request of the user — on
+whichever replica — sees the state (Redis may serve another connection's command before a pipelined one it has
+not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included. On a cluster master
+that has replicas the script is followed, in the same write, by ``WAIT 1``: the answer leaves only once a
+replica holds the counters, so a replica promoted after its master died never hands out a step twice.
 
 The service uses the same calls on its event loop (``next_step_async``, ``end_session_async``, ``sync_async``,
 over ``state/pipeline.py``): a replica serves other requests while Redis answers instead of sleeping in a
@@ -20,16 +28,19 @@ blocking read, which on a busy machine costs more CPU than the request itself. B
 (``unix:///path.sock?db=0&calls=blocking``) makes the awaited calls blocking ones, the path before: kept for
 comparison (``benchmarks/bench_cluster.py`` measures both).
 
-Every call is bounded by ``timeout`` (50 ms by default, a few hundred round trips). When a call fails — Redis
-refused, closed or did not answer in time — the store stops calling Redis: requests are answered from
-in-process counters (sessions start anew; their log lines say the counters are not exact), ``ping`` reports not
-ready at once, and a background thread probes Redis with a growing interval (50 ms to 1 s) until it answers.
-So a Redis that hangs costs one bounded wait, not one per request.
+Every call is bounded by ``timeout`` (50 ms by default, a few hundred round trips). When a call to a node fails —
+refused, closed, not answered in time, or the cluster is down there — the store stops calling that node: its
+users are answered from in-process counters (sessions start anew; their log lines say the counters are not
+exact), ``ping`` reports not ready at once, and a background thread probes with a growing interval (50 ms to
+1 s): on a cluster it reads the slot map again, so a promoted replica takes over its master's users as soon
+as the cluster lists it. So a Redis that hangs costs one bounded wait, not one per request, and on a cluster
+only the failed master's users leave the shared counters.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from typing import Any
@@ -39,22 +50,22 @@ import hiredis
 
 from botify.errors import ConfigError
 from botify.state.memory import InMemoryStore
-from botify.state.pipeline import RedisPipeline
 from botify.state.resp import RedisConnection, RedisError
+from botify.state.shards import RedisNode, Shards, redirection, user_slot
 from botify.state.store import REQUEST_TTL, Counters, now_ms
 
 __all__ = ["RedisStore"]
 
 _EPOCH = """
-local epoch = redis.call('GET', KEYS[3])
+local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
   epoch = ARGV[1]
-  redis.call('SET', KEYS[3], epoch)
+  redis.call('HSET', KEYS[1], 'e', epoch)
 end
 """
 _NEXT = _EPOCH + """
-if KEYS[4] then
-  local seen = redis.call('HMGET', KEYS[4], 's', 'k', 't')
+if KEYS[3] then
+  local seen = redis.call('HMGET', KEYS[3], 's', 'k', 't')
   if seen[1] then
     return {tonumber(seen[1]), tonumber(seen[2]), seen[3], epoch, 1}
   end
@@ -62,19 +73,19 @@ end
 local step = redis.call('HINCRBY', KEYS[1], 'k', 1) - 1
 local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
 local state = redis.call('GET', KEYS[2])
-if KEYS[4] then
+if KEYS[3] then
   if state then
-    redis.call('HSET', KEYS[4], 's', session, 'k', step, 't', state)
+    redis.call('HSET', KEYS[3], 's', session, 'k', step, 't', state)
   else
-    redis.call('HSET', KEYS[4], 's', session, 'k', step)
+    redis.call('HSET', KEYS[3], 's', session, 'k', step)
   end
-  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return {session, step, state, epoch}
 """
 _END = _EPOCH + """
-if KEYS[4] then
-  local seen = redis.call('HMGET', KEYS[4], 's', 'k')
+if KEYS[3] then
+  local seen = redis.call('HMGET', KEYS[3], 's', 'k')
   if seen[1] then
     return {tonumber(seen[1]), tonumber(seen[2]), epoch, 1}
   end
@@ -83,16 +94,17 @@ local session = tonumber(redis.call('HGET', KEYS[1], 's') or '0')
 local steps = tonumber(redis.call('HGET', KEYS[1], 'k') or '0')
 redis.call('HSET', KEYS[1], 's', session + 1, 'k', 0)
 redis.call('DEL', KEYS[2])
-if KEYS[4] then
-  redis.call('HSET', KEYS[4], 's', session, 'k', steps)
-  redis.call('PEXPIRE', KEYS[4], ARGV[2])
+if KEYS[3] then
+  redis.call('HSET', KEYS[3], 's', session, 'k', steps)
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return {session, steps, epoch}
 """
+_REDIRECTIONS = 5  # MOVED/ASK hops one call may follow (a resharding in progress moves a slot once or twice)
 
 
 class RedisStore:
-    """The ``StateStore`` protocol on Redis, degrading to in-process counters while Redis is down."""
+    """The ``StateStore`` protocol on Redis or a Redis Cluster, degrading per node to in-process counters."""
 
     def __init__(self, url: str, *, ttl: float = 1800.0, timeout: float = 0.05, prefix: str = "botify",
                  request_ttl: float = REQUEST_TTL, probe_interval: tuple[float, float] = (0.05, 1.0)) -> None:
@@ -101,107 +113,190 @@ class RedisStore:
         if calls not in ("awaited", "blocking"):
             raise ConfigError(f"`calls` in a Redis URL is awaited (the default) or blocking, got {calls!r} in {url!r}")
         self.awaited = calls == "awaited"
-        self.client = RedisConnection(url, timeout=timeout)
-        self._next = self.client.script(_NEXT)
-        self._end = self.client.script(_END)
+        self.shards = Shards(url, timeout=timeout)
+        self._sources = {_sha(source): source.encode() for source in (_NEXT, _END)}
+        self._next, self._end = _sha(_NEXT), _sha(_END)
         self._request_ms = max(1, round(request_ttl * 1000))
+        self._wait_ms = max(1, round(timeout * 500))  # WAIT for a replica within half the call's bound
         self._fallback = InMemoryStore(ttl=ttl, exact=False, request_ttl=request_ttl)
         self._fetched = threading.local()
         self._probe_interval = probe_interval
         self._prober: threading.Thread | None = None
+        self._probe_lock = threading.Lock()
         self._closed = threading.Event()
         self.errors = 0
         self.round_trips = 0
         self.fallback_calls = 0
-        self.available = True  # False from a failed call until the background probe reaches Redis again
-        self.pipeline = RedisPipeline(self.client.address, database=self.client.db, timeout=timeout)
         self._pipelined = False  # this request came through next_step_async: put_state writes on the pipeline
-        self._write: asyncio.Future[Any] | None = None
+        self._write: tuple[RedisNode, asyncio.Future[Any]] | None = None
         self.write_errors = 0
+
+    @property
+    def available(self) -> bool:
+        """Whether every node is in use (``False`` while some users are served from in-process counters)."""
+        return all(node.available for node in self.shards.nodes)
+
+    @property
+    def unreplicated(self) -> int:
+        """Counter updates a replica had not acknowledged within the wait (a failover could lose them)."""
+        return sum(node.unreplicated for node in self.shards.nodes)
 
     def close(self) -> None:
         """Close the connections and stop probing."""
         self._closed.set()
-        self.client.close()
-        if self.pipeline.connected:
-            self.pipeline.close()
+        self.shards.close()
 
     def _keys(self, user: int, request_id: str | None = None) -> list[str]:
-        keys = [f"{self.prefix}:c:{user}", f"{self.prefix}:s:{user}", f"{self.prefix}:epoch"]
+        tag = f"{self.prefix}:{{{user}}}"
+        keys = [f"{tag}:c", f"{tag}:s"]
         if request_id is not None:
-            keys.append(f"{self.prefix}:r:{user}:{request_id}")
+            keys.append(f"{tag}:r:{request_id}")
         return keys
 
-    def _failed(self) -> None:
+    def _failed(self, node: RedisNode) -> None:
         self.errors += 1
-        if self.available:
-            self.available = False
-            self.client.close()
-            if self.pipeline.connected:
-                self.pipeline.close()
-        if self._prober is None or not self._prober.is_alive():
-            self._prober = threading.Thread(target=self._probe, name="botify-redis-probe", daemon=True)
-            self._prober.start()
+        if node.available:
+            node.available = False
+            node.close()
+        self._start_probe()
+
+    def _start_probe(self) -> None:
+        with self._probe_lock:
+            if self._prober is None or not self._prober.is_alive():
+                self._prober = threading.Thread(target=self._probe, name="botify-redis-probe", daemon=True)
+                self._prober.start()
 
     def _probe(self) -> None:
-        """Until Redis answers a PING (on a connection of its own), wait and try again, backing off."""
+        """Until every node answers a PING (on connections of its own), wait, read the slot map, try again."""
         delay, longest = self._probe_interval
-        probe = RedisConnection(self.url, timeout=self.timeout)
-        try:
-            while not self._closed.wait(delay):
-                try:
-                    probe.call("PING")
-                except RedisError:
-                    delay = min(delay * 2, longest)
-                    continue
-                self.available = True
+        while not self._closed.wait(delay):
+            self.shards.refresh()
+            for node in self.shards.nodes:
+                if not node.available and _answers(node.address, self.timeout):
+                    node.available = True
+            if self.available:
                 return
-        finally:
-            probe.close()
+            delay = min(delay * 2, longest)
 
     def ping(self) -> bool:
-        """Readiness: one round trip while Redis is in use; ``False`` at once while the store is degraded."""
+        """Readiness: a round trip to every node while all are in use; ``False`` at once while degraded."""
         if not self.available:
             return False
-        try:
-            self.round_trips += 1
-            self.client.call("PING")
-        except RedisError:
-            self._failed()
-            return False
-        return True
-
-    def _run(self, script: str, user: int, request_id: str | None) -> list[Any] | None:
-        """A counters script's reply, or ``None`` (counted) when Redis is not in use or just failed."""
-        if self.available:
+        for node in self.shards.nodes:
             try:
                 self.round_trips += 1
-                reply: list[Any] = self.client.evalsha(script, self._keys(user, request_id),
-                                                       (now_ms(), self._request_ms))
+                node.client.call("PING")
+            except RedisError:
+                self._failed(node)
+                return False
+        return True
+
+    def _blocking(self, node: RedisNode, command: tuple[Any, ...], slot: int) -> Any:
+        """``command``'s reply from the node that serves ``slot``, following redirections.
+
+        ``RedisError`` if a node failed (it is then out of use) or answered an error.
+        """
+        asking = False
+        for _ in range(_REDIRECTIONS):
+            try:
+                if asking:
+                    node.client.request("ASKING")
+                reply = node.client.request(*command)
+                if _noscript(reply):  # Redis restarted, or a node that never ran it
+                    node.client.request("SCRIPT", "LOAD", self._sources[command[1]])
+                    if asking:
+                        node.client.request("ASKING")
+                    reply = node.client.request(*command)
+                if not isinstance(reply, hiredis.ReplyError) and node.replicas and command[0] == "EVALSHA":
+                    self._count_replication(node, node.client.request("WAIT", 1, self._wait_ms))
+            except RedisError:
+                self._failed(node)
+                raise
+            if not isinstance(reply, hiredis.ReplyError):
+                return reply
+            node, asking = self._redirected(node, reply, slot)
+        raise RedisError(f"more than {_REDIRECTIONS} redirections for slot {slot}")
+
+    async def _awaited(self, node: RedisNode, command: tuple[Any, ...], slot: int) -> Any:
+        """``_blocking`` on the event loop: the command (and its ``WAIT``) written in one go, replies awaited."""
+        asking = False
+        for _ in range(_REDIRECTIONS):
+            try:
+                if not node.pipeline.connected:
+                    await node.pipeline.connect()
+                reply = await self._send(node, command, asking)
+                if _noscript(reply):
+                    await node.pipeline.request("SCRIPT", "LOAD", self._sources[command[1]])
+                    reply = await self._send(node, command, asking)
+            except RedisError:
+                self._failed(node)
+                raise
+            if not isinstance(reply, hiredis.ReplyError):
+                return reply
+            node, asking = self._redirected(node, reply, slot)
+        raise RedisError(f"more than {_REDIRECTIONS} redirections for slot {slot}")
+
+    async def _send(self, node: RedisNode, command: tuple[Any, ...], asking: bool) -> Any:
+        pipeline = node.pipeline
+        if asking:
+            pipeline.request("ASKING")
+        reply_future = pipeline.request(*command)
+        acked = pipeline.request("WAIT", 1, self._wait_ms) if node.replicas else None
+        reply = await reply_future
+        if acked is not None:
+            self._count_replication(node, await acked)
+        return reply
+
+    def _count_replication(self, node: RedisNode, acked: Any) -> None:
+        if isinstance(acked, int) and acked < 1:
+            node.unreplicated += 1
+
+    def _redirected(self, node: RedisNode, reply: hiredis.ReplyError, slot: int) -> tuple[RedisNode, bool]:
+        """The node a ``MOVED``/``ASK`` reply points to (and whether to send ``ASKING``); else ``RedisError``."""
+        message = str(reply)
+        moved = redirection(message) if self.shards.is_cluster else None
+        if moved is None:
+            if not message.startswith("TRYAGAIN"):  # CLUSTERDOWN, LOADING, ...: not usable now
+                self._failed(node)
+            raise RedisError(f"Redis at {node.address}: {message}")
+        kind, address = moved
+        if kind == "MOVED":
+            return self.shards.moved(slot, address), False
+        return self.shards.node_at(address), True
+
+    def _script_command(self, script: str, user: int, request_id: str | None) -> tuple[Any, ...]:
+        keys = self._keys(user, request_id)
+        return ("EVALSHA", script, len(keys), *keys, now_ms(), self._request_ms)
+
+    def _run(self, script: str, user: int, request_id: str | None) -> list[Any] | None:
+        """A counters script's reply, or ``None`` (counted) when the user's node is not in use or just failed."""
+        node = self.shards.node(user)
+        if node.available:
+            try:
+                self.round_trips += 1
+                reply: list[Any] = self._blocking(node, self._script_command(script, user, request_id),
+                                                  user_slot(user))
                 return reply
             except RedisError:
-                self._failed()
+                pass
+        else:
+            self._start_probe()
         self.fallback_calls += 1
         return None
 
     async def _run_async(self, script: str, user: int, request_id: str | None) -> list[Any] | None:
-        """``_run`` on the event loop's connection."""
-        if self.available:
+        """``_run`` on the event loop's connections."""
+        node = self.shards.node(user)
+        if node.available:
             try:
-                if not self.pipeline.connected:
-                    await self.pipeline.connect()
                 self.round_trips += 1
-                keys = self._keys(user, request_id)
-                command: tuple[str | int, ...] = ("EVALSHA", script, len(keys), *keys, now_ms(), self._request_ms)
-                reply = await self.pipeline.request(*command)
-                if isinstance(reply, hiredis.ReplyError) and "NOSCRIPT" in str(reply):  # Redis restarted
-                    await self.pipeline.request("SCRIPT", "LOAD", self.client.script_source(script))
-                    reply = await self.pipeline.request(*command)
-                if isinstance(reply, hiredis.ReplyError):
-                    raise RedisError(str(reply))
-                return reply  # type: ignore[no-any-return]
+                reply: list[Any] = await self._awaited(node, self._script_command(script, user, request_id),
+                                                       user_slot(user))
+                return reply
             except RedisError:
-                self._failed()
+                pass
+        else:
+            self._start_probe()
         self.fallback_calls += 1
         return None
 
@@ -249,10 +344,11 @@ class RedisStore:
         write, self._write = self._write, None
         if write is None:
             return
+        node, written = write
         try:
-            reply = await write
+            reply = await written
         except RedisError:
-            self._failed()
+            self._failed(node)
             return
         if isinstance(reply, hiredis.ReplyError):
             self.write_errors += 1
@@ -264,44 +360,67 @@ class RedisStore:
             self._fetched.value = None
             state: bytes | None = fetched[1]
             return state
-        if not self.available:
+        node = self.shards.node(user)
+        if not node.available:
             return self._fallback.get_state(user)
         try:
             self.round_trips += 1
-            raw: bytes | None = self.client.call("GET", self._keys(user)[1])
+            raw: bytes | None = self._blocking(node, ("GET", self._keys(user)[1]), user_slot(user))
         except RedisError:
-            self._failed()
             return self._fallback.get_state(user)
         return raw
 
     def put_state(self, user: int, state: bytes) -> None:
-        """Store the state with the idle timeout (in-process while Redis is down)."""
+        """Store the state with the idle timeout (in-process while the user's node is out of use)."""
         self._fetched.value = None
-        if not self.available:
+        node = self.shards.node(user)
+        if not node.available:
             self._fallback.put_state(user, state)
             return
         command = ("SET", self._keys(user)[1], state, "PX", max(1, round(self.ttl * 1000)))
         try:
-            if self._pipelined:  # an awaited request: its sync_async awaits this write
+            if self._pipelined and node.pipeline.connected:  # an awaited request: its sync_async awaits this
                 self._pipelined = False
-                self._write = self.pipeline.request(*command)
+                self._write = node, node.pipeline.request(*command)
             else:
-                self.client.send(*command)
+                node.client.send(*command)
         except RedisError:
-            self._failed()
+            self._failed(node)
             self._fallback.put_state(user, state)
 
     def sync(self) -> None:
         """Wait until Redis has applied the state written without waiting."""
-        if self.available:
-            try:
-                self.client.drain()
-            except RedisError:
-                self._failed()
+        for node in self.shards.nodes:
+            if node.available:
+                try:
+                    node.client.drain()
+                except RedisError:
+                    self._failed(node)
 
     def wait_available(self, timeout: float) -> bool:
-        """Wait until the store uses Redis again (for drills and tests); ``True`` if it does."""
+        """Wait until the store uses every node again (for drills and tests); ``True`` if it does."""
         deadline = time.monotonic() + timeout
         while not self.available and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.available
+
+
+def _sha(source: str) -> str:
+    return hashlib.sha1(source.encode()).hexdigest()
+
+
+def _noscript(reply: Any) -> bool:
+    return isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT")
+
+
+def _answers(address: tuple[str, int] | str, timeout: float) -> bool:
+    """Whether the Redis at ``address`` answers a PING on a connection of its own."""
+    url = f"unix://{address}" if isinstance(address, str) else f"redis://{address[0]}:{address[1]}/0"
+    probe = RedisConnection(url, timeout=timeout)
+    try:
+        probe.call("PING")
+    except RedisError:
+        return False
+    finally:
+        probe.close()
+    return True

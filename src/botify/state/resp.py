@@ -95,17 +95,24 @@ class RedisConnection:
 
     def call(self, *args: bytes | str | int | float) -> Any:
         """Send one command, return its reply; ``RedisError`` if Redis is down or answers an error."""
+        reply = self.request(*args)
+        if isinstance(reply, hiredis.ReplyError):
+            raise RedisError(str(reply))
+        return reply
+
+    def request(self, *args: bytes | str | int | float) -> Any:
+        """Send one command, return its reply, an error reply as a ``hiredis.ReplyError`` value.
+
+        ``RedisError`` only if Redis is unreachable or the connection broke (it is then closed).
+        """
         with self._lock:
             try:
                 if self._socket is None:
                     self._connect()
-                reply = self._roundtrip(encode_command(args))
+                return self._roundtrip(encode_command(args))
             except (OSError, hiredis.ProtocolError) as error:
                 self.close()
                 raise RedisError(f"Redis at {self.address}: {error}") from error
-        if isinstance(reply, hiredis.ReplyError):
-            raise RedisError(str(reply))
-        return reply
 
     def send(self, *args: bytes | str | int | float) -> None:
         """Send one command without waiting for its reply (read, and counted if an error, by the next ``call``).
