@@ -28,7 +28,7 @@ def cluster() -> None:
               help="Replicas per Redis Cluster master (a killed master is failed over to one).")
 def cluster_up(replicas: int, port: int, workdir: Path, world_dir: Path, config_path: Path | None,
                artifacts: Path | None, redis_shards: int, redis_replicas: int) -> None:
-    """Start Redis (or a Redis Cluster), the replicas and nginx in the background (stop them with `botify cluster down`)."""
+    """Start Redis (or a Redis Cluster), the replicas and nginx in the background (`botify cluster down` stops them)."""
     from botify.cluster.topology import Cluster, ClusterSpec
 
     if (workdir / "cluster.json").exists():

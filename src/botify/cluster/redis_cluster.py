@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from botify.cluster.redis_server import RedisServer
 from botify.errors import LabError
@@ -96,7 +98,7 @@ class RedisCluster:
         """Replicas the first live master's ``CLUSTER SLOTS`` lists (replicas in sync with their masters)."""
         return sum(len(entry) - 3 for entry in self.slots())
 
-    def slots(self) -> list[list[object]]:
+    def slots(self) -> list[list[Any]]:
         """``CLUSTER SLOTS`` from the first node that answers."""
         for server in self.servers:
             if server.process is not None:
@@ -108,7 +110,7 @@ class RedisCluster:
 
     def master_ports(self) -> set[int]:
         """The ports of the nodes that serve slots now."""
-        return {int(entry[2][1]) for entry in self.slots()}  # type: ignore[index]
+        return {int(entry[2][1]) for entry in self.slots()}
 
     def kill_master(self, index: int) -> RedisServer:
         """SIGKILL master ``index`` (a crash: no goodbye to its replicas or clients); returns its server."""
@@ -141,7 +143,7 @@ class RedisCluster:
         self.down()
 
 
-def _call(server: RedisServer, *args: str | int) -> object:
+def _call(server: RedisServer, *args: str | int) -> Any:
     client = RedisConnection(server.url, timeout=1.0)
     try:
         return client.call(*args)
@@ -149,8 +151,7 @@ def _call(server: RedisServer, *args: str | int) -> object:
         client.close()
 
 
-def _wait(condition: object, deadline: float, what: str) -> None:
-    assert callable(condition)
+def _wait(condition: Callable[[], bool], deadline: float, what: str) -> None:
     while True:
         try:
             if condition():

@@ -54,7 +54,8 @@ class RedisServer:
         with (self.workdir / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.workdir), *self._socket_options(), *self.options], stdout=log, stderr=subprocess.STDOUT)
+                 "--dir", str(self.workdir), *self._socket_options(), *self.options],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         client = RedisConnection(self.url, timeout=0.2)
         try:

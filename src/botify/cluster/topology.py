@@ -120,7 +120,7 @@ class Cluster:
 
     @property
     def state_url(self) -> str:
-        """The Redis URL every replica uses: its Unix socket (replicas and Redis share this machine), or the cluster's."""
+        """The state URL every replica uses: Redis's Unix socket (they share this machine), or the cluster's nodes."""
         if self.redis_cluster is not None:
             url = self.redis_cluster.url
         else:

@@ -3,9 +3,9 @@
 The course's service keeps its data in Redis databases and hands the connections to its recommenders, which call
 ``get``, ``set``, ``mget``, ``exists`` and ``randomkey``. ``CourseRedis`` answers those calls as redis-py does —
 keys and values are stored as bytes (an int key 5 is ``b"5"``), ``get`` of a missing key is ``None`` — either
-from a dict or from a real Redis or Redis Cluster (``url``), where its keys live under ``botify:course:{name}:``. ``randomkey``
-draws among the keys the lab uploaded with Python's ``random``, which the lab seeds per request, so the same seed
-gives the same answers on either backend.
+from a dict or from a real Redis or Redis Cluster (``url``), where its keys live under ``botify:course:{name}:``.
+``randomkey`` draws among the keys the lab uploaded with Python's ``random``, which the lab seeds per request, so
+the same seed gives the same answers on either backend.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def _connect(url: str) -> Any:
 
     from botify.state.shards import cluster_seeds
 
-    return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in cluster_seeds(url)])
+    nodes = [ClusterNode(host, port) for host, port in cluster_seeds(url)]  # type: ignore[no-untyped-call]
+    return RedisCluster(startup_nodes=nodes)
 
 
 class CourseRedis:
