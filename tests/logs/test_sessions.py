@@ -45,3 +45,15 @@ class TestSessionize:
     def test_old_logs_without_counters_go_by_time(self) -> None:
         got = sessionize(events([(1, 2, True, -1, -1, -1), (1, 1, False, -1, -1, -1), (1, 3, False, -1, -1, -1)]))
         assert got.tracks.tolist() == [2] and got.unfinished == 1
+
+    def test_a_user_whose_counters_repeat_is_ordered_by_time(self) -> None:
+        # A Redis replica promoted after its master died lacked the master's last write, the end of user 4's
+        # session 0: the next request got (0, 2) again. By the counters, it ties with the `last` line and may
+        # come first (another replica's file was read first), which moves a track into the wrong session.
+        got = sessionize(events([
+            (4, 40, False, 0, 2, 9), (4, 50, True, 0, 3, 9),                            # replica B's file
+            (4, 10, False, 0, 0, 9), (4, 20, False, 0, 1, 9), (4, 30, True, 0, 2, 9),  # replica A's file
+            (5, 50, True, 0, 1, 9), (5, 10, False, 0, 0, 9),   # user 5 is untouched: still by its counters
+        ]))
+        assert got.user.tolist() == [4, 4, 5] and got.tracks.tolist() == [3, 2, 2] and got.unfinished == 0
+        assert got.end.tolist() == [30, 50, 50]

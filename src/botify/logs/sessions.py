@@ -8,7 +8,9 @@ The order: when every line of a user carries the service's exact counters, by ``
 the order in which the service answered them, whichever replica did and whatever its clock said (two replicas
 logging one user's consecutive requests within the same millisecond cannot be told apart by timestamp). Else
 (logs of the course's service, or counters that were not exact) by timestamp, as the reference notebook does.
-Reading order breaks ties either way.
+Reading order breaks ties either way. A user whose counters repeat — a Redis replica promoted after its master
+died may lack the master's last writes and hand out a step again — is ordered by timestamp too: counters that
+repeat no longer say which line came first.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ def session_ids(events: EventColumns, *, by_arm: bool = True) -> tuple[npt.NDArr
     """
     n = len(events.user)
     arm = events.arm if by_arm else np.zeros(n, dtype=np.int64)
-    order = _stable_order(arm, events.user, service_order(events))
+    key = service_order(events)
+    order = _stable_order(arm, events.user, key)
+    repeated = _repeated_counters(events, key, order)
+    if repeated is not None:
+        key = service_order(events, inexact_users=repeated)
+        order = _stable_order(arm, events.user, key)
     user, arm_sorted, is_last = events.user[order], arm[order], events.is_last[order]
     if n == 0:
         return order, np.zeros(0, dtype=np.int64)
@@ -56,18 +63,22 @@ def session_ids(events: EventColumns, *, by_arm: bool = True) -> tuple[npt.NDArr
     return order, np.cumsum(starts) - 1
 
 
-def service_order(events: EventColumns) -> npt.NDArray[np.int64]:
+def service_order(events: EventColumns, *,
+                  inexact_users: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
     """A key that orders each user's lines (only ever compared within one user).
 
-    Packed ``(epoch, session, step)`` for users whose every line has exact counters, the timestamp for the others.
+    Packed ``(epoch, session, step)`` for users whose every line has exact counters, the timestamp for the others
+    and for ``inexact_users``.
     """
     exact = events.exact()
+    if inexact_users is not None:
+        exact &= ~np.isin(events.user, inexact_users)
     if not exact.any():
         return events.timestamp
     if not exact.all():
         _, user_index = np.unique(events.user, return_inverse=True)
-        inexact_users = np.bincount(user_index, weights=~exact) > 0
-        exact = ~inexact_users[user_index]
+        has_inexact_line = np.bincount(user_index, weights=~exact) > 0
+        exact = ~has_inexact_line[user_index]
         if not exact.any():
             return events.timestamp
     epoch, session, step = events.epoch[exact], events.session[exact], events.step[exact]
@@ -81,6 +92,19 @@ def service_order(events: EventColumns) -> npt.NDArray[np.int64]:
     key = events.timestamp.copy()
     key[exact] = packed
     return key
+
+
+def _repeated_counters(events: EventColumns, key: npt.NDArray[np.int64],
+                       order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
+    """Users two of whose exact lines carry the same counters (adjacent once sorted), or ``None``."""
+    if len(order) < 2:
+        return None
+    user, sorted_key = events.user[order], key[order]
+    exact = events.exact()[order]
+    same = (user[1:] == user[:-1]) & (sorted_key[1:] == sorted_key[:-1]) & exact[1:] & exact[:-1]
+    if not same.any():
+        return None
+    return np.unique(user[1:][same])
 
 
 def _stable_order(arm: npt.NDArray[np.int64], user: npt.NDArray[np.int64],

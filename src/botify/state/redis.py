@@ -17,9 +17,9 @@ no script across slots, and a user's lines are only ever ordered among themselve
 ``get_state`` then reads that copy, and ``put_state`` sends a ``SET ... PX`` without waiting for its reply;
 ``sync``, called by the service before it answers, collects that reply, so the next request of the user — on
 whichever replica — sees the state (Redis may serve another connection's command before a pipelined one it has
-not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included. On a cluster master
-that has replicas the script is followed, in the same write, by ``WAIT 1``: the answer leaves only once a
-replica holds the counters, so a replica promoted after its master died never hands out a step twice.
+not read yet). So every ``/next`` costs one round trip and one wait, stateful arms included. A replica promoted
+after its master died may lack the master's last writes (replication is asynchronous) and hand out a user's
+step again; the analysis then orders that user's lines by timestamp (``logs/sessions.py``).
 
 The service uses the same calls on its event loop (``next_step_async``, ``end_session_async``, ``sync_async``,
 over ``state/pipeline.py``): a replica serves other requests while Redis answers instead of sleeping in a
@@ -117,7 +117,6 @@ class RedisStore:
         self._sources = {_sha(source): source.encode() for source in (_NEXT, _END)}
         self._next, self._end = _sha(_NEXT), _sha(_END)
         self._request_ms = max(1, round(request_ttl * 1000))
-        self._wait_ms = max(1, round(timeout * 500))  # WAIT for a replica within half the call's bound
         self._fallback = InMemoryStore(ttl=ttl, exact=False, request_ttl=request_ttl)
         self._fetched = threading.local()
         self._probe_interval = probe_interval
@@ -135,11 +134,6 @@ class RedisStore:
     def available(self) -> bool:
         """Whether every node is in use (``False`` while some users are served from in-process counters)."""
         return all(node.available for node in self.shards.nodes)
-
-    @property
-    def unreplicated(self) -> int:
-        """Counter updates a replica had not acknowledged within the wait (a failover could lose them)."""
-        return sum(node.unreplicated for node in self.shards.nodes)
 
     def close(self) -> None:
         """Close the connections and stop probing."""
@@ -207,8 +201,6 @@ class RedisStore:
                     if asking:
                         node.client.request("ASKING")
                     reply = node.client.request(*command)
-                if not isinstance(reply, hiredis.ReplyError) and node.replicas and command[0] == "EVALSHA":
-                    self._count_replication(node, node.client.request("WAIT", 1, self._wait_ms))
             except RedisError:
                 self._failed(node)
                 raise
@@ -218,7 +210,7 @@ class RedisStore:
         raise RedisError(f"more than {_REDIRECTIONS} redirections for slot {slot}")
 
     async def _awaited(self, node: RedisNode, command: tuple[Any, ...], slot: int) -> Any:
-        """``_blocking`` on the event loop: the command (and its ``WAIT``) written in one go, replies awaited."""
+        """``_blocking`` on the event loop."""
         asking = False
         for _ in range(_REDIRECTIONS):
             try:
@@ -237,19 +229,9 @@ class RedisStore:
         raise RedisError(f"more than {_REDIRECTIONS} redirections for slot {slot}")
 
     async def _send(self, node: RedisNode, command: tuple[Any, ...], asking: bool) -> Any:
-        pipeline = node.pipeline
         if asking:
-            pipeline.request("ASKING")
-        reply_future = pipeline.request(*command)
-        acked = pipeline.request("WAIT", 1, self._wait_ms) if node.replicas else None
-        reply = await reply_future
-        if acked is not None:
-            self._count_replication(node, await acked)
-        return reply
-
-    def _count_replication(self, node: RedisNode, acked: Any) -> None:
-        if isinstance(acked, int) and acked < 1:
-            node.unreplicated += 1
+            node.pipeline.request("ASKING")  # written with the command, in one go
+        return await node.pipeline.request(*command)
 
     def _redirected(self, node: RedisNode, reply: hiredis.ReplyError, slot: int) -> tuple[RedisNode, bool]:
         """The node a ``MOVED``/``ASK`` reply points to (and whether to send ``ASKING``); else ``RedisError``."""

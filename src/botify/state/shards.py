@@ -14,7 +14,7 @@ from __future__ import annotations
 import binascii
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -76,9 +76,8 @@ class RedisNode:
     address: tuple[str, int] | str
     client: RedisConnection
     pipeline: RedisPipeline
-    replicas: int = 0  # replicas of this master that the last slot map listed (writes then WAIT for one)
+    replicas: int = 0  # replicas of this master that the last slot map listed
     available: bool = True  # False from a failed call until a probe finds it (or its successor) again
-    unreplicated: int = field(default=0)
 
     def close(self) -> None:
         """Drop both connections (the next call reopens them)."""
