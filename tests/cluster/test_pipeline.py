@@ -179,7 +179,8 @@ class TestAwaitedStore:
             assert (await blocking.next_step_async(4))[:2] == (0, 1) and blocking.get_state(4) == b"x"
 
         asyncio.run(play())
-        assert not blocking.shards.nodes[0].pipeline.connected and blocking.round_trips == 2  # every call on the blocking connection
+        # every call on the blocking connection
+        assert not blocking.shards.nodes[0].pipeline.connected and blocking.round_trips == 2
         blocking.close()
         with pytest.raises(ConfigError, match="awaited .* or blocking"):
             RedisStore(redis_server.url + "?calls=sometimes")

@@ -202,7 +202,8 @@ def owner_port(entry: list[object], slot: int) -> int | None:
 
 
 class TestFailover:
-    def test_a_killed_master_is_replaced_by_its_replica_and_only_its_users_saw_the_fallback(self, tmp_path: Path) -> None:
+    def test_a_killed_master_is_replaced_by_its_replica_and_only_its_users_saw_the_fallback(
+            self, tmp_path: Path) -> None:
         with RedisCluster(tmp_path, masters=3, replicas=1) as cluster:
             store = RedisStore(cluster.url, timeout=0.05, probe_interval=(0.05, 0.2))
             assert [node.replicas for node in store.shards.nodes] == [1, 1, 1]
@@ -213,10 +214,14 @@ class TestFailover:
             fallback_users: set[int] = set()
             killed = threading.Event()
 
+            def kill() -> None:
+                cluster.kill_master(killed_index)
+                killed.set()
+
             async def play() -> None:
                 for round_ in range(400):
                     if round_ == 100:
-                        threading.Thread(target=lambda: (cluster.kill_master(killed_index), killed.set())).start()
+                        threading.Thread(target=kill).start()
                     for user in range(200):
                         before = store.fallback_calls
                         counters = await store.next_step_async(user)

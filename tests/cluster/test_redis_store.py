@@ -67,7 +67,8 @@ class TestRedisStore:
         assert s.get_state(7) == b"state" and s.round_trips == before + 1
         s.put_state(7, b"newer")  # pipelined: no wait for the reply
         s.next_step(7)
-        assert s.get_state(7) == b"newer" and s.round_trips == before + 2 and s.shards.nodes[0].client.deferred_errors == 0
+        assert s.get_state(7) == b"newer" and s.round_trips == before + 2
+        assert s.shards.nodes[0].client.deferred_errors == 0
 
     def test_idle_state_expires(self, open_store: StoreFactory, redis_server: RedisServer) -> None:
         s = open_store(redis_server, ttl=0.2)
