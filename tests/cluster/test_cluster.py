@@ -22,6 +22,7 @@ from botify.cluster.topology import Cluster, ClusterSpec
 from botify.logs.reader import EventColumns, LogReadReport, read_events
 from botify.service.process import free_port
 from botify.sim.agents import RemoteAgent
+from botify.sim.engine import SessionResults
 from botify.sim.world import SimWorld
 from botify.testing.artifacts import write_report_arms
 
@@ -133,7 +134,10 @@ class TestFaults:
         events, read = logs_of(cluster)
         assert len(events) == answered and read.duplicates == 0
         assert (~events.exact()).sum() >= 1000                   # served while Redis was down: not exact, said so
-        assert len(np.unique(events.epoch[events.exact()])) == 2  # before and after Redis lost its keys
+        exact = events.exact()
+        epochs_per_user = {user: len(np.unique(events.epoch[exact & (events.user == user)]))
+                           for user in np.unique(events.user[exact])}
+        assert max(epochs_per_user.values()) == 2  # before and after Redis lost its keys: a user's epoch moved on
         analysis = analyze_logs([cluster.replica_log_dir(i) for i in range(2)], "REPORT")
         assert {row.treatment for row in analysis.rows} == {"T1", "T2"}
 
@@ -194,3 +198,78 @@ class TestClusterCommands:
                                                 str(tmp_path / "collected"))
         events, read = read_events([tmp_path / "collected"])
         assert len(events.user) == 6 and read.malformed == 0
+
+    def test_up_with_a_redis_cluster_and_down(self, world_dir: Path, tmp_path: Path) -> None:
+        import subprocess
+        import sys
+
+        workdir, port = tmp_path / "cluster", free_port()
+        up = subprocess.run([sys.executable, "-m", "botify.cli", "cluster", "up", "--replicas", "1", "--port",
+                             str(port), "--dir", str(workdir), "--catalog", str(world_dir), "--redis-shards", "3",
+                             "--redis-replicas", "1"], capture_output=True, text=True, timeout=120)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "redis-cluster://" in up.stdout
+        try:
+            for user in range(6):
+                assert httpx.post(f"http://127.0.0.1:{port}/next/{user}", json={"track": 1, "time": 1.0}).is_success
+        finally:
+            down = subprocess.run([sys.executable, "-m", "botify.cli", "cluster", "down", "--dir", str(workdir)],
+                                  capture_output=True, text=True, timeout=120)
+        assert down.stdout.count("redis cluster node") == 6 and down.stdout.count("stopped") == 8
+        events, _ = read_events([workdir / "replica0" / "log"])
+        assert events.exact().all() and len(events.user) == 6  # every line's counters came from the cluster
+
+
+class TestRedisClusterFailover:
+    def test_a_killed_master_is_failed_over_mid_run_and_nothing_is_double_counted(
+            self, world_dir: Path, model_artifacts: Path, sim_world: SimWorld, tmp_path: Path) -> None:
+        spec = ClusterSpec(world_dir=world_dir, workdir=tmp_path / "cluster", replicas=2, port=free_port(),
+                           config=write_report_arms(tmp_path / "report.yml"), artifacts=model_artifacts,
+                           redis_shards=3, redis_replicas=1)
+        cluster = Cluster(spec).up()
+        try:
+            redis = cluster.redis_cluster
+            assert redis is not None and redis.listed_replicas() == 3
+            replicas = [f"http://127.0.0.1:{port}" for port in cluster.replica_ports]
+            run = Run(RemoteAgent(sim_world, cluster.url, concurrency=8, retries=0), range(6000))
+            run.wait_for(run.answered_at_least(3000), "3,000 answered requests")
+            killed = redis.kill_master(0)                        # kill -9 while requests are in flight
+            promoted = redis.wait_promoted(killed)
+            at_promotion = run.agent.answered_requests
+            run.wait_for(run.answered_at_least(at_promotion + 2000), "2,000 requests after the promotion")
+            answered = run.finish()
+            assert killed.process is None and promoted in {server.port for server in redis.replicas}
+            fallback = sum(gauge(url, "botify_state_store_fallback_calls") for url in replicas)
+            assert fallback > 0 and all(gauge(url, "botify_state_store_errors") >= 1 for url in replicas)
+            deadline = time.monotonic() + 10
+            while not all(status_of(url + "/ready") == 200 for url in replicas):
+                assert time.monotonic() < deadline, "a replica did not take up the promoted master"
+                time.sleep(0.05)
+        finally:
+            cluster.down()
+        results = run.outcome[0]
+        assert isinstance(results, SessionResults)
+        events, read = logs_of(cluster)
+        # every answered request is one line, once (nothing lost, nothing counted twice): the simulator's tracks
+        # and listening time, to the last line
+        assert len(events) == answered == int(results.tracks.sum()) and read.duplicates == 0
+        np.testing.assert_allclose(events.time.sum(), results.time.sum(), rtol=1e-12)
+        # the lines answered from the fallback say so, and only they
+        inexact = ~events.exact()
+        assert int(inexact.sum()) == fallback
+        # users who never met the fallback have exactly the simulator's sessions; the others are cut by timestamp
+        touched = set(np.unique(events.user[inexact]).tolist())
+        sessions = analyze_logs([cluster.replica_log_dir(i) for i in range(2)], "REPORT").sessions
+        got, truth = per_user_tracks(sessions.user, sessions.tracks), per_user_tracks(results.user, results.tracks)
+        assert all(got.get(user) == tracks for user, tracks in truth.items() if user not in touched)
+        assert 0 < len(touched) < len(truth) and sessions.unfinished <= len(touched)
+        print(f"answered {answered}; {fallback:.0f} from the fallback ({len(touched)} users) while port "
+              f"{killed.port} was failed over to {promoted}; {sessions.unfinished} session(s) left out")
+
+
+def per_user_tracks(users: np.ndarray, tracks: np.ndarray) -> dict[int, list[int]]:
+    """Each user's session lengths, in order."""
+    found: dict[int, list[int]] = {}
+    for user, count in zip(users.tolist(), tracks.tolist(), strict=True):
+        found.setdefault(user, []).append(count)
+    return found

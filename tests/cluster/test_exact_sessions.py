@@ -15,12 +15,14 @@ import pytest
 
 from botify.ab import analyze_logs
 from botify.ab.analyze import Analysis
+from botify.cluster.redis_server import RedisServer
 from botify.cluster.topology import Cluster, ClusterSpec
 from botify.experiments import load_experiments
 from botify.logs.reader import read_events
 from botify.service.process import free_port
 from botify.sim.agents import InProcessAgent, InProcessLog, RemoteAgent
 from botify.sim.world import SimWorld
+from botify.state.resp import RedisConnection
 from botify.testing.artifacts import write_report_arms
 
 pytestmark = pytest.mark.skipif(not (shutil.which("nginx") and shutil.which("redis-server")),
@@ -48,19 +50,25 @@ def in_process_logs(sim_world: SimWorld, report_arms: Path, model_artifacts: Pat
 
 
 class TestExactSessionsAcrossReplicas:
-    @pytest.mark.parametrize("replicas", [2, 4])
-    def test_same_sessions_and_table_as_in_process(self, replicas: int, world_dir: Path, sim_world: SimWorld,
-                                                   report_arms: Path, model_artifacts: Path, in_process_logs: Path,
-                                                   tmp_path: Path) -> None:
+    @pytest.mark.parametrize(("replicas", "redis_shards"), [(2, 0), (4, 0), (2, 3)],
+                             ids=["2-replicas", "4-replicas", "2-replicas-3-master-redis-cluster"])
+    def test_same_sessions_and_table_as_in_process(self, replicas: int, redis_shards: int, world_dir: Path,
+                                                   sim_world: SimWorld, report_arms: Path, model_artifacts: Path,
+                                                   in_process_logs: Path, tmp_path: Path) -> None:
         spec = ClusterSpec(world_dir=world_dir, workdir=tmp_path / "cluster", replicas=replicas, port=free_port(),
-                           config=report_arms, artifacts=model_artifacts)
+                           config=report_arms, artifacts=model_artifacts, redis_shards=redis_shards)
         cluster = Cluster(spec).up()
+        if redis_shards:
+            assert cluster.state_url.startswith("redis-cluster://")
         answered = 0
         try:
             for concurrency, episodes in DAYS.items():
                 agent = RemoteAgent(sim_world, cluster.url, concurrency=concurrency, retries=0)
                 agent.play(episodes, seed=SEED)
                 answered += agent.answered_requests
+            if cluster.redis_cluster is not None:  # every master holds some users' counters
+                keys = [server_keys(server) for server in cluster.redis_cluster.masters]
+                assert min(keys) > 0.2 * sum(keys), keys
         finally:
             cluster.down()
         logs = [cluster.replica_log_dir(i) for i in range(replicas)]
@@ -89,6 +97,14 @@ class TestExactSessionsAcrossReplicas:
         print(f"{replicas} replicas: {answered} requests, {len(got.sessions)} sessions; ordered by timestamp alone: "
               f"{wrong} users' sessions differ, {by_timestamp.sessions.unfinished} left out")
         assert wrong > 0
+
+
+def server_keys(server: RedisServer) -> int:
+    client = RedisConnection(server.url)
+    try:
+        return int(client.call("DBSIZE"))
+    finally:
+        client.close()
 
 
 def _without_counters(line: bytes) -> bytes:
