@@ -8,8 +8,10 @@ the load window. Two experiments: the calibration arms (Random, StickyArtist, To
 report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
 7-track sessions (seven ``/next`` then a ``/last`` per user), each request with an ``X-Request-Id`` as the remote
 agent sends it. The report arms run a third time with the replicas waiting for Redis in blocking calls
-(``calls=blocking``, the path before awaited calls), so the two are compared in the same run. Needs ``wrk``,
-``nginx`` and ``redis-server`` (Debian packages).
+(``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time
+with their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call:
+ours on one Redis and on the cluster, and redis-py's (maintained) cluster clients, to show why the store keeps its
+own RESP client. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
@@ -100,27 +102,35 @@ def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
 
 
 def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
-          seconds: int, *, blocking: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+          seconds: int) -> tuple[dict[str, float], dict[str, float]]:
     """The same plan on one direct replica (in-process state), then on the cluster."""
     extra = ["--artifacts", str(artifacts)] if artifacts else []
     with ServiceProcess(world_dir, config=plan, log_dir=tmp / f"{name}-single", extra_args=extra) as single:
         assert single.process is not None
         wrk(single.url, 16, script, seconds=2)  # warm-up
         baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds, [single.port])
+    return baseline, _cluster(world_dir, tmp, name, plan, artifacts, script, seconds)
+
+
+def _cluster(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
+             seconds: int, *, blocking: bool = False, redis_shards: int = 0) -> dict[str, float]:
+    """nginx and 2 replicas with their state on one Redis, or on a Redis Cluster of ``redis_shards`` masters."""  # noqa: D403
     cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / f"{name}-cluster", replicas=2,
                                   port=free_port(), config=plan, artifacts=artifacts,
-                                  blocking_state_calls=blocking))
+                                  blocking_state_calls=blocking, redis_shards=redis_shards))
     cluster.up()
     try:
-        assert cluster.nginx is not None and cluster.redis is not None and cluster.redis.process is not None
+        assert cluster.nginx is not None
+        redis = [cluster.redis] if cluster.redis is not None else []
+        if cluster.redis_cluster is not None:
+            redis = cluster.redis_cluster.servers
         replicas = [p.pid for p in cluster.replicas if p is not None]
         kinds = {"service": replicas, "nginx": [cluster.nginx.pid, *_children(cluster.nginx.pid)],
-                 "redis": [cluster.redis.process.pid]}
+                 "redis": [server.process.pid for server in redis if server.process is not None]}
         wrk(cluster.url, 16, script, seconds=2)
-        loaded = _measure(cluster.url, kinds, script, seconds, cluster.replica_ports)
+        return _measure(cluster.url, kinds, script, seconds, cluster.replica_ports)
     finally:
         cluster.down()
-    return baseline, loaded
 
 
 def run(world_dir: Path, seconds: int = 60) -> None:
@@ -137,7 +147,9 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         results["calibration arms (stateless)"] = _pair(world_dir, tmp, "calibration", None, None, script, seconds)
         results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
                                                           seconds)
-        blocking = _pair(world_dir, tmp, "report-blocking", plan, artifacts, script, seconds, blocking=True)[1]
+        blocking = _cluster(world_dir, tmp, "report-blocking", plan, artifacts, script, seconds, blocking=True)
+        sharded = _cluster(world_dir, tmp, "report-redis-cluster", plan, artifacts, script, seconds, redis_shards=3)
+        clients = client_cpu(tmp / "clients")
     print(f"{'setup':<52}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}"
           f"{'service':>9}{'nginx':>7}{'redis':>7}{'wrk':>6}  (CPU µs per request)")
     for plan_name, (baseline, loaded) in results.items():
@@ -157,3 +169,89 @@ def run(world_dir: Path, seconds: int = 60) -> None:
           f"{blocking['cpu_us_redis']:.0f} µs per request; awaited on the event loop {stateful['rps']:,.0f} req/s, "
           f"{stateful['cpu_us_service']:.0f} µs ({blocking['cpu_us_service'] / stateful['cpu_us_service']:.2f}x less "
           f"service CPU, {stateful['rps'] / blocking['rps']:.2f}x the throughput)")
+    print()
+    print("report arms (stateful), state on 1 Redis vs a 3-master Redis Cluster, same run (CPU µs per request):")
+    print(f"{'state':<28}{'req/s':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}{'service':>9}{'redis':>7}")
+    for name, row in (("1 Redis (Unix socket)", stateful), ("Redis Cluster, 3 masters", sharded)):
+        print(f"{name:<28}{row['rps']:>8,.0f}{row['p99_ms']:>8.2f}{row['errors'] + row['socket_errors']:>7.0f}"
+              f"{row['round_trips_per_request']:>8.2f}{row['cpu_us_service']:>9.1f}{row['cpu_us_redis']:>7.1f}")
+    print(f"  cluster / single: throughput {sharded['rps'] / stateful['rps']:.2f}x, service CPU per request "
+          f"{sharded['cpu_us_service'] / stateful['cpu_us_service']:.2f}x, Redis CPU per request "
+          f"{sharded['cpu_us_redis'] / stateful['cpu_us_redis']:.2f}x")
+    print()
+    print("client CPU per counters call (one EVALSHA each, same run; on the 3-master Redis Cluster unless said):")
+    ours = clients["botify RESP client, awaited"]
+    for name, micros in clients.items():
+        print(f"  {name:<46}{micros:>7.1f} µs  ({micros / ours:.2f}x ours on the cluster, awaited)")
+
+
+def client_cpu(workdir: Path, calls: int = 20_000) -> dict[str, float]:
+    """CPU µs this process spends per counters call: our client on 1 Redis and on a cluster, and redis-py.s.
+
+    Every client runs the store's counters script with the same keys (one slot per user) one call at a time, so
+    the figure is the client's own cost per round trip: what a replica spends besides the request itself.
+    """
+    import asyncio
+    import time
+
+    import redis
+    import redis.asyncio.cluster
+
+    from botify.cluster.redis_cluster import RedisCluster
+    from botify.cluster.redis_server import RedisServer
+    from botify.state.redis import _NEXT, RedisStore
+
+    def per_call(started: float) -> float:
+        return (time.process_time() - started) / calls * 1e6
+
+    users = [user % 5000 for user in range(calls)]
+
+    def ours(url: str) -> tuple[float, float]:
+        blocking = RedisStore(url + ("&" if "?" in url else "?") + "calls=blocking", prefix="bench-blocking")
+        started = time.process_time()
+        for user in users:
+            blocking.next_step(user)
+        blocking_cpu = per_call(started)
+        blocking.close()
+        awaited = RedisStore(url, prefix="bench-awaited")
+
+        async def play() -> float:
+            started = time.process_time()
+            for user in users:
+                await awaited.next_step_async(user)
+            spent = per_call(started)
+            awaited.close()
+            return spent
+
+        return blocking_cpu, asyncio.run(play())
+
+    results = {}
+    with RedisServer(free_port(), workdir / "single") as single:
+        results["botify RESP client, 1 Redis (TCP), blocking"], results["botify RESP client, 1 Redis (TCP), awaited"] \
+            = ours(single.url)
+    with RedisCluster(workdir / "cluster", masters=3) as cluster:
+        results["botify RESP client, blocking"], results["botify RESP client, awaited"] = ours(cluster.url)
+
+        nodes = [redis.cluster.ClusterNode("127.0.0.1", s.port) for s in cluster.masters]  # type: ignore[no-untyped-call]
+        client = redis.cluster.RedisCluster(startup_nodes=nodes)
+        script = client.register_script(_NEXT)
+        started = time.process_time()
+        for user in users:
+            script(keys=[f"bench-py:{{{user}}}:c", f"bench-py:{{{user}}}:s"], args=[int(time.time() * 1000), 60000])
+        results["redis-py RedisCluster"] = per_call(started)
+        client.close()
+
+        async def theirs() -> float:
+            anodes = [redis.asyncio.cluster.ClusterNode("127.0.0.1", s.port) for s in cluster.masters]
+            aclient = redis.asyncio.cluster.RedisCluster(startup_nodes=anodes)
+            ascript = aclient.register_script(_NEXT)
+            started = time.process_time()
+            for user in users:
+                await ascript(keys=[f"bench-apy:{{{user}}}:c", f"bench-apy:{{{user}}}:s"],
+                              args=[int(time.time() * 1000), 60000])
+            spent = per_call(started)
+            await aclient.aclose()
+            return spent
+
+        results["redis-py asyncio RedisCluster"] = asyncio.run(theirs())
+    return results
