@@ -19,6 +19,7 @@ Two arms are compared on the difference of their quantiles, :math:`\hat Q_t - \h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -29,8 +30,8 @@ from botify.ab.table import Comparison
 from botify.errors import ConfigError
 from botify.experiments import arm_name
 
-__all__ = ["QUANTILE_METRICS", "QuantileDifference", "QuantileEstimate", "compare_quantiles", "quantile_difference",
-           "quantile_interval"]
+__all__ = ["QUANTILE_METRICS", "ArrayObservations", "Observations", "QuantileDifference", "QuantileEstimate",
+           "arm_interval", "compare_quantiles", "quantile_difference", "quantile_interval"]
 
 QUANTILE_METRICS: dict[str, tuple[str, float]] = {
     "median_session_time": ("session time", 0.5),
@@ -64,30 +65,86 @@ def quantile_interval(values: npt.ArrayLike, unit: npt.ArrayLike, level: float, 
     >>> bool(q.lower < 0.0 < q.upper), q.users
     (True, 400)
     """
+    return arm_interval(ArrayObservations(unit, np.zeros(np.shape(unit), np.int64), values), 0, level, alpha=alpha)
+
+
+class Observations(Protocol):
+    """What a quantile metric is taken over, arm by arm: observations, each with the user it belongs to.
+
+    In memory (``ArrayObservations``) or in a database (the bounded analysis keeps request latencies in DuckDB).
+    """
+
+    def arms(self) -> list[int]:
+        """The arms that have observations."""
+        ...
+
+    def quantile(self, arm: int, level: float) -> float:
+        """The empirical ``level``-quantile of the arm's observations (linear interpolation, as ``np.quantile``)."""
+        ...
+
+    def counts(self, arm: int, threshold: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per user with observations in the arm, in user order: how many are at most ``threshold``, and all."""
+        ...
+
+
+def arm_interval(observations: Observations, arm: int, level: float, *, alpha: float = 0.05) -> QuantileEstimate:
+    """One arm's ``level``-quantile and its interval (the module docstring's steps 1 to 3)."""
     if not 0 < level < 1:
         raise ConfigError(f"a quantile's level must be in (0, 1), got {level}")
-    x = np.asarray(values, dtype=np.float64)
-    ids = np.asarray(unit)
-    if x.shape != ids.shape:
-        raise ConfigError(f"`values` and `unit` must have one entry each, got {x.shape} and {ids.shape}")
-    if len(ids) and ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1_000_000:
-        row = ids  # small non-negative ids index the per-user sums directly (no sort)
-    else:
-        row = np.unique(ids, return_inverse=True)[1].reshape(-1)
-    total = np.bincount(row).astype(np.float64)
-    present = total > 0
-    users = int(present.sum())
+    _, total = observations.counts(arm, float("inf"))
+    users = len(total)
     if users < 2:
         nan = float("nan")
         return QuantileEstimate(nan, nan, nan, nan, users)
-    estimate = float(np.quantile(x, level))
-    below = np.bincount(row, weights=(x <= estimate).astype(np.float64), minlength=len(total))
-    _, variance = ratio_with_variance(below[present], total[present])
+    estimate = observations.quantile(arm, level)
+    below, total = observations.counts(arm, estimate)
+    _, variance = ratio_with_variance(below, total)
     z = float(special.ndtri(1 - alpha / 2))
     spread = z * np.sqrt(max(variance, 0.0))
-    lower = float(np.quantile(x, max(level - spread, 0.0)))
-    upper = float(np.quantile(x, min(level + spread, 1.0)))
+    lower = observations.quantile(arm, max(level - spread, 0.0))
+    upper = observations.quantile(arm, min(level + spread, 1.0))
     return QuantileEstimate(estimate, lower, upper, (upper - lower) / (2 * z), users)
+
+
+class ArrayObservations:
+    """Observations as ``(user, arm, value)`` arrays, one entry each."""
+
+    def __init__(self, user: npt.ArrayLike, arm: npt.ArrayLike, value: npt.ArrayLike) -> None:
+        self.user, self.arm = np.asarray(user), np.asarray(arm)
+        self.value = np.asarray(value, dtype=np.float64)
+        if not self.value.shape == self.user.shape == self.arm.shape:
+            raise ConfigError(f"`values` and `unit` must have one entry each, got {self.value.shape} and "
+                              f"{self.user.shape}")
+        self._cached: tuple[int, npt.NDArray[np.float64], npt.NDArray[Any]] | None = None
+
+    def _of(self, arm: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
+        """The arm's values and each one's row among the arm's users (cached for the arm last asked)."""
+        if self._cached is None or self._cached[0] != arm:
+            chosen = self.arm == arm
+            values, ids = (self.value, self.user) if chosen.all() else (self.value[chosen], self.user[chosen])
+            if len(ids) and ids.dtype.kind in "iu" and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1_000_000:
+                row = ids  # small non-negative ids index the per-user sums directly (no sort)
+            else:
+                row = np.unique(ids, return_inverse=True)[1].reshape(-1)
+            self._cached = (arm, values, row)
+        return self._cached[1], self._cached[2]
+
+    def arms(self) -> list[int]:
+        """The arms that have observations."""
+        return sorted(set(np.unique(self.arm).tolist()))
+
+    def quantile(self, arm: int, level: float) -> float:
+        """``np.quantile`` of the arm's values."""
+        return float(np.quantile(self._of(arm)[0], level))
+
+    def counts(self, arm: int, threshold: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per user, values at most ``threshold`` and all values."""
+        values, row = self._of(arm)
+        total = np.bincount(row).astype(np.float64)
+        present = total > 0
+        below = np.asarray(np.bincount(row, weights=(values <= threshold).astype(np.float64), minlength=len(total)),
+                           dtype=np.float64)
+        return below[present], total[present]
 
 
 @dataclass(frozen=True)
@@ -108,8 +165,11 @@ class QuantileDifference:
 def quantile_difference(values_t: npt.ArrayLike, unit_t: npt.ArrayLike, values_c: npt.ArrayLike,
                         unit_c: npt.ArrayLike, level: float, *, alpha: float = 0.05) -> QuantileDifference:
     """Compare two arms' ``level``-quantiles (see the module docstring)."""
-    t = quantile_interval(values_t, unit_t, level, alpha=alpha)
-    c = quantile_interval(values_c, unit_c, level, alpha=alpha)
+    return _difference(quantile_interval(values_t, unit_t, level, alpha=alpha),
+                       quantile_interval(values_c, unit_c, level, alpha=alpha), alpha)
+
+
+def _difference(t: QuantileEstimate, c: QuantileEstimate, alpha: float) -> QuantileDifference:
     difference = t.estimate - c.estimate
     se = float(np.hypot(t.standard_error, c.standard_error))
     half = float(special.ndtri(1 - alpha / 2)) * se
@@ -124,23 +184,22 @@ def quantile_difference(values_t: npt.ArrayLike, unit_t: npt.ArrayLike, values_c
                               (difference - half) * scale, (difference + half) * scale, pvalue)
 
 
-def compare_quantiles(observations: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                    npt.NDArray[np.float64]]], *, control: int = 0,
+def compare_quantiles(observations: dict[str, Observations], *, control: int = 0,
                       alpha: float = 0.05) -> list[Comparison]:
     """Every treatment against ``control`` on each metric of ``QUANTILE_METRICS``, as rows of the table.
 
     ``observations`` maps what a quantile is taken of (``QUANTILE_METRICS``' first field: ``"session time"``,
-    ``"request latency (ms)"``) to ``(user, arm, value)`` arrays, one entry per observation.
+    ``"request latency (ms)"``) to its observations (``ArrayObservations`` for ``(user, arm, value)`` arrays).
     """
     rows: list[Comparison] = []
-    arms = sorted(set().union(*(set(np.unique(arm).tolist()) for _, arm, _ in observations.values())))
+    arms = sorted(set().union(*(set(source.arms()) for source in observations.values())))
     for arm in arms:
         if arm == control:
             continue
         for name, (source, level) in QUANTILE_METRICS.items():
-            user, arms_of, values = observations[source]
-            t, c = arms_of == arm, arms_of == control
-            result = quantile_difference(values[t], user[t], values[c], user[c], level, alpha=alpha)
+            seen = observations[source]
+            result = _difference(arm_interval(seen, arm, level, alpha=alpha),
+                                 arm_interval(seen, control, level, alpha=alpha), alpha)
             rows.append(Comparison(arm_name(arm), arm_name(control), name, result.control.estimate,
                                    result.treatment.estimate, result.effect, result.lower, result.upper,
                                    result.pvalue, bool(result.lower_difference > 0 or result.upper_difference < 0),

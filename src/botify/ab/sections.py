@@ -76,7 +76,7 @@ def cuped_section(analysis: Analysis, pre_logs: Iterable[str | Path], *, alpha: 
              "|---|---|---|---|---|---|---|"]
     for name in ("mean_time_per_session", "mean_tracks_per_session"):
         arms = np.where(base, -1, m.arm)  # control first: its variance reduction is reported
-        adjusted = cuped(m.metric(name), pre_period_metric(pre_logs, m.user, name), arms)
+        adjusted = cuped(m.metric(name), pre_period_metric(pre_logs, m.user, name, memory=analysis.memory), arms)
         mean = float(m.metric(name)[base].mean())
         for treatment in _treatments(analysis):
             rows = m.arm == arm_index(treatment)
@@ -84,7 +84,7 @@ def cuped_section(analysis: Analysis, pre_logs: Iterable[str | Path], *, alpha: 
             lines.append(f"| {treatment} | {name} | {100 * test.estimate / mean:+.2f} | "
                          f"{100 * test.ci_low / mean:+.2f} | {100 * test.ci_high / mean:+.2f} | "
                          f"{adjusted.variance_reduction:.1%} | {adjusted.covered:.0%} |")
-    pre_time, pre_sessions = (np.nan_to_num(pre_period_metric(pre_logs, m.user, name), nan=0.0)
+    pre_time, pre_sessions = (np.nan_to_num(pre_period_metric(pre_logs, m.user, name, memory=analysis.memory), nan=0.0)
                               for name in ("time", "sessions"))
     control = (m.time[base], m.sessions[base], pre_time[base], pre_sessions[base])
     for treatment in _treatments(analysis):
@@ -148,7 +148,7 @@ def segment_report(analysis: Analysis, plan: SegmentPlan, *, genre_names: list[s
         known = analysis.first_track >= 0
         first_genre = np.where(known, np.array(genre_names)[genre_of_track[np.maximum(analysis.first_track, 0)]],
                                "unknown")
-    pre_sessions = pre_period_metric(pre_logs, m.user, "sessions") if pre_logs else None
+    pre_sessions = pre_period_metric(pre_logs, m.user, "sessions", memory=analysis.memory) if pre_logs else None
     labels = {spec.by: segment_labels(spec, first_genre=first_genre, pre_sessions=pre_sessions)
               for spec in plan.specs}
     return analyze_segments(m, labels, plan, metric=analysis.plan.primary.name if analysis.plan.primary.name in

@@ -113,6 +113,9 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
               help="Earlier logs of the same users: CUPED-adjusted comparisons with their variance reduction.")
 @click.option("--engine", type=click.Choice(["duckdb", "python"]), default="duckdb", show_default=True,
               help="duckdb: validated Parquet copies cached in $BOTIFY_CACHE (~/.cache/botify); python: no cache.")
+@click.option("--memory", default="4GB", show_default=True,
+              help="Memory the analysis may use (4GB, 512MB, 2GiB): DuckDB sessionizes the lines and spills to disk "
+                   "what does not fit. `none`: every line in memory, as before (about 210 bytes per line).")
 @click.option("--calendar", "calendar_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="calendar.json of a multi-day run (return model): adds the horizon's metrics.")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -138,7 +141,7 @@ def ab_power(logs: tuple[Path, ...], experiment: str, metric: str, effect: float
                                       "reference's), or the delta method (counts the control mean's error).")
 def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: float, out: Path | None,
                resamples: int, seed: int, ratio: bool, pre_logs: tuple[Path, ...], html_path: Path | None,
-               engine: str, calendar_file: Path | None, plan_file: Path | None, sequential: str | None,
+               engine: str, memory: str, calendar_file: Path | None, plan_file: Path | None, sequential: str | None,
                looks: int | None, max_users: int | None, spending: str, tau: float | None, segments: bool,
                world_dir: Path, relative: str) -> None:
     """Read every replica's logs (rotated files included), decide, and print the verdict and the table."""
@@ -147,15 +150,22 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     from botify.ab.analyze import analyze_logs
     from botify.ab.table import render_rich
     from botify.experiments import load_experiments
+    from botify.logs.bounded import parse_memory
+    from botify.recipes.progress import progress_bars
     from botify.segment_plan import SegmentPlan
 
     experiment_plan = load_experiments(plan_file) if plan_file is not None else None
     segment_plan = experiment_plan.segments if experiment_plan is not None else SegmentPlan.default()
     if segments and any(spec.needs_pre_period for spec in segment_plan.specs) and not pre_logs:
         raise ConfigError("segments by pre_activity or returning need pre-period logs (`--pre LOGS`)")
-    analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
-                            metrics_plan=experiment_plan.metrics if experiment_plan is not None else None,
-                            first_tracks=segments, relative=relative)
+    bound = None if memory.lower() == "none" or engine == "python" else memory
+    if bound is not None:
+        parse_memory(bound)  # a bad size is a usage error before any work
+    with progress_bars(console, "lines", transient=True) as advance:
+        analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
+                                metrics_plan=experiment_plan.metrics if experiment_plan is not None else None,
+                                first_tracks=segments, relative=relative, memory=bound,
+                                progress=lambda done, total: advance("sessionizing", done, total))
     for line in analysis.verdict_lines():
         console.print(f"[bold]{line}[/]")
     console.print(analysis.read.describe())

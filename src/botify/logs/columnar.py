@@ -25,7 +25,8 @@ from botify.errors import ConfigError
 from botify.logs.parquet_copy import COPY_FORMAT, convert_logs
 from botify.logs.reader import EventColumns, LogReadReport, arm_index, find_log_files, read_events
 
-__all__ = ["ENGINES", "default_cache_dir", "parquet_of", "read_events_columnar", "read_events_with"]
+__all__ = ["ENGINES", "JudgedCopy", "copy_path", "default_cache_dir", "parquet_of", "read_events_columnar",
+           "read_events_with"]
 
 ENGINES = ("duckdb", "python")
 
@@ -45,7 +46,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _copy_path(path: Path, cache_dir: Path) -> Path:
+def copy_path(path: Path, cache_dir: Path) -> Path:
+    """Where the Parquet copy of ``path`` is cached (a new name when the file, the format or DuckDB changes)."""
     stat = path.stat()
     version = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{COPY_FORMAT}|{duckdb.__version__}"
     return cache_dir / f"{path.name}.{hashlib.sha256(version.encode()).hexdigest()[:24]}.parquet"
@@ -53,13 +55,13 @@ def _copy_path(path: Path, cache_dir: Path) -> Path:
 
 def parquet_of(path: Path, cache_dir: Path) -> Path:
     """The validated Parquet copy of one log file, converted now if the cache has none for this version."""
-    out = _copy_path(path, cache_dir)
+    out = copy_path(path, cache_dir)
     if not out.exists():
         convert_logs([(path, out)], _connect)
     return out
 
 
-class _Judged:
+class JudgedCopy:
     """One copy's lines judged for one experiment (or none): counts, malformed samples, good rows in line order.
 
     Arm labels are judged in Python by the plain reader's own rules, once per distinct ``experiments`` object.
@@ -116,6 +118,7 @@ class _Judged:
         return table
 
     def request_ids(self, lines: npt.NDArray[np.int64]) -> dict[int, str]:
+        """The request id of each of ``lines``."""
         self.connection.register("wanted", pa.table({"line": lines}))
         try:
             rows = self._query("SELECT line, request_id FROM read_parquet($copy) SEMI JOIN wanted USING (line)"
@@ -143,11 +146,11 @@ def read_events_columnar(paths: Iterable[str | Path], experiment: str | None = N
     """``read_events`` through cached Parquet copies: good lines as columns, and what was read."""
     report = LogReadReport(files=find_log_files(paths))
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    copies = [_copy_path(path, cache) for path in report.files]
+    copies = [copy_path(path, cache) for path in report.files]
     convert_logs([(path, copy) for path, copy in zip(report.files, copies, strict=True) if not copy.exists()],
                  _connect)
     connection = _connect()
-    files = [_Judged(connection, copy, experiment) for copy in copies]
+    files = [JudgedCopy(connection, copy, experiment) for copy in copies]
     tables = []
     for path, judged in zip(report.files, files, strict=True):
         report.lines += judged.good + judged.outside
@@ -179,7 +182,7 @@ def _joined(tables: list[pa.Table], keep: list[npt.NDArray[np.bool_]], name: str
     return out
 
 
-def _first_requests(files: list[_Judged], tables: list[pa.Table]) -> list[npt.NDArray[np.bool_]]:
+def _first_requests(files: list[JudgedCopy], tables: list[pa.Table]) -> list[npt.NDArray[np.bool_]]:
     """Per file, which good lines to keep: all but those whose (user, request id) an earlier line carried.
 
     Lines are grouped by a 64-bit mix of user and the id's hash first; only lines sharing a key with another

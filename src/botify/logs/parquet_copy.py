@@ -1,12 +1,13 @@
 """One log file → its validated Parquet copy, parsed in parallel by DuckDB and judged exactly as the plain reader.
 
-The file is split into lines in numpy (only a newline byte ends a line, as for the plain reader) and handed to DuckDB as
-Arrow rows of raw bytes, without a copy. DuckDB reads each line's JSON types and values on every core. A line is
-accepted there only when DuckDB can vouch for it: a JSON object with each known field once, of the right type,
-with no field the plain reader would not have read the same way (unknown fields, duplicate names, escaped
-strings, the JSON extensions DuckDB's parser tolerates — NaN, Infinity, trailing commas). Every other line —
-blank, malformed, or merely unusual — goes to the plain reader's own ``parse_line``, which gives its verdict
-and reason. So each line gets the plain reader's verdict, and Python's cost is paid only for the lines that need it.
+The file is split into lines in numpy (only a newline byte ends a line, as for the plain reader) and streamed to
+DuckDB as Arrow rows of raw bytes, a run of lines at a time, without a copy (``LogLines``). DuckDB reads each line's
+JSON types and values on every core. A line is accepted there only when DuckDB can vouch for it: a JSON object with
+each known field once, of the right type, with no field the plain reader would not have read the same way (unknown
+fields, duplicate names, escaped strings, the JSON extensions DuckDB's parser tolerates — NaN, Infinity, trailing
+commas). Every other line — blank, malformed, or merely unusual — goes to the plain reader's own ``parse_line``,
+which gives its verdict and reason. So each line gets the plain reader's verdict, and Python's cost is paid only for
+the lines that need it.
 
 The copy has one row per non-blank line, with its 1-based ``line`` number and ``problem`` (NULL for a good line).
 """
@@ -15,9 +16,7 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,8 @@ __all__ = ["COPY_FORMAT", "LogLines", "convert_logs", "write_copy"]
 COPY_FORMAT = "5"
 """The Parquet copy's layout; a new one converts every file again."""
 
-_CHUNK = 1 << 22
+_CHUNK_BYTES = 1 << 26  # a run of lines handed to DuckDB at a time: 64 MiB, about 280,000 lines
+_LINES_SCHEMA = pa.schema([("line", pa.int64()), ("raw", pa.large_binary())])
 _INTEGER, _NUMBER = "('UBIGINT', 'BIGINT')", "('UBIGINT', 'BIGINT', 'DOUBLE')"
 # (field, JSON types DuckDB may accept it with, whether the line must have it); anything else is asked. `message`
 # and `experiments` need no type here: a value of another type cannot read as 'next'/'last' or as an object.
@@ -113,41 +113,90 @@ _SCHEMA = pa.schema([("line", pa.int64()), ("problem", pa.string()), ("is_last",
                      ("request_id", pa.string()), ("propensity", pa.float64()), ("team", pa.int64())])
 
 
-@dataclass(frozen=True)
 class LogLines:
-    """A log file's bytes and where each line starts; line ``i`` (1-based) is ``data[starts[i-1]:starts[i]]``."""
+    """A log file's lines, found and handed to DuckDB chunk by chunk, so that memory does not grow with the file.
 
-    data: bytes | mmap.mmap
-    starts: npt.NDArray[np.int64]
+    The file is memory-mapped, not copied (its pages are usually in the page cache already). ``batches`` splits it
+    into runs of whole lines of about ``chunk_bytes`` each: only a newline byte ends a line, as for the plain
+    reader, and a last line may lack it. The pages of a run DuckDB has moved past are dropped from this process's
+    memory (``MADV_DONTNEED``: a file's pages are read again from the page cache if touched again), so a file
+    of any size costs about two runs of resident memory. Line ``i`` is 1-based.
+    """
+
+    def __init__(self, data: bytes | mmap.mmap, chunk_bytes: int = _CHUNK_BYTES) -> None:
+        self.data, self.chunk_bytes = data, chunk_bytes
+        self._raw = np.frombuffer(data, dtype=np.uint8)
+        self._chunk_offsets: list[int] = []  # byte offset where each run starts
+        self._chunk_lines: list[int] = []  # the number of each run's first line
+        self.lines = 0  # lines seen so far (all of them once ``batches`` is exhausted)
 
     @classmethod
-    def read(cls, path: Path) -> LogLines:
-        """Map a file and find its lines: every newline byte ends one, and a last line may lack it.
-
-        The file is memory-mapped, not copied: its pages are usually in the page cache already.
-        """
+    def read(cls, path: Path, chunk_bytes: int = _CHUNK_BYTES) -> LogLines:
+        """Map a file (its lines are found as ``batches`` goes)."""
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             data: bytes | mmap.mmap = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ) if size else b""
-        raw = np.frombuffer(data, dtype=np.uint8)
-        ends = [np.flatnonzero(raw[at:at + _CHUNK] == 10) + (at + 1) for at in range(0, len(raw), _CHUNK)]
-        starts = np.concatenate([np.zeros(1, np.int64), *ends]).astype(np.int64)
-        if starts[-1] != len(data):
-            starts = np.append(starts, len(data))
-        return cls(data, starts)
+        return cls(data, chunk_bytes)
+
+    def _run_end(self, start: int) -> int:
+        """Where the run starting at ``start`` ends: just after the last newline within ``chunk_bytes``."""
+        size = len(self._raw)
+        end = min(start + self.chunk_bytes, size)
+        while end < size:
+            newlines = np.flatnonzero(self._raw[start:end] == 10)
+            if len(newlines):
+                return start + int(newlines[-1]) + 1
+            end = min(start + 2 * (end - start), size)  # a line longer than a run: take more
+        return size
+
+    def _starts(self, start: int, end: int) -> npt.NDArray[np.int64]:
+        """Offsets of the lines in ``[start, end)`` relative to ``start``, and ``end - start`` last."""
+        starts = np.flatnonzero(self._raw[start:end] == 10).astype(np.int64) + 1
+        if not len(starts) or starts[-1] != end - start:
+            starts = np.append(starts, end - start)
+        return np.concatenate([np.zeros(1, np.int64), starts])
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """``(line, raw)`` batches of whole lines over the file's bytes, without a copy."""
+        view = memoryview(self.data)
+        start, first, previous = 0, 1, None
+        self._chunk_offsets, self._chunk_lines = [], []
+        while start < len(self._raw):
+            end = self._run_end(start)
+            starts = self._starts(start, end)
+            count = len(starts) - 1
+            self._chunk_offsets.append(start)
+            self._chunk_lines.append(first)
+            raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count,
+                                                   [None, pa.py_buffer(starts), pa.py_buffer(view[start:end])])
+            yield pa.RecordBatch.from_arrays([pa.array(np.arange(first, first + count, dtype=np.int64)), raw],
+                                             names=["line", "raw"])
+            if previous is not None:
+                self._drop(*previous)
+            previous, start, first = (start, end), end, first + count
+        self.lines = first - 1
+        self._chunk_offsets.append(len(self._raw))
+        self._chunk_lines.append(first)
+
+    def _drop(self, start: int, end: int) -> None:
+        if isinstance(self.data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            aligned = start - start % mmap.PAGESIZE
+            self.data.madvise(mmap.MADV_DONTNEED, aligned, end - aligned)
+
+    def reader(self) -> pa.RecordBatchReader:
+        """``batches`` as a stream DuckDB scans (it pulls the next run when it needs one)."""
+        return pa.RecordBatchReader.from_batches(_LINES_SCHEMA, self.batches())
 
     def __len__(self) -> int:
-        return len(self.starts) - 1
+        return self.lines
 
     def line(self, number: int) -> bytes:
-        """Line ``number`` (1-based) with its newline."""
-        return self.data[self.starts[number - 1]:self.starts[number]]
-
-    def arrow(self) -> pa.Table:
-        """The lines as a two-column Arrow table (``line``, ``raw``) over the file's bytes, without a copy."""
-        raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(self),
-                                               [None, pa.py_buffer(self.starts), pa.py_buffer(self.data)])
-        return pa.table({"line": np.arange(1, len(self) + 1, dtype=np.int64), "raw": raw})
+        """Line ``number`` (1-based) with its newline (after ``batches`` has gone past it)."""
+        run = int(np.searchsorted(self._chunk_lines, number, side="right")) - 1
+        start, end = self._chunk_offsets[run], self._chunk_offsets[run + 1]
+        starts = self._starts(start, end)
+        offset = number - self._chunk_lines[run]
+        return bytes(self.data[start + starts[offset]:start + starts[offset + 1]])
 
 
 def _resolved(lines: LogLines, numbers: npt.NDArray[np.int64]) -> pa.Table:
@@ -185,8 +234,7 @@ def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection
     Returns how many lines DuckDB left to the plain reader's judgement.
     """
     partial = out.with_suffix(f".{os.getpid()}.tmp")
-    table = lines.arrow()
-    connection.register("lines", table)
+    connection.register("lines", lines.reader())
     try:
         connection.execute(_CONVERT, {"out": str(partial)})
     finally:
@@ -208,15 +256,10 @@ def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection
 
 
 def convert_logs(jobs: list[tuple[Path, Path]], connect: Callable[[], duckdb.DuckDBPyConnection]) -> None:
-    """Write each ``(log, copy)`` pair's copy; the next file is read and split while DuckDB converts this one."""
+    """Write each ``(log, copy)`` pair's copy, one file after another (each in runs: see ``LogLines``)."""
     if not jobs:
         return
     connection = connect()
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        upcoming = reader.submit(LogLines.read, jobs[0][0])
-        for index, (_, out) in enumerate(jobs):
-            lines = upcoming.result()
-            if index + 1 < len(jobs):
-                upcoming = reader.submit(LogLines.read, jobs[index + 1][0])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_copy(lines, out, connection)
+    for path, out in jobs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_copy(LogLines.read(path), out, connection)
