@@ -1,17 +1,26 @@
-"""A/B analysis at scale: 10,000,000 log lines in several replica files, read + sessionized + compared.
+"""A/B analysis at scale: 10,000,000 and 100,000,000 log lines in several replica files, read, sessionized, compared.
 
-The columnar path (log lines split in numpy → DuckDB → cached Parquet → numpy sessionizing and Welch) is timed
-cold (conversion included) and warm (cached copies), with its peak memory, each in its own process, beside the
-previous columnar reader (``baseline_columnar.py``: DuckDB splits and parses each file in one statement) on the
-same logs in the same run. A straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a
-1,000,000-line subset is the third baseline; ratios are events per second. First, the time a fresh interpreter
-takes to import the analysis, today against the previous imports (scipy.stats and pandas, loaded until 2026-12-04).
+Every measurement runs in its own process (its peak memory is its own), cold (Parquet conversion included) and
+warm (cached copies), on the same logs in the same run:
+
+- the bounded path (``analyze_logs(memory="4GB")``, the CLI's default): DuckDB sorts the lines under its memory
+  limit, spilling to disk, and Python keeps only the sessions (``botify.logs.bounded``);
+- the in-memory path as it was before it (every line in numpy; each file converted in one run, not streamed in
+  runs of lines): today's path, the baseline of the ratios;
+- the previous columnar reader (``baseline_columnar.py``: DuckDB splits and parses each file in one statement);
+- a straightforward pandas implementation (``read_json(lines=True)``, sort, groupby) on a 1,000,000-line subset.
+
+Then the bounded path on 100,000,000 lines, generated on the fly, with the disk it used (logs, Parquet copies and
+DuckDB's largest spill). First, the time a fresh interpreter takes to import the analysis, today against the
+previous imports (scipy.stats and pandas, loaded until 2026-12-04). ``BOTIFY_BENCH_AB_DIR`` keeps the generated
+logs and their copies between runs (a temporary directory by default).
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -64,20 +73,39 @@ def write_logs(out: Path, lines: int, replicas: int, seed: int = 0) -> None:
         handle.close()
 
 
-def _columnar(logs: str, cache: str, reader: str = "current") -> dict[str, float]:
+def _columnar(logs: str, cache: str, reader: str = "bounded", table: str = "") -> dict[str, float]:
+    """One analysis: ``bounded`` (4GB), ``in-memory`` (every line in numpy, whole-file conversion), ``previous``."""
+    import threading
+
     from botify.ab.analyze import analyze_logs
-    from botify.logs import columnar
+    from botify.logs import columnar, parquet_copy
 
     if reader == "previous":
         import baseline_columnar
 
         columnar.read_events_columnar = baseline_columnar.read_events_columnar
+    if reader == "in-memory":
+        parquet_copy._CHUNK_BYTES = 1 << 62  # each file in one run, as before runs of lines
+    spill = Path(cache) / "spill"
+    largest_spill = [0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            size = sum(f.stat().st_size for f in spill.glob("**/*") if f.is_file()) if spill.exists() else 0
+            largest_spill[0] = max(largest_spill[0], size)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     started = time.perf_counter()
-    analysis = analyze_logs([logs], "BENCH", cache_dir=cache)
+    analysis = analyze_logs([logs], "BENCH", cache_dir=cache, memory="4GB" if reader == "bounded" else None)
     elapsed = time.perf_counter() - started
+    done.set()
+    if table:
+        Path(table).write_text(analysis.markdown())
     row = next(r for r in analysis.rows if r.metric == "mean_time_per_session")
     return {"seconds": elapsed, "lines": analysis.read.lines, "effect": row.effect,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "spill_bytes": largest_spill[0]}
 
 
 def _report(logs: str, cache: str) -> dict[str, float]:
@@ -146,36 +174,65 @@ def analysis_import() -> None:
           f"({seconds['previous'] / seconds['current']:.2f}x)")
 
 
-def run(work: Path, lines: int = LINES, subset: int = SUBSET) -> None:
+def _disk(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.glob("**/*") if f.is_file()) if path.exists() else 0
+
+
+def run(work: Path, lines: int = LINES, subset: int = SUBSET, large: int = 10 * LINES) -> None:
+    import os
+
+    work = Path(os.environ.get("BOTIFY_BENCH_AB_DIR", work))
     analysis_import()
     logs = work / "logs"
     if not (logs / "replica0" / "data.json").exists():
         write_logs(logs, lines, REPLICAS)
     measured: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
-    for reader in ("previous", "current"):
-        cache = str(work / f"cache-{reader}")
-        measured[reader] = (_in_process("columnar", str(logs), cache, reader),
-                            _in_process("columnar", str(logs), cache, reader))
+    for reader in ("in-memory", "bounded", "previous"):
+        cache = work / f"cache-{reader}"
+        shutil.rmtree(cache, ignore_errors=True)  # cold: every copy converted again
+        tables = [str(work / f"table-{reader}-{when}.md") for when in ("cold", "warm")]
+        measured[reader] = (_in_process("columnar", str(logs), str(cache), reader, tables[0]),
+                            _in_process("columnar", str(logs), str(cache), reader, tables[1]))
     baseline = _in_process("pandas", str(logs), str(subset))
-    print(f"{'path':<36} {'lines':>12} {'seconds':>8} {'events/s':>12} {'peak MiB':>9} {'vs pandas':>9} "
-          f"{'vs previous':>11}")
+    print(f"{'path':<44} {'lines':>12} {'seconds':>8} {'events/s':>12} {'peak MiB':>9} {'vs pandas':>9} "
+          f"{'vs in-memory':>12}")
     base_rate = baseline["lines"] / baseline["seconds"]
     rows: list[tuple[str, dict[str, float], dict[str, float] | None]] = [
         ("pandas groupby (1M subset)", baseline, None)]
-    for reader in ("previous", "current"):
+    names = {"in-memory": "in-memory (today's path)", "bounded": "bounded, 4GB", "previous": "previous reader"}
+    for reader in ("in-memory", "bounded", "previous"):
         cold, warm = measured[reader]
-        rows += [(f"{reader} reader, cold (conversion)", cold, measured["previous"][0]),
-                 (f"{reader} reader, warm (cached)", warm, measured["previous"][1])]
-    for name, result, previous in rows:
+        rows += [(f"{names[reader]}, cold (conversion)", cold, measured["in-memory"][0]),
+                 (f"{names[reader]}, warm (cached)", warm, measured["in-memory"][1])]
+    for name, result, today in rows:
         rate = result["lines"] / result["seconds"]
-        versus = f"{previous['seconds'] / result['seconds']:>10.2f}x" if previous else f"{'':>11}"
-        print(f"{name:<36} {int(result['lines']):>12,} {result['seconds']:>8.1f} {rate:>12,.0f} "
+        versus = f"{today['seconds'] / result['seconds']:>11.2f}x" if today else f"{'':>12}"
+        print(f"{name:<44} {int(result['lines']):>12,} {result['seconds']:>8.1f} {rate:>12,.0f} "
               f"{result['peak_mib']:>9,.0f} {rate / base_rate:>8.1f}x {versus}")
-    cold, warm = measured["current"]
-    print(f"goal: 10M lines cold <= 20 s and <= 4 GiB: {cold['seconds']:.1f} s, {cold['peak_mib']:,.0f} MiB "
-          f"(warm {warm['seconds']:.1f} s); effect on mean_time_per_session: {warm['effect']:+.2f} % "
-          f"(previous reader: {measured['previous'][1]['effect']:+.2f} %)")
-    report = _in_process("report", str(logs), str(work / "cache-current"))
+    same = (work / "table-bounded-warm.md").read_text() == (work / "table-in-memory-warm.md").read_text()
+    cold, today = measured["bounded"][0], measured["in-memory"][0]
+    print(f"10M lines: bounded cold {cold['seconds']:.1f} s vs today's {today['seconds']:.1f} s "
+          f"({cold['seconds'] / today['seconds']:.2f}x the time; goal <= 1.00x), peak {cold['peak_mib']:,.0f} vs "
+          f"{today['peak_mib']:,.0f} MiB; the same Markdown report, table included: {'yes' if same else 'NO'}")
+    _large(work / "large", large)
+    report = _in_process("report", str(logs), str(work / "cache-bounded"))
     print(f"HTML report (Plotly, {report['megabytes']:.1f} MB): {report['report_seconds']:.1f} s after a "
           f"{report['seconds']:.1f} s warm analysis of {int(report['lines']):,} lines "
           f"({report['report_seconds'] / report['seconds']:.2f}x the analysis)")
+
+
+def _large(work: Path, lines: int) -> None:
+    """The bounded path on ``lines`` lines (generated if missing), cold then warm, and the disk it used."""
+    logs = work / "logs"
+    if not (logs / "replica0" / "data.json").exists():
+        shutil.rmtree(logs, ignore_errors=True)
+        write_logs(logs, lines, REPLICAS)
+    cache = work / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cold = _in_process("columnar", str(logs), str(cache), "bounded")
+    warm = _in_process("columnar", str(logs), str(cache), "bounded")
+    copies = _disk(cache) - _disk(cache / "spill")
+    print(f"{int(cold['lines']):,} lines, bounded, 4GB: cold {cold['seconds']:.0f} s (peak {cold['peak_mib']:,.0f} "
+          f"MiB), warm {warm['seconds']:.0f} s (peak {warm['peak_mib']:,.0f} MiB); goal: peak <= 4,096 MiB. Disk: "
+          f"logs {_disk(logs) / 1e9:.1f} GB, Parquet copies {copies / 1e9:.1f} GB, DuckDB's largest spill "
+          f"{max(cold['spill_bytes'], warm['spill_bytes']) / 1e9:.1f} GB; effect {warm['effect']:+.3f} %")

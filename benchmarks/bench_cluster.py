@@ -113,11 +113,11 @@ def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: P
 
 
 def _cluster(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
-             seconds: int, *, blocking: bool = False, redis_shards: int = 0) -> dict[str, float]:
+             seconds: int, *, blocking: bool = False, redis_shards: int = 0, tcp: bool = False) -> dict[str, float]:
     """nginx and 2 replicas with their state on one Redis, or on a Redis Cluster of ``redis_shards`` masters."""  # noqa: D403
     cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / f"{name}-cluster", replicas=2,
                                   port=free_port(), config=plan, artifacts=artifacts,
-                                  blocking_state_calls=blocking, redis_shards=redis_shards))
+                                  blocking_state_calls=blocking, redis_shards=redis_shards, redis_over_tcp=tcp))
     cluster.up()
     try:
         assert cluster.nginx is not None
@@ -148,6 +148,7 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
                                                           seconds)
         blocking = _cluster(world_dir, tmp, "report-blocking", plan, artifacts, script, seconds, blocking=True)
+        over_tcp = _cluster(world_dir, tmp, "report-redis-tcp", plan, artifacts, script, seconds, tcp=True)
         sharded = _cluster(world_dir, tmp, "report-redis-cluster", plan, artifacts, script, seconds, redis_shards=3)
         clients = client_cpu(tmp / "clients")
     print(f"{'setup':<52}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}"
@@ -171,13 +172,15 @@ def run(world_dir: Path, seconds: int = 60) -> None:
           f"service CPU, {stateful['rps'] / blocking['rps']:.2f}x the throughput)")
     print()
     print("report arms (stateful), state on 1 Redis vs a 3-master Redis Cluster, same run (CPU µs per request):")
-    print(f"{'state':<28}{'req/s':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}{'service':>9}{'redis':>7}")
-    for name, row in (("1 Redis (Unix socket)", stateful), ("Redis Cluster, 3 masters", sharded)):
-        print(f"{name:<28}{row['rps']:>8,.0f}{row['p99_ms']:>8.2f}{row['errors'] + row['socket_errors']:>7.0f}"
+    print(f"{'state':<32}{'req/s':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}{'service':>9}{'redis':>7}")
+    for name, row in (("1 Redis (Unix socket)", stateful), ("1 Redis (TCP)", over_tcp),
+                      ("Redis Cluster, 3 masters (TCP)", sharded)):
+        print(f"{name:<32}{row['rps']:>8,.0f}{row['p99_ms']:>8.2f}{row['errors'] + row['socket_errors']:>7.0f}"
               f"{row['round_trips_per_request']:>8.2f}{row['cpu_us_service']:>9.1f}{row['cpu_us_redis']:>7.1f}")
-    print(f"  cluster / single: throughput {sharded['rps'] / stateful['rps']:.2f}x, service CPU per request "
-          f"{sharded['cpu_us_service'] / stateful['cpu_us_service']:.2f}x, Redis CPU per request "
-          f"{sharded['cpu_us_redis'] / stateful['cpu_us_redis']:.2f}x")
+    for name, single in (("its Unix socket", stateful), ("TCP", over_tcp)):
+        print(f"  cluster / 1 Redis over {name}: throughput {sharded['rps'] / single['rps']:.2f}x, service CPU per "
+              f"request {sharded['cpu_us_service'] / single['cpu_us_service']:.2f}x, Redis CPU per request "
+              f"{sharded['cpu_us_redis'] / single['cpu_us_redis']:.2f}x")
     print()
     print("client CPU per counters call (one EVALSHA each, same run; on the 3-master Redis Cluster unless said):")
     ours = clients["botify RESP client, awaited"]
