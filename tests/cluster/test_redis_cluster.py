@@ -246,3 +246,16 @@ class TestFailover:
             for user in killed_users:
                 epochs, steps = {c[0] for c in seen[user]}, [c[2] for c in seen[user]]
                 assert len(epochs) == 1 and steps[-1] >= len(steps) - 2, (user, steps[-5:])
+
+
+class TestCourseStoresOnACluster:
+    def test_a_course_store_reads_back_what_it_uploaded(self, redis_cluster: RedisCluster) -> None:
+        from botify.course.store import CourseRedis
+
+        store = CourseRedis(f"t-{uuid.uuid4().hex[:6]}", redis_cluster.url)
+        assert store.load((user, f"list-{user}") for user in range(200)) == 200
+        assert store.get(7) == b"list-7" and store.get(999) is None
+        assert store.mget([1, 2], 3) == [b"list-1", b"list-2", b"list-3"] and store.exists(4, 5, 999) == 2
+        keys = [call(s, "KEYS", f"botify:course:{store.name}:*") for s in redis_cluster.masters]
+        stored = sum(len(k) for k in keys if isinstance(k, list))
+        assert stored == 200

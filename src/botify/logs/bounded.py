@@ -44,7 +44,7 @@ _BATCH_ROWS = 1 << 20
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30,
           "TIB": 2**40}
-_DUCKDB_SHARE = 0.6  # of the budget: the rest is for Python (sessions, per-user sums) and the interpreter
+_DUCKDB_SHARE = 0.5  # of the budget: the rest is for Python (sessions, per-user sums) and the interpreter
 
 
 def parse_memory(text: str) -> int:
@@ -61,7 +61,7 @@ def parse_memory(text: str) -> int:
 class BoundedLogs:
     """One experiment's lines in DuckDB, read through views over the Parquet copies; ``close`` when done.
 
-    ``memory`` bounds the whole analysis: DuckDB gets 60 % of it, the rest is for the sessions Python keeps.
+    ``memory`` bounds the whole analysis: DuckDB gets half of it, the rest is for the sessions Python keeps.
     """
 
     def __init__(self, paths: Iterable[str | Path], experiment: str | None = None, *,
@@ -153,7 +153,7 @@ class BoundedLogs:
 
         ``progress`` gets the number of lines done after each batch.
         """
-        parts: list[Sessions] = []
+        parts = _SessionParts()
         carried: pa.Table | None = None
         done = 0
         for batch in self._sorted():
@@ -162,14 +162,14 @@ class BoundedLogs:
             arm, user = (table.column(name).to_numpy() for name in ("arm", "user"))
             last_block = _last_block_start(arm, user)
             if last_block > 0:
-                parts.append(sessionize(_events(table.slice(0, last_block))))
+                parts.add(sessionize(_events(table.slice(0, last_block))))
             carried = table.slice(last_block)
             done += batch.num_rows
             if progress is not None:
                 progress(done)
         if carried is not None and carried.num_rows:
-            parts.append(sessionize(_events(carried)))
-        return _joined(parts)
+            parts.add(sessionize(_events(carried)))
+        return parts.joined()
 
     def first_tracks(self, users: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Each of ``users``' track on their earliest kept line (reading order breaks ties), -1 for none."""
@@ -268,12 +268,25 @@ def _events(table: pa.Table) -> EventColumns:
                         epoch=column("epoch"))
 
 
-def _joined(parts: list[Sessions]) -> Sessions:
-    if not parts:
-        empty = np.zeros(0, np.int64)
-        return Sessions(empty, empty, empty, np.zeros(0), np.zeros(0), empty, 0)
-    def joined(name: str) -> npt.NDArray[Any]:
-        return np.concatenate([getattr(part, name) for part in parts])
+class _SessionParts:
+    """Sessions cut batch by batch, joined column by column (one column's copy at a time, not all of them)."""
 
-    return Sessions(user=joined("user"), arm=joined("arm"), tracks=joined("tracks"), time=joined("time"),
-                    latency_ms=joined("latency_ms"), end=joined("end"), unfinished=sum(p.unfinished for p in parts))
+    _NAMES = ("user", "arm", "tracks", "time", "latency_ms", "end")
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in self._NAMES}
+        self.unfinished = 0
+
+    def add(self, sessions: Sessions) -> None:
+        for name in self._NAMES:
+            self.columns[name].append(getattr(sessions, name))
+        self.unfinished += sessions.unfinished
+
+    def joined(self) -> Sessions:
+        def take(name: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
+            parts, self.columns[name] = self.columns[name], []
+            return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+        return Sessions(user=take("user", np.int64), arm=take("arm", np.int64), tracks=take("tracks", np.int64),
+                        time=take("time", np.float64), latency_ms=take("latency_ms", np.float64),
+                        end=take("end", np.int64), unfinished=self.unfinished)
