@@ -92,10 +92,14 @@ class TestBoundedSessions:
 
         monkeypatch.setattr(botify.logs.bounded, "_BATCH_ROWS", 1000)  # many batches, users cut across them
         events, _ = read_events_columnar([collection_logs], "EXPLORATION", cache_dir=tmp_path / "cache")
-        seen: list[int] = []
-        with BoundedLogs([collection_logs], "EXPLORATION", cache_dir=tmp_path / "cache") as bounded:
-            assert_same_sessions(bounded.sessions(seen.append), sessionize(events))
-        assert len(seen) > 10 and seen[-1] == len(events.user)
+        seen: list[tuple[str, int, int]] = []
+        with BoundedLogs([collection_logs], "EXPLORATION", cache_dir=tmp_path / "cache2",
+                         progress=lambda *step: seen.append(step)) as bounded:
+            assert_same_sessions(bounded.sessions(lambda *step: seen.append(step)), sessionize(events))
+        lines = [step for step in seen if step[0] == "sessionizing (lines)"]
+        assert len(lines) > 10 and lines[-1][1:] == (len(events.user), len(events.user))
+        converting = [step for step in seen if step[0] == "converting logs (MB)"]
+        assert converting and converting[-1][1] == converting[-1][2]  # a fresh cache: the logs were converted
 
     def test_same_table_and_first_tracks_as_in_memory(self, collection_logs: Path, tmp_path: Path) -> None:
         kept = analyze_logs([collection_logs], "EXPLORATION", cache_dir=tmp_path / "cache", first_tracks=True)

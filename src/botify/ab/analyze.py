@@ -22,6 +22,7 @@ from botify.logs.columnar import read_events_with
 from botify.logs.reader import LogReadReport, arm_index
 from botify.logs.sessions import Sessions, sessionize
 from botify.metric_plan import MetricPlan
+from botify.progress import ProgressCallback
 
 __all__ = ["RELATIVE_WORDING", "Analysis", "analyze_logs", "pre_period_metric"]
 
@@ -78,7 +79,7 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
                  engine: str = "duckdb", cache_dir: str | Path | None = None,
                  metrics_plan: MetricPlan | None = None, first_tracks: bool = False,
                  relative: str = "scaled", memory: str | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Analysis:
+                 progress: ProgressCallback | None = None) -> Analysis:
     """Read (``engine``: see ``read_events_with``), sessionize, compare every treatment with ``control`` and decide.
 
     ``metrics_plan`` (an experiment file's ``metrics`` block, ``ExperimentPlan.metrics``) names the primary metric and
@@ -88,7 +89,8 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
 
     ``memory`` (``"4GB"``, ``"512MB"``) bounds the analysis: the lines are sessionized through DuckDB, which spills
     to disk what does not fit (``botify.logs.bounded``), and only the sessions are kept; the same table as with
-    every line in memory (``memory=None``). ``progress(lines done, lines)`` follows its sessionizing.
+    every line in memory (``memory=None``). ``progress(stage, done, total)`` follows the bounded path's conversion
+    of new log files and its sessionizing (``botify.progress``).
     """
     if relative not in RELATIVE_INTERVALS:
         raise ConfigError(f"`relative` must be one of {list(RELATIVE_INTERVALS)}, got {relative!r}")
@@ -99,11 +101,10 @@ def analyze_logs(paths: Iterable[str | Path], experiment: str, *, control: str =
     if memory is not None:
         if engine != "duckdb":
             raise ConfigError(f"a memory bound needs the duckdb engine, got engine {engine!r}")
-        with BoundedLogs(paths, experiment, memory=memory, cache_dir=cache_dir) as bounded:
-            lines = bounded.lines
-            if lines == 0:
+        with BoundedLogs(paths, experiment, memory=memory, cache_dir=cache_dir, progress=progress) as bounded:
+            if bounded.lines == 0:
                 raise ConfigError(f"no log line carries experiment {experiment!r} ({bounded.report.describe()})")
-            sessions = bounded.sessions(None if progress is None else lambda done: progress(done, lines))
+            sessions = bounded.sessions(progress)
             return _analysis(experiment, control_index, bounded.report, sessions, bounded,
                              bounded.first_tracks if first_tracks else None, alpha=alpha, plan=metrics_plan,
                              relative=relative, memory=memory)

@@ -161,11 +161,10 @@ def ab_analyze(logs: tuple[Path, ...], experiment: str, control: str, alpha: flo
     bound = None if memory.lower() == "none" or engine == "python" else memory
     if bound is not None:
         parse_memory(bound)  # a bad size is a usage error before any work
-    with progress_bars(console, "lines", transient=True) as advance:
+    with progress_bars(console, transient=True) as advance:
         analysis = analyze_logs(logs, experiment, control=control, alpha=alpha, engine=engine,
                                 metrics_plan=experiment_plan.metrics if experiment_plan is not None else None,
-                                first_tracks=segments, relative=relative, memory=bound,
-                                progress=lambda done, total: advance("sessionizing", done, total))
+                                first_tracks=segments, relative=relative, memory=bound, progress=advance)
     for line in analysis.verdict_lines():
         console.print(f"[bold]{line}[/]")
     console.print(analysis.read.describe())

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,6 +33,7 @@ from botify.logs.columnar import JudgedCopy, copy_path, default_cache_dir
 from botify.logs.parquet_copy import convert_logs
 from botify.logs.reader import EventColumns, LogReadReport, find_log_files
 from botify.logs.sessions import Sessions, sessionize
+from botify.progress import ProgressCallback
 
 __all__ = ["DEFAULT_MEMORY", "BoundedLogs", "parse_memory"]
 
@@ -66,7 +67,7 @@ class BoundedLogs:
 
     def __init__(self, paths: Iterable[str | Path], experiment: str | None = None, *,
                  memory: str = DEFAULT_MEMORY, cache_dir: str | Path | None = None,
-                 temp_dir: str | Path | None = None) -> None:
+                 temp_dir: str | Path | None = None, progress: ProgressCallback | None = None) -> None:
         budget = parse_memory(memory)
         self.report = LogReadReport(files=find_log_files(paths))
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -82,7 +83,7 @@ class BoundedLogs:
             return connection
 
         convert_logs([(path, copy) for path, copy in zip(self.report.files, copies, strict=True)
-                      if not copy.exists()], connect)
+                      if not copy.exists()], connect, progress)
         self.connection = connect()
         self._latency_counts: dict[int, int] = {}
         self._judge(copies, experiment)
@@ -148,11 +149,12 @@ class BoundedLogs:
         if reader is not None:
             yield from reader
 
-    def sessions(self, progress: Callable[[int], None] | None = None) -> Sessions:
+    def sessions(self, progress: ProgressCallback | None = None) -> Sessions:
         """The sessions of every (user, arm), as ``sessionize`` cuts them from all lines in memory.
 
-        ``progress`` gets the number of lines done after each batch.
+        ``progress("sessionizing (lines)", lines done, lines)`` after each batch.
         """
+        total = self.lines if progress is not None else 0
         parts = _SessionParts()
         carried: pa.Table | None = None
         done = 0
@@ -166,7 +168,7 @@ class BoundedLogs:
             carried = table.slice(last_block)
             done += batch.num_rows
             if progress is not None:
-                progress(done)
+                progress("sessionizing (lines)", done, total)
         if carried is not None and carried.num_rows:
             parts.add(sessionize(_events(carried)))
         return parts.joined()

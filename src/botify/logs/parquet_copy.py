@@ -27,6 +27,7 @@ import orjson
 import pyarrow as pa
 
 from botify.logs.reader import COUNTER_FIELDS, parse_line
+from botify.progress import ProgressCallback
 
 __all__ = ["COPY_FORMAT", "LogLines", "convert_logs", "write_copy"]
 
@@ -123,20 +124,22 @@ class LogLines:
     of any size costs about two runs of resident memory. Line ``i`` is 1-based.
     """
 
-    def __init__(self, data: bytes | mmap.mmap, chunk_bytes: int = _CHUNK_BYTES) -> None:
-        self.data, self.chunk_bytes = data, chunk_bytes
+    def __init__(self, data: bytes | mmap.mmap, chunk_bytes: int = _CHUNK_BYTES,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.data, self.chunk_bytes, self.progress = data, chunk_bytes, progress
         self._raw = np.frombuffer(data, dtype=np.uint8)
         self._chunk_offsets: list[int] = []  # byte offset where each run starts
         self._chunk_lines: list[int] = []  # the number of each run's first line
         self.lines = 0  # lines seen so far (all of them once ``batches`` is exhausted)
 
     @classmethod
-    def read(cls, path: Path, chunk_bytes: int = _CHUNK_BYTES) -> LogLines:
-        """Map a file (its lines are found as ``batches`` goes)."""
+    def read(cls, path: Path, chunk_bytes: int = _CHUNK_BYTES,
+             progress: Callable[[int], None] | None = None) -> LogLines:
+        """Map a file (its lines are found as ``batches`` goes; ``progress(bytes handed to DuckDB)`` after each run)."""
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             data: bytes | mmap.mmap = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ) if size else b""
-        return cls(data, chunk_bytes)
+        return cls(data, chunk_bytes, progress)
 
     def _run_end(self, start: int) -> int:
         """Where the run starting at ``start`` ends: just after the last newline within ``chunk_bytes``."""
@@ -173,6 +176,8 @@ class LogLines:
                                              names=["line", "raw"])
             if previous is not None:
                 self._drop(*previous)
+            if self.progress is not None:
+                self.progress(end)
             previous, start, first = (start, end), end, first + count
         self.lines = first - 1
         self._chunk_offsets.append(len(self._raw))
@@ -255,11 +260,23 @@ def write_copy(lines: LogLines, out: Path, connection: duckdb.DuckDBPyConnection
     return len(asked)
 
 
-def convert_logs(jobs: list[tuple[Path, Path]], connect: Callable[[], duckdb.DuckDBPyConnection]) -> None:
-    """Write each ``(log, copy)`` pair's copy, one file after another (each in runs: see ``LogLines``)."""
+def convert_logs(jobs: list[tuple[Path, Path]], connect: Callable[[], duckdb.DuckDBPyConnection],
+                 progress: ProgressCallback | None = None) -> None:
+    """Write each ``(log, copy)`` pair's copy, one file after another (each in runs: see ``LogLines``).
+
+    ``progress("converting logs (MB)", megabytes done, megabytes)`` after each run of lines.
+    """
     if not jobs:
         return
     connection = connect()
+    total = sum(path.stat().st_size for path, _ in jobs)
+    done = 0
     for path, out in jobs:
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_copy(LogLines.read(path), out, connection)
+
+        def report(offset: int, before: int = done) -> None:
+            if progress is not None:
+                progress("converting logs (MB)", (before + offset) >> 20, total >> 20)
+
+        write_copy(LogLines.read(path, progress=report), out, connection)
+        done += path.stat().st_size
