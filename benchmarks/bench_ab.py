@@ -224,6 +224,13 @@ def run(work: Path, lines: int = LINES, subset: int = SUBSET, large: int = 10 * 
 def _large(work: Path, lines: int) -> None:
     """The bounded path on ``lines`` lines (generated if missing), cold then warm, and the disk it used."""
     logs = work / "logs"
+    work.mkdir(parents=True, exist_ok=True)
+    needed = lines * 330  # bytes: the logs (~240 per line), their copies and DuckDB's spill, measured at 100 M
+    have = shutil.disk_usage(work).free + _disk(logs)
+    if have < needed:
+        print(f"{lines:,} lines skipped: they need about {needed / 1e9:.0f} GB of disk in {work}, "
+              f"{have / 1e9:.0f} GB free (BOTIFY_BENCH_AB_DIR chooses where)")
+        return
     if not (logs / "replica0" / "data.json").exists():
         shutil.rmtree(logs, ignore_errors=True)
         write_logs(logs, lines, REPLICAS)
