@@ -226,24 +226,44 @@ class BotifyApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
+    def started(self) -> None:
+        """The server is up (on its event loop): SIGHUP reloads the plan, and the service says what it serves."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_on_signal()))
+        logger.info("%s", self.describe())
+
+    def stopped(self) -> None:
+        """The server answered its last request: the log is flushed and closed."""
+        if self.log is not None:
+            self.log.close()
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    asyncio.get_running_loop().add_signal_handler(
-                        signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_on_signal()))
-                logger.info("%s", self.describe())
+                self.started()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.log is not None:
-                    self.log.close()
+                self.stopped()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         scope["botify.arm"] = ""
+        status, headers, body = await self.answer(scope, receive, started)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        self.observe(scope, status, started)
+
+    async def answer(self, scope: Scope, receive: Receive,
+                     started: float) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """``(status, headers, body)`` of one request (``scope`` as ASGI's, with ``"botify.arm": ""``).
+
+        The client's mistakes are 4xx with a message; a bug is a 500, logged with its traceback.
+        """
         headers = _JSON_HEADERS
         try:
             status, body = await self._route(scope, receive, started)
@@ -255,9 +275,10 @@ class BotifyApp:
         except Exception:  # a bug, not the client's mistake: answer 500 and log its traceback, keep serving
             logger.exception("internal error on %s %s", scope["method"], scope["path"])
             status, body = 500, orjson.dumps({"detail": "internal error"})
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        return status, headers, body
+
+    def observe(self, scope: Scope, status: int, started: float) -> None:
+        """Count an answered request in ``/metrics`` (its endpoint, arm, status and latency)."""
         endpoint = scope["path"].strip("/").split("/", 1)[0] or "root"
         self.metrics.observe(endpoint if endpoint in _ENDPOINTS else "other", scope["botify.arm"], status,
                              time.perf_counter() - started)

@@ -1,9 +1,12 @@
-"""Run the service with uvicorn (uvloop + httptools), one process or several sharing the port.
+"""Run the service, one process or several sharing the port, on one of two HTTP front ends.
 
-Each process builds the service once. With one worker, the app built (and checked: plan, plugins' probes,
-artifacts, state URL) is the app served. Several workers are uvicorn's own worker processes: the parent checks the
-plan's recommenders and the state URL once before forking, and each worker builds its app from ``BOTIFY_*``
-environment variables (``app_from_env``) and writes its own log file ``data-<pid>.json`` in the log directory.
+``server="eager"`` (the default) is the lab's own HTTP/1.1 front end on uvloop and httptools (``eager.py``);
+``server="uvicorn"`` is uvicorn on the same two libraries (with ``protocol.py``'s one write per response). Each
+process builds the service once. With one worker, the app built (and checked: plan, plugins' probes, artifacts,
+state URL) is the app served. With several, the parent checks the plan's recommenders and the state URL once, then
+starts the worker processes (uvicorn's own, or ``eager_worker`` processes sharing the parent's listening socket);
+each builds its app from ``BOTIFY_*`` environment variables (``app_from_env``) and writes its own log file
+``data-<pid>.json`` in the log directory.
 The service logs through ``logging`` (logger ``botify.service``) to stderr: its start-up facts and the traceback
 of every 500.
 """
@@ -12,6 +15,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +32,7 @@ from botify.service.protocol import WholeResponseProtocol
 from botify.state import InMemoryStore, StateStore
 from botify.world.catalog import load_catalog
 
-__all__ = ["ServeOptions", "app_from_env", "build_app", "serve"]
+__all__ = ["SERVERS", "ServeOptions", "app_from_env", "build_app", "eager_worker", "serve"]
 
 logger = logging.getLogger("botify.service")
 
@@ -45,6 +51,15 @@ class ServeOptions:
     artifacts: Path | None = None
     admin_token: str | None = None
     state: str | None = None
+    server: str = "eager"
+
+    def __post_init__(self) -> None:
+        if self.server not in SERVERS:
+            raise ConfigError(f"`server` must be one of {list(SERVERS)}, got {self.server!r}")
+
+
+SERVERS = ("eager", "uvicorn")
+"""The HTTP front ends ``botify serve --server`` offers."""
 
 
 def make_store(url: str | None, *, workers: int = 1) -> StateStore | None:
@@ -114,13 +129,22 @@ def serve(options: ServeOptions) -> None:
     Every mistake in the options (a bad file, plugin, artifact or state URL) raises before anything is served.
     """
     log_to_stderr()
+    if options.server == "eager":
+        _serve_eager(options)
+        return
     common = {"host": options.host, "port": options.port, "loop": "uvloop", "http": WholeResponseProtocol,
               "lifespan": "on", "access_log": False, "log_level": "warning", "timeout_graceful_shutdown": 10}
     if options.workers == 1:
         _single_threaded_math()
         uvicorn.run(build_app(options), **common)  # type: ignore[arg-type]
         return
-    # the check before forking: the workers build the same recommenders and store from the same options
+    _check_before_workers(options)
+    uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,
+                **common)  # type: ignore[arg-type]
+
+
+def _check_before_workers(options: ServeOptions) -> None:
+    """Build what every worker will build once, so that a mistake stops here; pass the options to the workers."""
     make_store(options.state, workers=options.workers)
     build_plan_recommenders(plan_or_default(options.config), load_catalog(options.world_dir),
                             artifacts=options.artifacts)
@@ -137,5 +161,64 @@ def serve(options: ServeOptions) -> None:
         "BOTIFY_ADMIN_TOKEN": options.admin_token or "",
         "BOTIFY_STATE": options.state or "",
     })
-    uvicorn.run("botify.service.server:app_from_env", factory=True, workers=options.workers,
-                **common)  # type: ignore[arg-type]
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from error
+    sock.listen(4096)
+    return sock
+
+
+def _serve_eager(options: ServeOptions) -> None:
+    """One process serving on the eager front end, or worker processes sharing this process's socket."""
+    import uvloop
+
+    from botify.service.eager import EagerServer, end_as_signalled
+
+    if options.workers == 1:
+        _single_threaded_math()
+        server = EagerServer(build_app(options))
+        uvloop.run(server.serve(_listening_socket(options.host, options.port)))
+        end_as_signalled(server.stopped_by)
+        return
+    _check_before_workers(options)
+    sock = _listening_socket(options.host, options.port)
+    os.set_inheritable(sock.fileno(), True)
+    command = [sys.executable, "-c", f"from botify.service.server import eager_worker; eager_worker({sock.fileno()})"]
+    workers = [subprocess.Popen(command, pass_fds=(sock.fileno(),)) for _ in range(options.workers)]
+
+    received: list[int] = []
+
+    def forward(sig: int, _: object) -> None:
+        received.append(sig)
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(sig)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    for worker in workers:
+        worker.wait()
+    sock.close()
+    end_as_signalled(received[0] if received else None)
+
+
+def eager_worker(fd: int) -> None:
+    """A worker process of ``botify serve --server eager --workers N``: serve on the inherited socket ``fd``."""
+    import uvloop
+
+    from botify.service.eager import EagerServer, end_as_signalled
+
+    signals: list[int] = []  # a SIGTERM while the app is still being built stops it once it serves
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda number, _: signals.append(number))
+    server = EagerServer(app_from_env())
+    uvloop.run(server.serve(socket.socket(fileno=fd), stopped_early=lambda: signals[0] if signals else 0))
+    end_as_signalled(server.stopped_by)
