@@ -1,0 +1,130 @@
+"""The eager front end, request by request: one write per answer, answers in order, bad requests refused."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from botify.experiments import plan_or_default
+from botify.cluster.redis_server import RedisServer
+from botify.service.app import BotifyApp
+from botify.service.eager import EagerServer, _Connection
+from botify.service.process import ServiceProcess
+from botify.state.redis import RedisStore
+from botify.world.catalog import Catalog
+
+
+class RecordingTransport:
+    """What the connection writes, write by write."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+
+def request(path: str, body: bytes = b'{"track": 1, "time": 0.5}', extra: bytes = b"") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body
+
+
+def feed(app: BotifyApp, *chunks: bytes, answers: int = 0) -> RecordingTransport:
+    """Feed the chunks to one connection; wait for ``answers`` writes (a handler awaiting Redis takes a while)."""
+    async def scenario() -> RecordingTransport:
+        connection = _Connection(EagerServer(app))
+        transport = RecordingTransport()
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        for chunk in chunks:
+            connection.data_received(chunk)
+        for _ in range(500):
+            await asyncio.sleep(0 if not answers else 0.002)
+            if len(transport.writes) >= answers:
+                break
+        if app.store is not None and hasattr(app.store, "close"):
+            app.store.close()  # its connections belong to this loop
+        return transport
+
+    return asyncio.run(scenario())
+
+
+@pytest.fixture()
+def app(catalog: Catalog, tmp_path: Path) -> BotifyApp:
+    return BotifyApp(catalog, plan_or_default(None), log_dir=tmp_path / "log")
+
+
+class TestEagerConnection:
+    def test_each_answer_is_one_write_with_its_head(self, app: BotifyApp) -> None:
+        transport = feed(app, request("/next/1"))
+        assert len(transport.writes) == 1 and not transport.closed
+        head, body = transport.writes[0].split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n") and f"content-length: {len(body)}".encode() in head
+        assert orjson.loads(body)["user"] == 1
+
+    def test_pipelined_requests_are_answered_in_order(self, app: BotifyApp) -> None:
+        transport = feed(app, request("/next/1") + request("/next/2") + request("/last/1"))
+        users = [orjson.loads(write.split(b"\r\n\r\n", 1)[1]).get("user") for write in transport.writes]
+        assert users == [1, 2, 1]
+
+    def test_handlers_that_await_redis_answer_in_order(self, catalog: Catalog, tmp_path: Path,
+                                                        redis_server: RedisServer) -> None:
+        store = RedisStore(redis_server.url, prefix=f"eager-{uuid.uuid4().hex[:8]}")
+        app = BotifyApp(catalog, plan_or_default(None), log_dir=tmp_path / "log", store=store)
+        transport = feed(app, request("/next/1") + request("/next/2") + request("/next/1") + request("/last/1"),
+                         answers=4)
+        users = [orjson.loads(write.split(b"\r\n\r\n", 1)[1]).get("user") for write in transport.writes]
+        assert users == [1, 2, 1, 1] and store.round_trips == 4 and store.fallback_calls == 0
+        logged = [orjson.loads(line) for line in (tmp_path / "log" / "data.json").read_bytes().splitlines()]
+        assert [(line["user"], line["step"]) for line in logged] == [(1, 0), (2, 0), (1, 1), (1, 2)]
+
+    def test_a_request_split_across_packets_is_answered_once_whole(self, app: BotifyApp) -> None:
+        whole = request("/next/3")
+        transport = feed(app, whole[:10], whole[10:40], whole[40:])
+        assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+
+    def test_client_mistakes_are_4xx_and_the_connection_stays(self, app: BotifyApp) -> None:
+        transport = feed(app, request("/next/x") + request("/nowhere") + request("/next/4", b'{"track": -1}'))
+        assert [write[9:12] for write in transport.writes] == [b"422", b"404", b"422"] and not transport.closed
+
+    def test_a_body_over_the_limit_is_refused_and_the_connection_closed(self, app: BotifyApp) -> None:
+        transport = feed(app, request("/next/1", b"x" * 5000))
+        assert transport.writes[-1].startswith(b"HTTP/1.1 413") and transport.closed
+
+    def test_a_malformed_request_gets_400_and_a_close(self, app: BotifyApp) -> None:
+        transport = feed(app, b"NOT HTTP AT ALL\r\n\r\n")
+        assert transport.writes[0].startswith(b"HTTP/1.1 400") and transport.closed
+
+    def test_connection_close_is_honoured(self, app: BotifyApp) -> None:
+        transport = feed(app, request("/next/1", extra=b"Connection: close\r\n"))
+        assert b"connection: close" in transport.writes[0] and transport.closed
+
+
+class TestServers:
+    @pytest.mark.parametrize("server", ["eager", "uvicorn"])
+    def test_either_front_end_serves_the_same_answers(self, world_dir: Path, tmp_path: Path, server: str) -> None:
+        with ServiceProcess(world_dir, log_dir=tmp_path / server, extra_args=["--server", server]) as service:
+            with socket.create_connection(("127.0.0.1", service.port), timeout=5) as sock:
+                sock.sendall(request("/next/7") + request("/next/7"))
+                data = b""
+                while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"}"):
+                    data += sock.recv(65536)
+        answers = [orjson.loads(part.split(b"\r\n\r\n", 1)[1]) for part in data.split(b"HTTP/1.1 ")[1:]]
+        assert [a["user"] for a in answers] == [7, 7]
+        logged = [orjson.loads(line) for line in (tmp_path / server / "data.json").read_bytes().splitlines()]
+        assert [line["recommendation"] for line in logged] == [a["track"] for a in answers]
