@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from botify.experiments import plan_or_default
 from botify.cluster.redis_server import RedisServer
+from botify.experiments import plan_or_default
 from botify.service.app import BotifyApp
 from botify.service.eager import EagerServer, _Connection
 from botify.service.process import ServiceProcess
