@@ -7,7 +7,8 @@ ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (uti
 the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
 report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
 7-track sessions (seven ``/next`` then a ``/last`` per user), each request with an ``X-Request-Id`` as the remote
-agent sends it. The report arms run a third time with the replicas waiting for Redis in blocking calls
+agent sends it. Both experiments run on the eager front end (``botify serve``'s default) and again on uvicorn (the
+path before), the direct replica's p99 at 16 connections measured too. The report arms run a third time with the replicas waiting for Redis in blocking calls
 (``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time
 with their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call:
 ours on one Redis and on the cluster, and redis-py's (maintained) cluster clients, to show why the store keeps its
@@ -102,22 +103,28 @@ def _measure(url: str, kinds: dict[str, list[int]], script: Path, seconds: int,
 
 
 def _pair(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
-          seconds: int) -> tuple[dict[str, float], dict[str, float]]:
-    """The same plan on one direct replica (in-process state), then on the cluster."""
-    extra = ["--artifacts", str(artifacts)] if artifacts else []
-    with ServiceProcess(world_dir, config=plan, log_dir=tmp / f"{name}-single", extra_args=extra) as single:
+          seconds: int, server: str = "eager") -> tuple[dict[str, float], dict[str, float]]:
+    """The same plan on one direct replica (in-process state), then on the cluster, on ``server``'s front end.
+
+    The direct replica's p99 at 16 connections is measured too (``p99_16_ms``).
+    """
+    extra = ["--server", server] + (["--artifacts", str(artifacts)] if artifacts else [])
+    with ServiceProcess(world_dir, config=plan, log_dir=tmp / f"{name}-{server}-single", extra_args=extra) as single:
         assert single.process is not None
         wrk(single.url, 16, script, seconds=2)  # warm-up
         baseline = _measure(single.url, {"service": [single.process.pid]}, script, seconds, [single.port])
-    return baseline, _cluster(world_dir, tmp, name, plan, artifacts, script, seconds)
+        baseline["p99_16_ms"] = wrk(single.url, 16, script, seconds=min(seconds, 10))["p99_ms"]
+    return baseline, _cluster(world_dir, tmp, f"{name}-{server}", plan, artifacts, script, seconds, server=server)
 
 
 def _cluster(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts: Path | None, script: Path,
-             seconds: int, *, blocking: bool = False, redis_shards: int = 0, tcp: bool = False) -> dict[str, float]:
+             seconds: int, *, blocking: bool = False, redis_shards: int = 0, tcp: bool = False,
+             server: str = "eager") -> dict[str, float]:
     """nginx and 2 replicas with their state on one Redis, or on a Redis Cluster of ``redis_shards`` masters."""  # noqa: D403
     cluster = Cluster(ClusterSpec(world_dir=world_dir, workdir=tmp / f"{name}-cluster", replicas=2,
                                   port=free_port(), config=plan, artifacts=artifacts,
-                                  blocking_state_calls=blocking, redis_shards=redis_shards, redis_over_tcp=tcp))
+                                  blocking_state_calls=blocking, redis_shards=redis_shards, redis_over_tcp=tcp,
+                                  server=server))
     cluster.up()
     try:
         assert cluster.nginx is not None
@@ -133,7 +140,7 @@ def _cluster(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts
         cluster.down()
 
 
-def run(world_dir: Path, seconds: int = 60) -> None:
+def run(world_dir: Path, seconds: int = 30) -> None:
     if not all(shutil.which(tool) for tool in ("wrk", "nginx", "redis-server")):
         print("skipped: needs wrk, nginx and redis-server (apt-get install -y wrk nginx redis-server)")
         return
@@ -147,6 +154,10 @@ def run(world_dir: Path, seconds: int = 60) -> None:
         results["calibration arms (stateless)"] = _pair(world_dir, tmp, "calibration", None, None, script, seconds)
         results["report arms (custom, session)"] = _pair(world_dir, tmp, "report", plan, artifacts, script,
                                                           seconds)
+        on_uvicorn = {"calibration arms (stateless)": _pair(world_dir, tmp, "calibration", None, None, script,
+                                                            seconds, server="uvicorn"),
+                      "report arms (custom, session)": _pair(world_dir, tmp, "report", plan, artifacts, script,
+                                                             seconds, server="uvicorn")}
         blocking = _cluster(world_dir, tmp, "report-blocking", plan, artifacts, script, seconds, blocking=True)
         over_tcp = _cluster(world_dir, tmp, "report-redis-tcp", plan, artifacts, script, seconds, tcp=True)
         sharded = _cluster(world_dir, tmp, "report-redis-cluster", plan, artifacts, script, seconds, redis_shards=3)
@@ -170,6 +181,17 @@ def run(world_dir: Path, seconds: int = 60) -> None:
           f"{blocking['cpu_us_redis']:.0f} µs per request; awaited on the event loop {stateful['rps']:,.0f} req/s, "
           f"{stateful['cpu_us_service']:.0f} µs ({blocking['cpu_us_service'] / stateful['cpu_us_service']:.2f}x less "
           f"service CPU, {stateful['rps'] / blocking['rps']:.2f}x the throughput)")
+    print()
+    print("front ends, same run: the eager one (botify serve's default) vs uvicorn (the path before), CPU µs of the "
+          "service per request:")
+    print(f"{'setup':<62}{'eager':>8}{'uvicorn':>9}{'ratio':>7}{'req/s ratio':>12}{'p99@16 eager/uvicorn':>22}")
+    for plan_name, (baseline, loaded) in results.items():
+        old_baseline, old_loaded = on_uvicorn[plan_name]
+        for name, new, old in ((f"{plan_name}: 1 replica, in-process state", baseline, old_baseline),
+                               (f"{plan_name}: nginx + 2 replicas + Redis", loaded, old_loaded)):
+            p99 = (f"{new['p99_16_ms']:.2f} / {old['p99_16_ms']:.2f} ms" if "p99_16_ms" in new else "")
+            print(f"{name:<62}{new['cpu_us_service']:>8.1f}{old['cpu_us_service']:>9.1f}"
+                  f"{new['cpu_us_service'] / old['cpu_us_service']:>6.2f}x{new['rps'] / old['rps']:>11.2f}x{p99:>22}")
     print()
     print("report arms (stateful), state on 1 Redis vs a 3-master Redis Cluster, same run (CPU µs per request):")
     print(f"{'state':<32}{'req/s':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}{'service':>9}{'redis':>7}")

@@ -87,6 +87,7 @@ class ClusterSpec:
     blocking_state_calls: bool = False  # replicas wait for Redis in blocking calls (the path before awaited ones)
     redis_shards: int = 0  # > 0: a Redis Cluster of that many masters instead of one Redis
     redis_replicas: int = 0  # replicas per Redis Cluster master
+    server: str = "eager"  # each replica's HTTP front end (botify serve --server)
 
 
 @dataclass
@@ -165,7 +166,7 @@ class Cluster:
     def _start_replica(self, index: int) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "botify.cli", "serve", "--catalog", str(self.spec.world_dir),
                    "--port", str(self.replica_ports[index]), "--log-dir", str(self.replica_log_dir(index)),
-                   "--state", self.state_url]
+                   "--state", self.state_url, "--server", self.spec.server]
         if self.spec.config is not None:
             command += ["--config", str(self.spec.config)]
         if self.spec.artifacts is not None:
