@@ -1,18 +1,18 @@
 """The cluster (nginx + 2 replicas + Redis state) under sustained wrk load.
 
 Throughput, latency, errors, Redis round trips per request and CPU time per request of each process kind. On a
-2-core machine the CPU split says more than throughput: every process competes for the same cores. The
-baseline from the same run is one replica with in-process state, hit directly (no nginx, no Redis), so the
-ratios show what the topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after
-the load window. Two experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the
-report's (DSSM, custom, session; the last two keep per-session state, on stand-in artifacts); wrk plays
-7-track sessions (seven ``/next`` then a ``/last`` per user), each request with an ``X-Request-Id`` as the remote
-agent sends it. Both experiments run on the eager front end (``botify serve``'s default) and again on uvicorn (the
-path before), the direct replica's p99 at 16 connections measured too. The report arms run a third time with the replicas waiting for Redis in blocking calls
-(``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time
-with their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call:
-ours on one Redis and on the cluster, and redis-py's (maintained) cluster clients, to show why the store keeps its
-own RESP client. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+2-core machine the CPU split says more than throughput: every process competes for the same cores. The baseline from
+the same run is one replica with in-process state, hit directly (no nginx, no Redis), so the ratios show what the
+topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before and after the load window. Two
+experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the report's (DSSM, custom, session;
+the last two keep per-session state, on stand-in artifacts); wrk plays 7-track sessions (seven ``/next`` then a
+``/last`` per user), each request with an ``X-Request-Id`` as the remote agent sends it. Both experiments run on the
+eager front end (``botify serve``'s default) and again on uvicorn (the path before), the direct replica's p99 at 16
+connections measured too. The report arms run a third time with the replicas waiting for Redis in blocking calls
+(``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time with
+their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call: ours on
+one Redis and on the cluster, and redis-py's (maintained) cluster clients, to show why the store keeps its own RESP
+client. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
