@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import uuid
 from pathlib import Path
@@ -128,3 +129,20 @@ class TestServers:
         assert [a["user"] for a in answers] == [7, 7]
         logged = [orjson.loads(line) for line in (tmp_path / server / "data.json").read_bytes().splitlines()]
         assert [line["recommendation"] for line in logged] == [a["track"] for a in answers]
+
+    @pytest.mark.parametrize("workers", [1, 2])
+    def test_sigterm_ends_the_eager_server_by_the_signal_and_flushes_every_log(
+            self, world_dir: Path, tmp_path: Path, workers: int) -> None:
+        service = ServiceProcess(world_dir, log_dir=tmp_path / "log", workers=workers,
+                                 extra_args=["--server", "eager"]).start()
+        assert service.process is not None
+        for user in range(20):
+            with socket.create_connection(("127.0.0.1", service.port), timeout=5) as sock:
+                sock.sendall(request(f"/next/{user}", extra=b"Connection: close\r\n"))
+                while sock.recv(65536):
+                    pass
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=30) == -signal.SIGTERM  # as uvicorn: the exit status says SIGTERM
+        service.stop()
+        logged = [line for log in (tmp_path / "log").glob("data*.json") for line in log.read_bytes().splitlines()]
+        assert sorted(orjson.loads(line)["user"] for line in logged) == list(range(20))

@@ -30,15 +30,16 @@ class Counted(Recommender):
 '''
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "eager"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_each_process_builds_the_plan_once(world_dir: Path, tmp_path: Path, workers: int) -> None:
+def test_each_process_builds_the_plan_once(world_dir: Path, tmp_path: Path, workers: int, server: str) -> None:
     record = tmp_path / "built.txt"
     (tmp_path / "counted.py").write_text(COUNTED)
     (tmp_path / "experiment.yml").write_text(
         "seed: 1\nexperiments:\n  - name: E\n    arms: [{recommender: 'counted:Counted', params: {record: "
         f"'{record}'}}}}]\n")
     with ServiceProcess(world_dir, config=tmp_path / "experiment.yml", log_dir=tmp_path / "log",
-                        workers=workers) as service:
+                        workers=workers, extra_args=["--server", server]) as service:
         assert httpx.post(f"{service.url}/next/3", json={"track": 5, "time": 1.0}).json()["track"] == 5
         parent = service.process.pid if service.process is not None else -1
     builds: dict[int, int] = {}

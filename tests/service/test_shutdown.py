@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from botify.service.process import ServiceProcess
 from botify.sim.agents.http import TRANSPORT_ERRORS, HttpConnection
@@ -74,9 +75,13 @@ async def hammer(port: int, answered: set[str], stop: threading.Event) -> None:
     await asyncio.gather(*(one_connection(i) for i in range(16)))
 
 
+SERVERS = pytest.mark.parametrize("server", ["uvicorn", "eager"])
+
+
 class TestGracefulShutdown:
-    def test_sigterm_under_load_loses_no_event(self, world_dir: Path, tmp_path: Path) -> None:
-        service = ServiceProcess(world_dir, log_dir=tmp_path / "log").start()
+    @SERVERS
+    def test_sigterm_under_load_loses_no_event(self, world_dir: Path, tmp_path: Path, server: str) -> None:
+        service = ServiceProcess(world_dir, log_dir=tmp_path / "log", extra_args=["--server", server]).start()
         answered: set[str] = set()
         stop = threading.Event()
         load = threading.Thread(target=lambda: asyncio.run(hammer(service.port, answered, stop)))
@@ -95,8 +100,9 @@ class TestGracefulShutdown:
         lines = [orjson.loads(line) for line in raw.splitlines()]
         assert sorted(str(line["request_id"]) for line in lines) == sorted(answered)  # each answered one, once
 
-    def test_sigterm_finishes_the_request_in_flight(self, world_dir: Path, tmp_path: Path) -> None:
-        service = ServiceProcess(world_dir, log_dir=tmp_path / "log").start()
+    @SERVERS
+    def test_sigterm_finishes_the_request_in_flight(self, world_dir: Path, tmp_path: Path, server: str) -> None:
+        service = ServiceProcess(world_dir, log_dir=tmp_path / "log", extra_args=["--server", server]).start()
         assert service.process is not None
         with socket.create_connection(("127.0.0.1", service.port), timeout=10) as sock:
             sock.sendall(post_next(1))
@@ -114,12 +120,13 @@ class TestGracefulShutdown:
         service.stop()
         assert [(line["user"], line["recommendation"]) for line in logged(tmp_path / "log")][-1] == (2, answer)
 
-    def test_kill_9_loses_no_answered_request(self, world_dir: Path, tmp_path: Path) -> None:
+    @SERVERS
+    def test_kill_9_loses_no_answered_request(self, world_dir: Path, tmp_path: Path, server: str) -> None:
         """64 requests at once; kill -9 as soon as the first answers arrive, while the rest are being served."""
         rounds = []
         for attempt in range(5):
             log_dir = tmp_path / f"log{attempt}"
-            service = ServiceProcess(world_dir, log_dir=log_dir).start()
+            service = ServiceProcess(world_dir, log_dir=log_dir, extra_args=["--server", server]).start()
             assert service.process is not None
             sockets = [socket.create_connection(("127.0.0.1", service.port), timeout=10) for _ in range(64)]
             for user, sock in enumerate(sockets):

@@ -7,9 +7,10 @@ with the in-process store it runs to the end without a task and without waiting 
 leaves in one ``write``. A handler that awaits (Redis) goes on as a task; the connection's next request waits
 for it, so answers keep their order (HTTP/1.1 pipelining).
 
-The guarantees are uvicorn's, tested the same way (``botify serve --server uvicorn`` keeps uvicorn): the log line
-is written before the answer (the app does it), one write per response, SIGTERM/SIGINT stop accepting, finish
-every request already read or still arriving, close idle connections and flush the log (``BotifyApp.stopped``).
+``botify serve --server eager`` runs it (uvicorn is the default). The guarantees are uvicorn's, tested the same
+way: the log line is written before the answer (the app does it), one write per response, SIGTERM/SIGINT stop
+accepting, finish every request already read or still arriving, close idle connections (after ``IDLE_TIMEOUT``
+too) and flush the log (``BotifyApp.stopped``), and the process ends by the signal, as uvicorn's does.
 A request whose head or body exceeds its limit gets 413/431 and the connection closes; a malformed one gets 400.
 """
 
@@ -59,7 +60,7 @@ class _Connection(asyncio.Protocol):
         self.in_message = False  # a request's bytes are arriving
         self.queue: collections.deque[_Request] = collections.deque()
         self.busy = False  # a handler is running on a task
-        self.idle_timer: asyncio.TimerHandle | None = None
+        self.last_active = 0.0  # the loop's time of the last bytes received (the server's sweep closes idle ones)
 
     # asyncio.Protocol
 
@@ -69,18 +70,14 @@ class _Connection(asyncio.Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.connections.add(self)
-        self._arm_idle_timer()
+        self.last_active = self.server.now()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.transport = None
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
 
     def data_received(self, data: bytes) -> None:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-            self.idle_timer = None
+        self.last_active = self.server.now()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -183,22 +180,8 @@ class _Connection(asyncio.Protocol):
         self.app.observe(scope, status, started)
 
     def _after_answers(self) -> None:
-        """Nothing left to answer: close if the server is stopping and no request is arriving, else wait idle."""
-        if self.transport is None or self.in_message:
-            return
-        if self.server.stopping:
-            self.transport.close()
-        else:
-            self._arm_idle_timer()
-
-    def _arm_idle_timer(self) -> None:
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-        loop = asyncio.get_running_loop()
-        self.idle_timer = loop.call_later(IDLE_TIMEOUT, self._close_if_idle)
-
-    def _close_if_idle(self) -> None:
-        if self.transport is not None and not self.in_message and not self.busy and not self.queue:
+        """Nothing left to answer: close if the server is stopping and no request is arriving."""
+        if self.transport is not None and not self.in_message and self.server.stopping:
             self.transport.close()
 
     def idle(self) -> bool:
@@ -235,6 +218,20 @@ class EagerServer:
         self.stopping = False
         self.stopped_by: int | None = None  # the signal that stopped the server
         self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def now(self) -> float:
+        """The event loop's clock (idle connections are swept by it)."""
+        return self._loop.time() if self._loop is not None else 0.0
+
+    def _sweep(self) -> None:
+        """Close the connections idle for longer than ``IDLE_TIMEOUT``; look again in a while."""
+        assert self._loop is not None
+        oldest = self._loop.time() - IDLE_TIMEOUT
+        for connection in list(self.connections):
+            if connection.idle() and connection.last_active < oldest and connection.transport is not None:
+                connection.transport.close()
+        self._loop.call_later(IDLE_TIMEOUT / 5, self._sweep)
 
     def track(self, task: asyncio.Future[None]) -> None:
         """Keep a handler's task until it ends (SIGTERM waits for it)."""
@@ -253,8 +250,9 @@ class EagerServer:
         ``stopped_early()`` is the signal that came while the process was still starting (0: none): it stops
         once started.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        loop.call_later(IDLE_TIMEOUT / 5, self._sweep)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig)
         server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=4096)
