@@ -40,7 +40,6 @@ __all__ = ["DEFAULT_MEMORY", "BoundedLogs", "parse_memory"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_MEMORY = "4GB"
-_SAMPLES = 5
 _BATCH_ROWS = 1 << 20
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30,
@@ -95,12 +94,7 @@ class BoundedLogs:
         selects = []
         for index, (path, copy) in enumerate(zip(self.report.files, copies, strict=True)):
             judged = JudgedCopy(self.connection, copy, experiment)
-            self.report.lines += judged.good + judged.outside
-            self.report.outside_experiment += judged.outside
-            samples = judged.malformed_samples(_SAMPLES - len(self.report.samples)) if judged.malformed else []
-            for line, reason in samples:
-                self.report.note_malformed(path, line, reason)
-            self.report.malformed += judged.malformed - len(samples)
+            judged.count_into(self.report, path)
             arms.update(judged.arms)
             quoted = str(copy).replace("'", "''")
             selects.append(f"SELECT {index}::BIGINT * 1099511627776 + line AS pos, \"user\", track, timestamp, "

@@ -90,6 +90,15 @@ class JudgedCopy:
     def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
         return self.connection.execute(sql, self.parameters)
 
+    def count_into(self, report: LogReadReport, path: Path) -> None:
+        """Add this copy's lines to ``report``: good and outside ones, malformed ones with the first samples."""
+        report.lines += self.good + self.outside
+        report.outside_experiment += self.outside
+        samples = self.malformed_samples(_SAMPLES - len(report.samples)) if self.malformed else []
+        for line, reason in samples:
+            report.note_malformed(path, line, reason)
+        report.malformed += self.malformed - len(samples)  # the rest, counted without samples
+
     def malformed_samples(self, limit: int) -> list[tuple[int, str]]:
         """The first ``limit`` malformed lines (stored problems and bad arm labels), by line number."""
         self.connection.register("bad_labels", pa.table({"experiments": list(self.bad_labels)},
@@ -153,12 +162,7 @@ def read_events_columnar(paths: Iterable[str | Path], experiment: str | None = N
     files = [JudgedCopy(connection, copy, experiment) for copy in copies]
     tables = []
     for path, judged in zip(report.files, files, strict=True):
-        report.lines += judged.good + judged.outside
-        report.outside_experiment += judged.outside
-        samples = judged.malformed_samples(_SAMPLES - len(report.samples)) if judged.malformed else []
-        for line, reason in samples:
-            report.note_malformed(path, line, reason)
-        report.malformed += judged.malformed - len(samples)  # the rest, counted without samples
+        judged.count_into(report, path)
         tables.append(judged.good_rows())
     keep = _first_requests(files, tables)
     report.duplicates = sum(int((~k).sum()) for k in keep)
