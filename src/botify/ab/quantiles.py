@@ -78,6 +78,10 @@ class Observations(Protocol):
         """The arms that have observations."""
         ...
 
+    def users(self, arm: int) -> int:
+        """How many users have observations in the arm."""
+        ...
+
     def quantile(self, arm: int, level: float) -> float:
         """The empirical ``level``-quantile of the arm's observations (linear interpolation, as ``np.quantile``)."""
         ...
@@ -91,8 +95,7 @@ def arm_interval(observations: Observations, arm: int, level: float, *, alpha: f
     """One arm's ``level``-quantile and its interval (the module docstring's steps 1 to 3)."""
     if not 0 < level < 1:
         raise ConfigError(f"a quantile's level must be in (0, 1), got {level}")
-    _, total = observations.counts(arm, float("inf"))
-    users = len(total)
+    users = observations.users(arm)
     if users < 2:
         nan = float("nan")
         return QuantileEstimate(nan, nan, nan, nan, users)
@@ -115,10 +118,10 @@ class ArrayObservations:
         if not self.value.shape == self.user.shape == self.arm.shape:
             raise ConfigError(f"`values` and `unit` must have one entry each, got {self.value.shape} and "
                               f"{self.user.shape}")
-        self._cached: tuple[int, npt.NDArray[np.float64], npt.NDArray[Any]] | None = None
+        self._cached: tuple[int, npt.NDArray[np.float64], npt.NDArray[Any], npt.NDArray[np.float64]] | None = None
 
-    def _of(self, arm: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any]]:
-        """The arm's values and each one's row among the arm's users (cached for the arm last asked)."""
+    def _of(self, arm: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[Any], npt.NDArray[np.float64]]:
+        """The arm's values, each one's row among the arm's users, and each row's count (cached for the last arm)."""
         if self._cached is None or self._cached[0] != arm:
             chosen = self.arm == arm
             values, ids = (self.value, self.user) if chosen.all() else (self.value[chosen], self.user[chosen])
@@ -126,12 +129,16 @@ class ArrayObservations:
                 row = ids  # small non-negative ids index the per-user sums directly (no sort)
             else:
                 row = np.unique(ids, return_inverse=True)[1].reshape(-1)
-            self._cached = (arm, values, row)
-        return self._cached[1], self._cached[2]
+            self._cached = (arm, values, row, np.bincount(row).astype(np.float64))
+        return self._cached[1], self._cached[2], self._cached[3]
 
     def arms(self) -> list[int]:
         """The arms that have observations."""
         return sorted(set(np.unique(self.arm).tolist()))
+
+    def users(self, arm: int) -> int:
+        """Users with values in the arm."""
+        return int(np.count_nonzero(self._of(arm)[2]))
 
     def quantile(self, arm: int, level: float) -> float:
         """``np.quantile`` of the arm's values."""
@@ -139,8 +146,7 @@ class ArrayObservations:
 
     def counts(self, arm: int, threshold: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Per user, values at most ``threshold`` and all values."""
-        values, row = self._of(arm)
-        total = np.bincount(row).astype(np.float64)
+        values, row, total = self._of(arm)
         present = total > 0
         below = np.asarray(np.bincount(row, weights=(values <= threshold).astype(np.float64), minlength=len(total)),
                            dtype=np.float64)

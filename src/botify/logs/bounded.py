@@ -16,6 +16,7 @@ Request latencies, which a quantile needs all of, stay in DuckDB (``quantile``/`
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -124,7 +125,7 @@ class BoundedLogs:
             "CREATE TEMP TABLE inexact AS SELECT DISTINCT \"user\" FROM kept "
             "WHERE NOT (epoch >= 0 AND session >= 0 AND step >= 0)")
 
-    @property
+    @functools.cached_property
     def lines(self) -> int:
         """The experiment's lines the analysis uses (retried copies left out)."""
         [(count,)] = self.connection.execute("SELECT count(*) FROM kept").fetchall()
@@ -179,6 +180,12 @@ class BoundedLogs:
     def arms(self) -> list[int]:
         """The arms that have lines."""
         return sorted(int(arm) for (arm,) in self.connection.execute("SELECT DISTINCT arm FROM kept").fetchall())
+
+    def users(self, arm: int) -> int:
+        """Users with lines in the arm."""
+        [(count,)] = self.connection.execute("SELECT count(DISTINCT \"user\") FROM kept WHERE arm = $arm",
+                                             {"arm": arm}).fetchall()
+        return int(count)
 
     def quantile(self, arm: int, level: float) -> float:
         """The arm's latency quantile (ms), from its order statistics exactly as ``np.quantile`` interpolates."""
