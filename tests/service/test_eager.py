@@ -7,7 +7,6 @@ import signal
 import socket
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -19,26 +18,7 @@ from botify.service.eager import EagerServer, _Connection
 from botify.service.process import ServiceProcess
 from botify.state.redis import RedisStore
 from botify.world.catalog import Catalog
-
-
-class RecordingTransport:
-    """What the connection writes, write by write."""
-
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
+from tests.service.test_protocol import RecordingTransport
 
 
 def request(path: str, body: bytes = b'{"track": 1, "time": 0.5}', extra: bytes = b"") -> bytes:
