@@ -76,7 +76,6 @@ class RedisNode:
     address: tuple[str, int] | str
     client: RedisConnection
     pipeline: RedisPipeline
-    replicas: int = 0  # replicas of this master that the last slot map listed
     available: bool = True  # False from a failed call until a probe finds it (or its successor) again
 
     def close(self) -> None:
@@ -158,7 +157,6 @@ class Shards:
             start, end, master = int(entry[0]), int(entry[1]), entry[2]
             host = master[0].decode() if master[0] else asked_host  # an empty host: the node we asked
             node = self.node_at((host, int(master[1])))
-            node.replicas = len(entry) - 3
             table[start:end + 1] = [node] * (end - start + 1)
         first = self.node_at(self.seeds[0])
         missing = sum(node is None for node in table)
