@@ -111,3 +111,8 @@ class CourseRedis:
     def dbsize(self) -> int:
         """``DBSIZE``."""
         return len(self._keys)
+
+    def close(self) -> None:
+        """Close the connection to a real Redis (nothing to do in this process's dict)."""
+        if self._redis is not None:
+            self._redis.close()
