@@ -1,4 +1,7 @@
-"""The eager front end, request by request: one write per answer, answers in order, bad requests refused."""
+"""The eager front end, request by request.
+
+An answer in one write (pipelined ones together, after their log lines), answers in order, bad requests refused.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import asyncio
 import signal
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -26,23 +31,51 @@ def request(path: str, body: bytes = b'{"track": 1, "time": 0.5}', extra: bytes 
             f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body
 
 
-def feed(app: BotifyApp, *chunks: bytes, answers: int = 0) -> RecordingTransport:
-    """Feed the chunks to one connection; wait for ``answers`` writes (a handler awaiting Redis takes a while)."""
+class WatchedTransport(RecordingTransport):
+    """Calls ``on_write`` before each write is recorded (what was already on disk when an answer left)."""
+
+    def __init__(self, on_write: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_write = on_write
+
+    def write(self, data: Any) -> None:
+        self.on_write()
+        super().write(data)
+
+
+def feed(app: BotifyApp, *chunks: bytes, answers: int = 0,
+         on_write: Callable[[], None] = lambda: None) -> RecordingTransport:
+    """Feed the chunks to one connection; wait for ``answers`` answers (a handler awaiting Redis takes a while)."""
     async def scenario() -> RecordingTransport:
         connection = _Connection(EagerServer(app))
-        transport = RecordingTransport()
+        transport = WatchedTransport(on_write)
         connection.connection_made(transport)  # type: ignore[arg-type]
         for chunk in chunks:
             connection.data_received(chunk)
         for _ in range(500):
             await asyncio.sleep(0 if not answers else 0.002)
-            if len(transport.writes) >= answers:
+            if len(responses(b"".join(transport.writes))) >= answers:
                 break
         if app.store is not None and hasattr(app.store, "close"):
             app.store.close()  # its connections belong to this loop
         return transport
 
     return asyncio.run(scenario())
+
+
+def responses(data: bytes) -> list[tuple[bytes, bytes]]:
+    """``(head, body)`` of each response in a connection's bytes, in order."""
+    found = []
+    while data:
+        head, rest = data.split(b"\r\n\r\n", 1)
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        found.append((head, rest[:length]))
+        data = rest[length:]
+    return found
+
+
+def users(transport: RecordingTransport) -> list[object]:
+    return [orjson.loads(body).get("user") for _, body in responses(b"".join(transport.writes))]
 
 
 @pytest.fixture()
@@ -58,10 +91,13 @@ class TestEagerConnection:
         assert head.startswith(b"HTTP/1.1 200 OK\r\n") and f"content-length: {len(body)}".encode() in head
         assert orjson.loads(body)["user"] == 1
 
-    def test_pipelined_requests_are_answered_in_order(self, app: BotifyApp) -> None:
-        transport = feed(app, request("/next/1") + request("/next/2") + request("/last/1"))
-        users = [orjson.loads(write.split(b"\r\n\r\n", 1)[1]).get("user") for write in transport.writes]
-        assert users == [1, 2, 1]
+    def test_pipelined_requests_are_answered_in_order_in_one_write_after_their_log_lines(
+            self, app: BotifyApp, tmp_path: Path) -> None:
+        log = tmp_path / "log" / "data.json"
+        written_before: list[int] = []
+        transport = feed(app, request("/next/1") + request("/next/2") + request("/last/1"),
+                         on_write=lambda: written_before.append(len(log.read_bytes().splitlines())))
+        assert users(transport) == [1, 2, 1] and len(transport.writes) == 1 and written_before == [3]
 
     def test_handlers_that_await_redis_answer_in_order(self, catalog: Catalog, tmp_path: Path,
                                                         redis_server: RedisServer) -> None:
@@ -69,8 +105,7 @@ class TestEagerConnection:
         app = BotifyApp(catalog, plan_or_default(None), log_dir=tmp_path / "log", store=store)
         transport = feed(app, request("/next/1") + request("/next/2") + request("/next/1") + request("/last/1"),
                          answers=4)
-        users = [orjson.loads(write.split(b"\r\n\r\n", 1)[1]).get("user") for write in transport.writes]
-        assert users == [1, 2, 1, 1] and store.round_trips == 4 and store.fallback_calls == 0
+        assert users(transport) == [1, 2, 1, 1] and store.round_trips == 4 and store.fallback_calls == 0
         logged = [orjson.loads(line) for line in (tmp_path / "log" / "data.json").read_bytes().splitlines()]
         assert [(line["user"], line["step"]) for line in logged] == [(1, 0), (2, 0), (1, 1), (1, 2)]
 
@@ -81,7 +116,8 @@ class TestEagerConnection:
 
     def test_client_mistakes_are_4xx_and_the_connection_stays(self, app: BotifyApp) -> None:
         transport = feed(app, request("/next/x") + request("/nowhere") + request("/next/4", b'{"track": -1}'))
-        assert [write[9:12] for write in transport.writes] == [b"422", b"404", b"422"] and not transport.closed
+        statuses = [head[9:12] for head, _ in responses(b"".join(transport.writes))]
+        assert statuses == [b"422", b"404", b"422"] and not transport.closed
 
     def test_a_body_over_the_limit_is_refused_and_the_connection_closed(self, app: BotifyApp) -> None:
         transport = feed(app, request("/next/1", b"x" * 5000))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -110,3 +111,85 @@ class TestHttpConnection:
         outcomes, _ = exchange(answer, timeout=0.2)
         assert isinstance(outcomes[0], TimeoutError)
         assert time.monotonic() - started < 3
+
+
+def pipelined(answer: Answer, requests: int) -> tuple[list[object], int]:
+    """Send ``requests`` POSTs at once from as many coroutines sharing one client connection."""
+    async def main() -> tuple[list[object], int]:
+        connections = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                await answer(reader, writer)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
+
+        async def one(index: int) -> object:
+            try:
+                return await client.request("POST", f"/next/{index}", b"{}")
+            except TRANSPORT_ERRORS as error:
+                return error
+
+        outcomes = list(await asyncio.gather(*(one(index) for index in range(requests))))
+        client.close()
+        server.close()
+        await server.wait_closed()
+        return outcomes, connections
+
+    return asyncio.run(main())
+
+
+def numbered(index: int, close: bool = False) -> bytes:
+    body = f'{{"n": {index}}}'.encode()
+    return (b"HTTP/1.1 200 OK\r\n" + (b"Connection: close\r\n" if close else b"")
+            + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+
+
+class TestPipelining:
+    def test_requests_of_one_turn_leave_together_and_each_gets_its_own_answer(self) -> None:
+        reads: list[bytes] = []
+
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            reads.append(await reader.read(65536))  # all four requests, in one segment
+            writer.write(b"".join(numbered(index) for index in range(4)))  # and every answer in one
+            await writer.drain()
+
+        outcomes, connections = pipelined(answer, 4)
+        assert reads[0].count(b"POST ") == 4 and connections == 1
+        assert re.findall(rb"POST (\S+) HTTP", reads[0]) == [b"/next/0", b"/next/1", b"/next/2", b"/next/3"]
+        assert outcomes == [(200, f'{{"n": {index}}}'.encode()) for index in range(4)]
+
+    def test_a_server_that_hangs_up_fails_every_request_in_flight(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(numbered(0))
+            await writer.drain()
+
+        outcomes, _ = pipelined(answer, 3)
+        assert outcomes[0] == (200, b'{"n": 0}')
+        assert all(isinstance(outcome, ConnectionResetError | asyncio.IncompleteReadError) for outcome in outcomes[1:])
+
+    def test_connection_close_answers_its_request_and_the_next_ones_reconnect(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            writer.write(numbered(0, close=True))
+            await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+
+        async def main() -> list[object]:
+            server = await asyncio.start_server(answer, "127.0.0.1", 0)
+            client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
+            first = await client.request("POST", "/next/0", b"{}")
+            second = await client.request("POST", "/next/1", b"{}")
+            client.close()
+            server.close()
+            await server.wait_closed()
+            return [first, second]
+
+        assert asyncio.run(main()) == [(200, b'{"n": 0}')] * 2

@@ -56,14 +56,16 @@ def in_process(sim_world: SimWorld, experiment_file: Path) -> tuple[list[Any], d
 
 
 class TestRemoteAgent:
-    @pytest.mark.parametrize("concurrency", [1, 32])
+    @pytest.mark.parametrize(("concurrency", "pipeline", "server"),
+                             [(1, 1, "eager"), (32, 1, "eager"), (32, 8, "eager"), (32, 8, "uvicorn")])
     def test_same_sessions_and_log_as_in_process(
         self, sim_world: SimWorld, world_dir: Path, experiment_file: Path, tmp_path: Path, concurrency: int,
-        in_process: tuple[list[Any], dict[int, list[tuple[Any, ...]]]],
+        pipeline: int, server: str, in_process: tuple[list[Any], dict[int, list[tuple[Any, ...]]]],
     ) -> None:
         expected, expected_log = in_process
-        with ServiceProcess(world_dir, config=experiment_file, log_dir=tmp_path / "log") as service:
-            agent = RemoteAgent(sim_world, service.url, concurrency=concurrency)
+        with ServiceProcess(world_dir, config=experiment_file, log_dir=tmp_path / "log",
+                            extra_args=["--server", server]) as service:
+            agent = RemoteAgent(sim_world, service.url, concurrency=concurrency, pipeline=pipeline)
             for day, episodes in enumerate(DAYS):
                 got = agent.play(episodes, seed=4)
                 np.testing.assert_array_equal(got.user, expected[day].user)

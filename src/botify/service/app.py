@@ -277,6 +277,17 @@ class BotifyApp:
             status, body = 500, orjson.dumps({"detail": "internal error"})
         return status, headers, body
 
+    def hold_log(self) -> None:
+        """Queue the log lines of the requests answered from now on, until ``release_log``."""
+        if self.log is not None:
+            self.log.held = True
+
+    def release_log(self) -> None:
+        """Write the held log lines, in one write: call it before any of their answers is sent."""
+        if self.log is not None:
+            self.log.held = False
+            self.log.flush()
+
     def observe(self, scope: Scope, status: int, started: float) -> None:
         """Count an answered request in ``/metrics`` (its endpoint, arm, status and latency)."""
         endpoint = scope["path"].strip("/").split("/", 1)[0] or "root"

@@ -4,11 +4,14 @@ uvicorn wraps every request in ASGI messages and a task of its own: the handler 
 event loop, and the head and body go out in two writes (``protocol.py`` joins them). Here a connection parses
 its bytes with httptools and, once a request is whole, starts the app's handler at once (``coro.send(None)``):
 with the in-process store it runs to the end without a task and without waiting for the loop, and the answer
-leaves in one ``write``. A handler that awaits (Redis) goes on as a task; the connection's next request waits
-for it, so answers keep their order (HTTP/1.1 pipelining).
+leaves in one ``write``. Requests that arrive together (HTTP/1.1 pipelining: the remote agent sends several
+sessions' requests on one connection) are answered together: their log lines go out in one write to the log,
+then their answers in one write to the socket. A handler that awaits (Redis) goes on as a task; the
+connection's next request waits for it, so answers keep their order.
 
 ``botify serve --server eager`` runs it (uvicorn is the default). The guarantees are uvicorn's, tested the same
-way: the log line is written before the answer (the app does it), one write per response, SIGTERM/SIGINT stop
+way: the log line is written before the answer (``BotifyApp.release_log`` before the write), a response never split
+across writes, SIGTERM/SIGINT stop
 accepting, finish every request already read or still arriving, close idle connections (after ``IDLE_TIMEOUT``
 too) and flush the log (``BotifyApp.stopped``), and the process ends by the signal, as uvicorn's does.
 A request whose head or body exceeds its limit gets 413/431 and the connection closes; a malformed one gets 400.
@@ -60,6 +63,8 @@ class _Connection(asyncio.Protocol):
         self.in_message = False  # a request's bytes are arriving
         self.queue: collections.deque[_Request] = collections.deque()
         self.busy = False  # a handler is running on a task
+        self.corked: list[bytes] | None = None  # answers that leave together at ``_uncork``
+        self.close_after = False  # close once the corked answers are written
         self.last_active = 0.0  # the loop's time of the last bytes received (the server's sweep closes idle ones)
 
     # asyncio.Protocol
@@ -78,12 +83,15 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = self.server.now()
+        self._cork()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as error:
             self._refuse(400, f"malformed HTTP request: {error}")
+        finally:
+            self._uncork()
 
     # httptools callbacks
 
@@ -109,7 +117,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.in_message = False
-        if self.transport is None or self.transport.is_closing():
+        if self._closing():
             return
         path = self.url.split(b"?", 1)[0].decode("latin-1")
         self.queue.append((self.parser.get_method().decode("latin-1"), path, self.headers, b"".join(self.body),
@@ -117,7 +125,35 @@ class _Connection(asyncio.Protocol):
         if not self.busy:
             self._serve_queue()
 
-    # answering
+    # answering: the answers to the requests read together (pipelined) leave in one write, after their log lines
+
+    def _cork(self) -> None:
+        self.corked, self.close_after = [], False
+        self.app.hold_log()
+
+    def _uncork(self) -> None:
+        self.app.release_log()  # the log lines first: a kill -9 loses no answered request
+        answers, self.corked = self.corked, None
+        if self.transport is None or self.transport.is_closing():
+            return
+        data = b"".join(answers) if answers else b""
+        if data:
+            self.transport.write(data)
+        if self.close_after:
+            self.transport.close()
+
+    def _send(self, data: bytes, *, close: bool) -> None:
+        if self.corked is not None:
+            self.corked.append(data)
+            self.close_after = self.close_after or close
+        elif self.transport is not None and not self.transport.is_closing():
+            if data:
+                self.transport.write(data)
+            if close:
+                self.transport.close()
+
+    def _closing(self) -> bool:
+        return self.transport is None or self.transport.is_closing() or self.close_after
 
     def _count_head(self, size: int) -> None:
         self.head_bytes += size
@@ -126,16 +162,15 @@ class _Connection(asyncio.Protocol):
 
     def _refuse(self, status: int, detail: str) -> None:
         """Answer a request that cannot be read, then close (the rest of its bytes mean nothing)."""
-        if self.transport is not None and not self.transport.is_closing():
+        if not self._closing():
             body = b'{"detail":"' + detail.replace('"', "'").encode("latin-1", "replace") + b'"}'
-            self.transport.write(_STATUS_LINES[status] + b"content-type: application/json\r\ncontent-length: "
-                                 + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
-            self.transport.close()
+            self._send(_STATUS_LINES[status] + b"content-type: application/json\r\ncontent-length: "
+                       + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body, close=True)
         self.queue.clear()
 
     def _serve_queue(self) -> None:
         """Answer the queued requests in order; stop at one whose handler awaits (its task goes on)."""
-        while self.queue and self.transport is not None:
+        while self.queue and not self._closing():
             method, path, headers, body, keep_alive = self.queue.popleft()
             started = time.perf_counter()
             scope: dict[str, Any] = {"type": "http", "method": method, "path": path, "headers": headers,
@@ -160,8 +195,12 @@ class _Connection(asyncio.Protocol):
                       awaited: Any, scope: dict[str, Any], method: str, keep_alive: bool, started: float) -> None:
         answer = await _resume(handler, awaited)
         self.busy = False
-        self._respond(scope, method, answer, keep_alive, started)
-        self._serve_queue()
+        self._cork()
+        try:
+            self._respond(scope, method, answer, keep_alive, started)
+            self._serve_queue()
+        finally:
+            self._uncork()
 
     def _respond(self, scope: dict[str, Any], method: str, answer: tuple[int, list[tuple[bytes, bytes]], bytes],
                  keep_alive: bool, started: float) -> None:
@@ -173,16 +212,14 @@ class _Connection(asyncio.Protocol):
         if not keep_alive:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"".join(head) + (b"" if method == "HEAD" else body))  # one write per response
-            if not keep_alive:
-                self.transport.close()
+        if not self._closing():
+            self._send(b"".join(head) + (b"" if method == "HEAD" else body), close=not keep_alive)
         self.app.observe(scope, status, started)
 
     def _after_answers(self) -> None:
         """Nothing left to answer: close if the server is stopping and no request is arriving."""
-        if self.transport is not None and not self.in_message and self.server.stopping:
-            self.transport.close()
+        if not self.in_message and self.server.stopping:
+            self._send(b"", close=True)
 
     def idle(self) -> bool:
         """No request arriving, queued or being answered."""

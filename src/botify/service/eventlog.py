@@ -65,6 +65,7 @@ class EventLog:
         self.written_events = 0
         self._pending: list[bytes] = []
         self._scheduled = False
+        self.held = False  # write() queues: the front end flushes before the answers leave (see ``write``)
         self._fd = -1
         self._size = 0
         try:
@@ -88,9 +89,14 @@ class EventLog:
                 self.flush()
 
     def write(self, line: bytes) -> None:
-        """Write one line (and any pending) now, with no callback scheduled: the service's request path."""
+        """Write one line (and any pending) now, with no callback scheduled: the service's request path.
+
+        While ``held``, the line waits for the caller's ``flush()``, which must come before any answer leaves: a
+        front end that answers several pipelined requests in one write holds their lines and writes them in one.
+        """
         self._pending.append(line)
-        self.flush()
+        if not self.held:
+            self.flush()
 
     def flush(self) -> None:
         """Write every pending line now."""

@@ -1,12 +1,16 @@
 """A minimal HTTP/1.1 keep-alive client on an asyncio protocol — lean enough not to be the bottleneck.
 
-One ``HttpConnection`` carries one request at a time (as one simulated user's requests are sequential);
-the remote agent opens one per concurrent session. Responses need ``Content-Length`` or chunked encoding.
+One ``HttpConnection`` carries one simulated user's requests one after another (they are sequential), or, when
+several sessions share it, their requests pipelined (HTTP/1.1): each request is written as soon as it is ready,
+the requests written in one turn of the event loop leave in one ``write``, and responses are matched to requests
+in order. The remote agent opens one per concurrent session, or one per ``pipeline`` sessions. Responses need
+``Content-Length`` or chunked encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -16,6 +20,8 @@ __all__ = ["TRANSPORT_ERRORS", "HttpConnection", "parse_base_url"]
 
 TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError)
 """What a failed exchange raises: network errors, a cut-off response, a timeout, an unparsable response."""
+
+_Answer = tuple[int, bytes, bool]  # status, body, the server closes after it
 
 
 def parse_base_url(url: str) -> tuple[str, int]:
@@ -27,57 +33,67 @@ def parse_base_url(url: str) -> tuple[str, int]:
 
 
 class _Response(asyncio.Protocol):
-    """Collects one response at a time from a connection's bytes (status, headers, body)."""
+    """Writes a connection's requests (a turn's together) and hands each response to the oldest waiter."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.waiter: asyncio.Future[tuple[int, bytes, bool]] | None = None
+        self.waiters: collections.deque[asyncio.Future[_Answer]] = collections.deque()
         self._buffer = bytearray()
         self._head: tuple[int, int, int, bool, bool] | None = None  # status, body start, length, chunked, close
+        self._out: list[bytes] = []
         self.lost = False
+        self.closing = False  # the server said Connection: close
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        if self.waiter is not None:
-            self._complete()
+        self._complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        if self.waiter is not None:
-            self._complete()
-
-    def expect(self, waiter: asyncio.Future[tuple[int, bytes, bool]]) -> None:
-        """Resolve ``waiter`` with the next response ``(status, body, close)``."""
-        self.waiter = waiter
         self._complete()
 
-    def _finish(self, result: tuple[int, bytes, bool] | BaseException) -> None:
-        waiter, self.waiter, self._head = self.waiter, None, None
-        if waiter is None or waiter.done():
-            return
-        if isinstance(result, BaseException):
-            waiter.set_exception(result)
-        else:
-            waiter.set_result(result)
+    def send(self, request: bytes, waiter: asyncio.Future[_Answer]) -> None:
+        """Queue ``request``; ``waiter`` gets its response ``(status, body, close)``."""
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._out.append(request)
+        self.waiters.append(waiter)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def _complete(self) -> None:
-        try:
-            response = self._parse()
-        except (ValueError, IndexError) as error:  # an unparsable response
-            self._finish(error)
-            return
-        if response is not None:
-            self._finish(response)
-        elif self.lost:
-            if self._buffer:
-                self._finish(asyncio.IncompleteReadError(bytes(self._buffer), None))
-            else:
-                self._finish(ConnectionResetError("connection closed by the server"))
+        while self.waiters:
+            try:
+                response = self._parse()
+            except (ValueError, IndexError) as error:  # an unparsable response: nothing after it can be read
+                self._fail(error)
+                return
+            if response is None:
+                if self.lost:
+                    partial = bytes(self._buffer)
+                    self._fail(asyncio.IncompleteReadError(partial, None) if partial
+                               else ConnectionResetError("connection closed by the server"))
+                return
+            self.closing = self.closing or response[2]
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(response)
 
-    def _parse(self) -> tuple[int, bytes, bool] | None:
+    def _fail(self, error: BaseException) -> None:
+        self._buffer.clear()
+        self._head = None
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
+
+    def _parse(self) -> _Answer | None:
         buffer = self._buffer
         if self._head is None:
             end = buffer.find(b"\r\n\r\n")
@@ -99,20 +115,22 @@ class _Response(asyncio.Protocol):
             self._head = (status, end + 4, length, chunked, close)
         status, start, length, chunked, close = self._head
         if chunked:
-            return self._chunked(status, start, close)
-        if length >= 0:
+            answer = self._chunked(status, start, close)
+        elif length >= 0:
             if len(buffer) < start + length:
                 return None
-            payload = bytes(buffer[start : start + length])
+            answer = (status, bytes(buffer[start : start + length]), close)
             del buffer[: start + length]
-            return status, payload, close
-        if not self.lost:  # no length: the body runs to the end of the connection
+        elif not self.lost:  # no length: the body runs to the end of the connection
             return None
-        payload = bytes(buffer[start:])
-        buffer.clear()
-        return status, payload, True
+        else:
+            answer = (status, bytes(buffer[start:]), True)
+            buffer.clear()
+        if answer is not None:
+            self._head = None
+        return answer
 
-    def _chunked(self, status: int, start: int, close: bool) -> tuple[int, bytes, bool] | None:
+    def _chunked(self, status: int, start: int, close: bool) -> _Answer | None:
         buffer = self._buffer
         parts: list[bytes] = []
         position = start
@@ -135,10 +153,11 @@ class _Response(asyncio.Protocol):
 
 
 class HttpConnection:
-    """A persistent connection; reconnects lazily after an error or ``Connection: close``.
+    """A persistent connection that any number of coroutines may use at once (their requests are pipelined).
 
-    The response is read by a protocol (no stream objects) and the timeout is one timer per request, not a
-    task: the client's cost per request is a small share of the service's.
+    It reconnects lazily after an error or ``Connection: close``. An error fails every request in flight on it
+    (each caller retries); a response is read by a protocol (no stream objects) and the timeout is one timer per
+    request, not a task: the client's cost per request is a small share of the service's.
     """
 
     def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
@@ -146,50 +165,78 @@ class HttpConnection:
         self.port = port
         self.timeout = timeout
         self._protocol: _Response | None = None
+        self._connecting: asyncio.Future[_Response] | None = None
         self._host_header = f"Host: {host}:{port}\r\n".encode()
 
     async def request(self, method: str, path: str, body: bytes | None = None,
                       headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """Send one request and return ``(status, body)``; raises ``OSError``/``asyncio`` errors on failure."""
         loop = asyncio.get_running_loop()
+        head = f"{method} {path} HTTP/1.1\r\n".encode() + self._host_header
+        if headers:
+            head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
+        if body is None:
+            request = head + b"\r\n"
+        else:
+            request = (head + b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                       + b"\r\n\r\n" + body)
+        protocol = None
         try:
-            protocol = self._protocol
-            if protocol is None or protocol.lost:
-                protocol = self._protocol = await self._connect(loop)
-            assert protocol.transport is not None
-            head = f"{method} {path} HTTP/1.1\r\n".encode() + self._host_header
-            if headers:
-                head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode()
-            if body is None:
-                protocol.transport.write(head + b"\r\n")
-            else:
-                protocol.transport.write(head + b"Content-Type: application/json\r\nContent-Length: "
-                                         + str(len(body)).encode() + b"\r\n\r\n" + body)
-            waiter: asyncio.Future[tuple[int, bytes, bool]] = loop.create_future()
+            protocol = await self._open(loop)
+            waiter: asyncio.Future[_Answer] = loop.create_future()
             timer = loop.call_later(self.timeout, _expire, waiter)
-            protocol.expect(waiter)
+            protocol.send(request, waiter)
             try:
                 status, payload, close = await waiter
             finally:
                 timer.cancel()
         except BaseException:
-            self.close()
+            if protocol is not None:
+                self._drop(protocol, now=True)
             raise
         if close:
-            self.close()
+            self._drop(protocol, now=False)
         return status, payload
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> _Response:
+        """The open connection, or a new one (requests that arrive while it connects wait for the same one)."""
+        protocol = self._protocol
+        if protocol is not None and not protocol.lost and not protocol.closing:
+            return protocol
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect(loop))
+        connecting = self._connecting
+        try:
+            protocol = await asyncio.shield(connecting)
+        finally:
+            if self._connecting is connecting and connecting.done():
+                self._connecting = None
+        self._protocol = protocol
+        return protocol
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Response:
         _, protocol = await asyncio.wait_for(loop.create_connection(_Response, self.host, self.port), self.timeout)
         return protocol
 
+    def _drop(self, protocol: _Response, *, now: bool) -> None:
+        """Send no more requests on ``protocol``'s connection.
+
+        Close it now (an error: the requests still in flight on it fail, and their callers retry) or once its last
+        response is in (``Connection: close``).
+        """
+        if self._protocol is protocol:
+            self._protocol = None
+        protocol.closing = True
+        if protocol.transport is not None and (now or not protocol.waiters):
+            protocol.transport.close()
+
     def close(self) -> None:
-        """Drop the connection (the next request reconnects)."""
+        """Drop the connection (the next request reconnects); requests still in flight on it fail."""
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
         self._protocol = None
 
 
-def _expire(waiter: asyncio.Future[tuple[int, bytes, bool]]) -> None:
+def _expire(waiter: asyncio.Future[_Answer]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError("no response within the timeout"))

@@ -48,13 +48,17 @@ class RemoteAgent:
         backoff: float = 0.05,
         timeout: float = 10.0,
         max_session_length: int = 1000,
+        pipeline: int = 1,
     ) -> None:
         if concurrency < 1:
             raise LabError(f"`concurrency` must be >= 1, got {concurrency}")
+        if pipeline < 1:
+            raise LabError(f"`pipeline` must be >= 1, got {pipeline}")
         self.world = world
         self.url = url.rstrip("/")
         self.host, self.port = parse_base_url(self.url)
         self.concurrency = concurrency
+        self.pipeline = pipeline
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
@@ -83,20 +87,22 @@ class RemoteAgent:
         await self._request(probe, "GET", "/", None)
         probe.close()
 
-        async def worker() -> None:
-            connection = self._connection()
-            try:
-                while queue:
-                    for row in queue.pop():
-                        player = SessionPlayer(self.world, seed, int(numbers[row]), starts=starts, row=row,
-                                               max_session_length=self.max_session_length, returns=returns)
-                        finished[row] = await self._play_session(connection, player)
-                        if progress is not None:
-                            progress(1)
-            finally:
-                connection.close()
+        async def worker(connection: HttpConnection) -> None:
+            while queue:
+                for row in queue.pop():
+                    player = SessionPlayer(self.world, seed, int(numbers[row]), starts=starts, row=row,
+                                           max_session_length=self.max_session_length, returns=returns)
+                    finished[row] = await self._play_session(connection, player)
+                    if progress is not None:
+                        progress(1)
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(queue)))))
+        workers = min(self.concurrency, len(queue))
+        connections = [self._connection() for _ in range(-(-workers // self.pipeline))]
+        try:
+            await asyncio.gather(*(worker(connections[index // self.pipeline]) for index in range(workers)))
+        finally:
+            for connection in connections:
+                connection.close()
         return results_from_players([finished[row] for row in range(len(numbers))], heard=returns is not None)
 
     def _connection(self) -> HttpConnection:
