@@ -278,14 +278,17 @@ class BotifyApp:
         return status, headers, body
 
     def hold_log(self) -> None:
-        """Queue the log lines of the requests answered from now on, until ``release_log``."""
+        """From now on, queue the log lines until ``flush_log``.
+
+        A front end that answers many requests in one turn of the event loop writes their lines in one write; it
+        must call ``flush_log`` before any of their answers leaves.
+        """
         if self.log is not None:
             self.log.held = True
 
-    def release_log(self) -> None:
-        """Write the held log lines, in one write: call it before any of their answers is sent."""
+    def flush_log(self) -> None:
+        """Write the queued log lines, in one write."""
         if self.log is not None:
-            self.log.held = False
             self.log.flush()
 
     def observe(self, scope: Scope, status: int, started: float) -> None:

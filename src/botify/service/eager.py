@@ -3,15 +3,15 @@
 uvicorn wraps every request in ASGI messages and a task of its own: the handler starts on the next turn of the
 event loop, and the head and body go out in two writes (``protocol.py`` joins them). Here a connection parses
 its bytes with httptools and, once a request is whole, starts the app's handler at once (``coro.send(None)``):
-with the in-process store it runs to the end without a task and without waiting for the loop, and the answer
-leaves in one ``write``. Requests that arrive together (HTTP/1.1 pipelining: the remote agent sends several
-sessions' requests on one connection) are answered together: their log lines go out in one write to the log,
-then their answers in one write to the socket. A handler that awaits (Redis) goes on as a task; the
-connection's next request waits for it, so answers keep their order.
+with the in-process store it runs to the end without a task and without waiting for the loop. The answers of
+one turn of the event loop leave at its end (``EagerServer.flush``, as uvicorn's writes do): the turn's log
+lines in one write to the log, then each connection's answers in one write to its socket, so requests that
+arrive together (HTTP/1.1 pipelining: the remote agent sends several sessions' requests on one connection) are
+answered together, and a client woken by the first answer is still reading when the next arrive. A handler
+that awaits (Redis) goes on as a task; the connection's next request waits for it, so answers keep their order.
 
 ``botify serve --server eager`` runs it (uvicorn is the default). The guarantees are uvicorn's, tested the same
-way: the log line is written before the answer (``BotifyApp.release_log`` before the write), a response never split
-across writes, SIGTERM/SIGINT stop
+way: the log line is written before the answer, a response is never split across writes, SIGTERM/SIGINT stop
 accepting, finish every request already read or still arriving, close idle connections (after ``IDLE_TIMEOUT``
 too) and flush the log (``BotifyApp.stopped``), and the process ends by the signal, as uvicorn's does.
 A request whose head or body exceeds its limit gets 413/431 and the connection closes; a malformed one gets 400.
@@ -63,8 +63,8 @@ class _Connection(asyncio.Protocol):
         self.in_message = False  # a request's bytes are arriving
         self.queue: collections.deque[_Request] = collections.deque()
         self.busy = False  # a handler is running on a task
-        self.corked: list[bytes] | None = None  # answers that leave together at ``_uncork``
-        self.close_after = False  # close once the corked answers are written
+        self.out: list[bytes] = []  # answers that leave together when the server flushes, at the end of the turn
+        self.close_after = False  # close once they are written
         self.last_active = 0.0  # the loop's time of the last bytes received (the server's sweep closes idle ones)
 
     # asyncio.Protocol
@@ -83,15 +83,12 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = self.server.now()
-        self._cork()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, "protocol upgrades are not supported")
         except httptools.HttpParserError as error:
             self._refuse(400, f"malformed HTTP request: {error}")
-        finally:
-            self._uncork()
 
     # httptools callbacks
 
@@ -125,32 +122,23 @@ class _Connection(asyncio.Protocol):
         if not self.busy:
             self._serve_queue()
 
-    # answering: the answers to the requests read together (pipelined) leave in one write, after their log lines
+    # answering: what a turn of the event loop answers leaves at its end, after the log lines (EagerServer.flush)
 
-    def _cork(self) -> None:
-        self.corked, self.close_after = [], False
-        self.app.hold_log()
+    def _send(self, data: bytes, *, close: bool) -> None:
+        self.out.append(data)
+        self.close_after = self.close_after or close
+        self.server.pending(self)
 
-    def _uncork(self) -> None:
-        self.app.release_log()  # the log lines first: a kill -9 loses no answered request
-        answers, self.corked = self.corked, None
+    def write_out(self) -> None:
+        """Write the answers queued since the last flush, in one write (the server has flushed the log)."""
+        out, self.out = self.out, []
         if self.transport is None or self.transport.is_closing():
             return
-        data = b"".join(answers) if answers else b""
+        data = out[0] if len(out) == 1 else b"".join(out)
         if data:
             self.transport.write(data)
         if self.close_after:
             self.transport.close()
-
-    def _send(self, data: bytes, *, close: bool) -> None:
-        if self.corked is not None:
-            self.corked.append(data)
-            self.close_after = self.close_after or close
-        elif self.transport is not None and not self.transport.is_closing():
-            if data:
-                self.transport.write(data)
-            if close:
-                self.transport.close()
 
     def _closing(self) -> bool:
         return self.transport is None or self.transport.is_closing() or self.close_after
@@ -195,12 +183,8 @@ class _Connection(asyncio.Protocol):
                       awaited: Any, scope: dict[str, Any], method: str, keep_alive: bool, started: float) -> None:
         answer = await _resume(handler, awaited)
         self.busy = False
-        self._cork()
-        try:
-            self._respond(scope, method, answer, keep_alive, started)
-            self._serve_queue()
-        finally:
-            self._uncork()
+        self._respond(scope, method, answer, keep_alive, started)
+        self._serve_queue()
 
     def _respond(self, scope: dict[str, Any], method: str, answer: tuple[int, list[tuple[bytes, bytes]], bytes],
                  keep_alive: bool, started: float) -> None:
@@ -222,8 +206,8 @@ class _Connection(asyncio.Protocol):
             self._send(b"", close=True)
 
     def idle(self) -> bool:
-        """No request arriving, queued or being answered."""
-        return not self.in_message and not self.busy and not self.queue
+        """No request arriving, queued, being answered or waiting to be written."""
+        return not self.in_message and not self.busy and not self.queue and not self.out
 
 
 async def _resume(handler: Coroutine[Any, Any, Any], awaited: Any) -> Any:
@@ -250,12 +234,14 @@ class EagerServer:
 
     def __init__(self, app: BotifyApp) -> None:
         self.app = app
+        app.hold_log()  # its lines wait for the flush that writes their answers
         self.connections: set[_Connection] = set()
         self.tasks: set[asyncio.Future[None]] = set()
         self.stopping = False
         self.stopped_by: int | None = None  # the signal that stopped the server
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[_Connection] = []  # connections with answers to write at the end of this turn
 
     def now(self) -> float:
         """The event loop's clock (idle connections are swept by it)."""
@@ -269,6 +255,23 @@ class EagerServer:
             if connection.idle() and connection.last_active < oldest and connection.transport is not None:
                 connection.transport.close()
         self._loop.call_later(IDLE_TIMEOUT / 5, self._sweep)
+
+    def pending(self, connection: _Connection) -> None:
+        """``connection`` has answers to write: flush at the end of this turn of the loop."""
+        if not self._waiting:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._waiting.append(connection)
+
+    def flush(self) -> None:
+        """Write the turn's log lines (one write), then each waiting connection's answers (one write each).
+
+        Deferring the answers to the end of the turn answers every request read in it together: a client woken
+        by the first answer is still reading when the others arrive, and the log takes one write per turn.
+        """
+        waiting, self._waiting = self._waiting, []
+        self.app.flush_log()  # the log lines first: a kill -9 loses no answered request
+        for connection in waiting:
+            connection.write_out()
 
     def track(self, task: asyncio.Future[None]) -> None:
         """Keep a handler's task until it ends (SIGTERM waits for it)."""
