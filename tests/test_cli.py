@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from botify.cli import main
+from botify.service.process import ServiceProcess
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str]:
@@ -61,6 +62,17 @@ class TestCommands:
                            "--recommender", "random", "--hook", f"touch {marker}")
         assert code == 0, output
         assert marker.exists()
+
+    def test_remote_agent_pipelined_plays_the_same_day(self, world_dir: Path, tmp_path: Path) -> None:
+        outputs = []
+        for pipeline in ("1", "8"):  # a fresh service each: its session counters are the day's
+            with ServiceProcess(world_dir, log_dir=tmp_path / f"log-{pipeline}") as service:
+                code, output = run("sim", "run", "--world", str(world_dir), "--episodes", "300", "--seed", "3",
+                                   "--recommender", "remote", "--url", service.url, "--concurrency", "16",
+                                   "--pipeline", pipeline)
+                assert code == 0, output
+                outputs.append([line for line in output.splitlines() if line.startswith("day 0:")])
+        assert outputs[0] == outputs[1] and outputs[0][0].startswith("day 0: 300 episodes, reward")
 
     def test_console_agent(self, world_dir: Path) -> None:
         code, output = run("sim", "run", "--world", str(world_dir), "--episodes", "1", "--recommender", "console",

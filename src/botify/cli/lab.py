@@ -12,6 +12,7 @@ import click
 from botify.cli.common import DEFAULT_WORLD, DEMO_EPISODES, console
 from botify.errors import ConfigError
 from botify.experiments import BUNDLED
+from botify.recipes import CONCURRENCY, PIPELINE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +26,10 @@ def _recipe_options(episodes: int, out: Path) -> list[Any]:
         click.option("--episodes", type=click.IntRange(min=1), default=episodes, show_default=True,
                      help="Episodes of the A/B day."),
         click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True),
-        click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True),
+        click.option("--concurrency", type=click.IntRange(min=1), default=CONCURRENCY, show_default=True,
+                     help="Sessions in flight on the HTTP days."),
+        click.option("--pipeline", type=click.IntRange(min=1), default=PIPELINE, show_default=True,
+                     help="Sessions per connection (their requests pipelined); 1: a connection per session."),
         click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True),
         click.option("--out", type=click.Path(path_type=Path), default=out, show_default=True),
         click.option("--rebuild", is_flag=True,
@@ -49,8 +53,8 @@ def _with(options: list[Any]) -> Callable[[F], F]:
                                  "artifacts and your own recommenders).")
 @click.option("--calibration", is_flag=True,
               help="Instead: the quick calibration day (Random vs StickyArtist vs TopPop), no training.")
-def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
-         out: Path, rebuild: bool, experiment_file: Path | None, calibration: bool) -> None:
+def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, pipeline: int,
+         workers: int, out: Path, rebuild: bool, experiment_file: Path | None, calibration: bool) -> None:
     """The main job: the report's experiment, DSSM (control) vs the report's custom recommender over real HTTP.
 
     World -> collection day -> DSSM + Contextual from its logs -> A/B day -> table, report.md and report.html.
@@ -61,7 +65,8 @@ def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concu
 
         out.mkdir(parents=True, exist_ok=True)
         run_calibration(CalibrationOptions(world_dir=world_dir, out=out, episodes=episodes, seed=seed,
-                                           concurrency=concurrency, workers=workers), console)
+                                           concurrency=concurrency, pipeline=pipeline, workers=workers),
+                        console)
         return
     from botify.recipes.experiment import ExperimentOptions, run_experiment
     from botify.recipes.models import REPORT_MODELS
@@ -69,21 +74,23 @@ def demo(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concu
     plan = experiment_file or BUNDLED / "report.yml"
     run_experiment(ExperimentOptions(
         world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,
-        concurrency=concurrency, workers=workers, models=REPORT_MODELS, plan=plan, rebuild=rebuild,
+        concurrency=concurrency, pipeline=pipeline, workers=workers, models=REPORT_MODELS, plan=plan,
+        rebuild=rebuild,
         title="Botify demo" if experiment_file is None else f"Botify: {plan.name}"), console)
 
 
 @click.command("seminar")
 @_with(_recipe_options(70_000, Path("runs/seminar")))
-def seminar(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, workers: int,
-            out: Path, rebuild: bool) -> None:
+def seminar(world_dir: Path, collect_episodes: int, episodes: int, seed: int, concurrency: int, pipeline: int,
+            workers: int, out: Path, rebuild: bool) -> None:
     """Collection day -> train all models -> 7-way A/B day vs Random -> the seminar table."""
     from botify.recipes.experiment import ExperimentOptions, run_experiment
     from botify.recipes.models import SEMINAR_MODELS
 
     run_experiment(ExperimentOptions(
         world_dir=world_dir, out=out, collect_episodes=collect_episodes, episodes=episodes, seed=seed,
-        concurrency=concurrency, workers=workers, models=SEMINAR_MODELS, plan=BUNDLED / "seminar.yml",
+        concurrency=concurrency, pipeline=pipeline, workers=workers, models=SEMINAR_MODELS,
+        plan=BUNDLED / "seminar.yml",
         rebuild=rebuild, title="Botify seminar"), console)
 
 
@@ -140,10 +147,13 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
 @click.option("--pre-days", type=click.IntRange(min=0), default=0, show_default=True,
               help="Days before the experiment with every user on the control arm: CUPED's covariate.")
 @click.option("--seed", type=click.IntRange(min=0), default=31337, show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=CONCURRENCY, show_default=True,
+              help="Sessions in flight.")
+@click.option("--pipeline", type=click.IntRange(min=1), default=PIPELINE, show_default=True,
+              help="Sessions per connection (their requests pipelined); 1: a connection per session.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/longterm"), show_default=True)
 def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, days: int, pre_days: int, seed: int,
-             concurrency: int, out: Path) -> None:
+             concurrency: int, pipeline: int, out: Path) -> None:
     """The long-term experiment over real HTTP: whether the short-term and the long-term winners agree.
 
     Days under the return model (docs/returns.md) -> each arm by day, retention curves, day 0's A/B and the
@@ -152,4 +162,4 @@ def longterm(world_dir: Path, experiment_file: Path | None, artifacts: Path, day
     from botify.recipes.longterm import LongTermOptions, run_long_term
 
     run_long_term(LongTermOptions(world_dir, experiment_file or BUNDLED / "longterm.yml", artifacts, out, days, seed,
-                                  concurrency, pre_days), console)
+                                  concurrency, pre_days, pipeline), console)

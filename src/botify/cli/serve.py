@@ -28,9 +28,10 @@ from botify.cli.common import DEFAULT_WORLD
               help="Shared per-user session state: redis://127.0.0.1:6379/0, unix:///path/redis.sock?db=0, or a "
                    "Redis Cluster by some of its nodes, redis-cluster://127.0.0.1:7000,127.0.0.1:7001 "
                    "(default: in-process).")
-@click.option("--server", type=click.Choice(["uvicorn", "eager"]), default="uvicorn", show_default=True,
-              help="HTTP front end: uvicorn, or eager, the lab's own on the same uvloop and httptools, which answers "
-                   "without a task per request (docs/scaling.md compares them).")
+@click.option("--server", type=click.Choice(["eager", "uvicorn"]), default="eager", show_default=True,
+              help="HTTP front end: eager, the lab's own on uvloop and httptools (answers without a task per request, "
+                   "a turn's answers together), or uvicorn on the same two libraries (docs/scaling.md compares "
+                   "them).")
 def serve(config_path: Path | None, world_dir: Path, host: str, port: int, workers: int, log_dir: Path,
           log_max_bytes: int, artifacts: Path, admin_token: str | None, state: str | None, server: str) -> None:
     """Run the recommendation service until SIGTERM/SIGINT."""

@@ -53,6 +53,10 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
 @click.option("--url", default="http://127.0.0.1:5001", show_default=True, help="Service URL (remote).")
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Sessions in flight.")
+@click.option("--pipeline", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Sessions per connection (remote): their requests are pipelined (HTTP/1.1); our service answers "
+                   "them together, at about half the CPU per request. 1: a connection per session, as a server "
+                   "without pipelining needs.")
 @click.option("--experiment", type=click.Path(path_type=Path), default=None,
               help="Experiment YAML (inprocess: served; remote: the service's file, for per-arm figures); "
                    "default: the calibration experiment.")
@@ -67,8 +71,8 @@ def _between_days(pause: bool, hook: str | None) -> Callable[[int], None] | None
 @click.option("--pause", is_flag=True, help="Wait for Enter between days.")
 @click.option("--hook", default=None, help="Command to run between days (gets BOTIFY_DAY).")
 def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, url: str, days: int,
-            concurrency: int, experiment: Path | None, artifacts: Path, ray_address: str | None, shards: int | None,
-            calendar_file: Path | None, pause: bool, hook: str | None) -> None:
+            concurrency: int, pipeline: int, experiment: Path | None, artifacts: Path, ray_address: str | None,
+            shards: int | None, calendar_file: Path | None, pause: bool, hook: str | None) -> None:
     """Simulate DAYS days of EPISODES sessions and print mean reward and steps per day.
 
     In a world with the return model (docs/returns.md) each day's visitors come from the model: it prints each
@@ -90,14 +94,14 @@ def sim_run(world_dir: Path, episodes: int | None, seed: int, recommender: str, 
             raise LabError("--ray shards the inprocess and remote recommenders")
         agent = RayAgent(sim_world, world_dir, plan=plan if recommender == "inprocess" else None,
                          artifacts=artifacts, url=url if recommender == "remote" else None, concurrency=concurrency,
-                         address=None if ray_address == "local" else ray_address, shards=shards)
+                         pipeline=pipeline, address=None if ray_address == "local" else ray_address, shards=shards)
         console.print(f"Ray: {agent.shards} shards of the users")
     elif recommender == "inprocess":
         agent = InProcessAgent(sim_world, plan, artifacts=artifacts)
     elif recommender == "random":
         agent = RandomAgent(sim_world)
     elif recommender == "remote":
-        agent = RemoteAgent(sim_world, url, concurrency=concurrency)
+        agent = RemoteAgent(sim_world, url, concurrency=concurrency, pipeline=pipeline)
     else:
         agent = ConsoleAgent(sim_world, console=console)
     if sim_world.truth.returns is not None:

@@ -87,7 +87,7 @@ class ClusterSpec:
     blocking_state_calls: bool = False  # replicas wait for Redis in blocking calls (the path before awaited ones)
     redis_shards: int = 0  # > 0: a Redis Cluster of that many masters instead of one Redis
     redis_replicas: int = 0  # replicas per Redis Cluster master
-    server: str = "uvicorn"  # each replica's HTTP front end (botify serve --server)
+    server: str = "eager"  # each replica's HTTP front end (botify serve --server)
 
 
 @dataclass

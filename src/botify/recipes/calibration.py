@@ -13,6 +13,7 @@ from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.experiments import DEFAULT_PLAN, load_experiments
+from botify.recipes import CONCURRENCY, PIPELINE
 from botify.recipes.day import ensure_world, http_day
 from botify.recipes.report import write_reports
 from botify.sim.world import load_sim_world
@@ -29,7 +30,8 @@ class CalibrationOptions:
     out: Path = Path("runs/demo")
     episodes: int = 20_000
     seed: int = 31337
-    concurrency: int = 16
+    concurrency: int = CONCURRENCY
+    pipeline: int = PIPELINE
     workers: int = 1
     experiment: Path = DEFAULT_PLAN
 
@@ -43,7 +45,7 @@ def run_calibration(options: CalibrationOptions, console: Console) -> Analysis:
     log_dir = options.out / "logs"
     http_day(load_sim_world(options.world_dir), options.world_dir, config=options.experiment, log_dir=log_dir,
              episodes=range(options.episodes), seed=options.seed, console=console, label="[2-3/4]",
-             concurrency=options.concurrency, workers=options.workers)
+             concurrency=options.concurrency, pipeline=options.pipeline, workers=options.workers)
     analysis = analyze_logs([log_dir], plan.routing.name, metrics_plan=plan.metrics)
     total = time.perf_counter() - started
     report = write_reports(
@@ -52,6 +54,6 @@ def run_calibration(options: CalibrationOptions, console: Console) -> Analysis:
                 f"world {options.world_dir}; {total:.0f} s end to end."),
         context={"world": options.world_dir, "world seed": load_catalog(options.world_dir).manifest.get("seed", "?"),
                  "episodes": options.episodes, "seed": options.seed, "concurrency": options.concurrency,
-                 "workers": options.workers})
+                 "pipeline": options.pipeline, "workers": options.workers})
     console.print(f"[4/4] report written to {report} and report.html ({total:.0f} s end to end)")
     return analysis

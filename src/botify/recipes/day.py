@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from botify.recipes import CONCURRENCY, PIPELINE
 from botify.service.process import ServiceProcess
 from botify.sim.agents.remote import RemoteAgent
 from botify.sim.engine import SessionResults
@@ -28,8 +29,8 @@ def ensure_world(world_dir: Path, console: Console) -> None:
 
 
 def http_day(world: SimWorld, world_dir: Path, *, config: Path, log_dir: Path, episodes: range, seed: int,
-             console: Console, label: str, concurrency: int = 16, workers: int = 1,
-             artifacts: Path | None = None) -> SessionResults:
+             console: Console, label: str, concurrency: int = CONCURRENCY, pipeline: int = PIPELINE,
+             workers: int = 1, artifacts: Path | None = None) -> SessionResults:
     """Serve ``config`` on a free port (fresh ``log_dir``), simulate ``episodes`` over HTTP, stop with SIGTERM."""
     shutil.rmtree(log_dir, ignore_errors=True)
     extra = ["--artifacts", str(artifacts)] if artifacts is not None else []
@@ -38,7 +39,7 @@ def http_day(world: SimWorld, world_dir: Path, *, config: Path, log_dir: Path, e
                                  extra_args=extra).start()
     try:
         console.print(f"{label}: service up at {service.url} (logs in {log_dir})")
-        agent = RemoteAgent(world, service.url, concurrency=concurrency)
+        agent = RemoteAgent(world, service.url, concurrency=concurrency, pipeline=pipeline)
         with Progress(TextColumn(f"{label}: simulating over HTTP"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("sessions", total=len(episodes))

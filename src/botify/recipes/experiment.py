@@ -17,6 +17,7 @@ from rich.console import Console
 
 from botify.ab.analyze import Analysis, analyze_logs
 from botify.experiments import BUNDLED, load_experiments
+from botify.recipes import CONCURRENCY, PIPELINE
 from botify.recipes.cache import CachedStep, collection_key, model_key
 from botify.recipes.day import ensure_world, http_day
 from botify.recipes.models import EXPLORATION, REPORT_MODELS
@@ -39,7 +40,8 @@ class ExperimentOptions:
     collect_episodes: int = 200_000
     episodes: int = 30_000
     seed: int = 31337
-    concurrency: int = 16
+    concurrency: int = CONCURRENCY
+    pipeline: int = PIPELINE
     workers: int = 1
     models: tuple[str, ...] = REPORT_MODELS
     plan: Path = BUNDLED / "report.yml"
@@ -59,7 +61,7 @@ def _collection_day(options: ExperimentOptions, world: SimWorld, console: Consol
     step.forget()
     http_day(world, options.world_dir, config=EXPLORATION, log_dir=logs,
              episodes=range(options.collect_episodes), seed=options.seed, console=console,
-             label="[1/4] collection day", concurrency=options.concurrency)
+             label="[1/4] collection day", concurrency=options.concurrency, pipeline=options.pipeline)
     step.record()
     return logs, key
 
@@ -114,7 +116,7 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
     http_day(world, options.world_dir, config=options.plan, log_dir=day_logs,
              episodes=range(options.collect_episodes, options.collect_episodes + options.episodes),
              seed=options.seed, console=console, label="[3/4] experiment day", concurrency=options.concurrency,
-             workers=options.workers, artifacts=artifacts)
+             pipeline=options.pipeline, workers=options.workers, artifacts=artifacts)
     analysis = analyze_logs([day_logs], plan.routing.name, metrics_plan=plan.metrics)
     day_seconds = time.perf_counter() - day_started
     total = time.perf_counter() - started
@@ -125,8 +127,8 @@ def run_experiment(options: ExperimentOptions, console: Console) -> Analysis:
                 f"(A/B day and analysis {day_seconds:.0f} s)."),
         context={"world": options.world_dir, "world seed": catalog.manifest.get("seed", "?"),
                  "collection episodes": options.collect_episodes, "experiment episodes": options.episodes,
-                 "seed": options.seed, "concurrency": options.concurrency, "workers": options.workers,
-                 "models": ", ".join(options.models), "experiment file": options.plan})
+                 "seed": options.seed, "concurrency": options.concurrency, "pipeline": options.pipeline,
+                 "workers": options.workers, "models": ", ".join(options.models), "experiment file": options.plan})
     steps.done("A/B day, analysis and reports")
     console.print(f"[4/4] report written to {report} and report.html ({total:.0f} s end to end, "
                   f"A/B day and analysis {day_seconds:.0f} s)")

@@ -33,6 +33,7 @@ from botify.ab.longterm import (
 from botify.ab.table import Comparison, render_markdown, render_rich
 from botify.errors import LabError
 from botify.experiments import ExperimentPlan, load_experiments
+from botify.recipes import CONCURRENCY, PIPELINE
 from botify.recipes.horizon import arms_by_day, retention_table, write_calendar
 from botify.recipes.progress import progress_bars
 from botify.service.process import ServiceProcess
@@ -56,9 +57,10 @@ class LongTermOptions:
     out: Path
     days: int = 15
     seed: int = 31337
-    concurrency: int = 16
+    concurrency: int = CONCURRENCY
     pre_days: int = 0
     """Days before the experiment, every user served by the control arm: the CUPED covariate's period."""
+    pipeline: int = PIPELINE
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def run_long_term(options: LongTermOptions, console: Console) -> Winners:
                                                extra_args=["--artifacts", str(options.artifacts)]).start())
             what = f"{options.pre_days} pre-period days (everyone on C)" if pre else f"{options.days} days"
             console.print(f"service up at {services[-1].url}; {what} over HTTP (logs in {logs})")
-        return RemoteAgent(world, services[-1].url, concurrency=options.concurrency)
+        return RemoteAgent(world, services[-1].url, concurrency=options.concurrency, pipeline=options.pipeline)
 
     try:
         with progress_bars(console, transient=True) as progress:

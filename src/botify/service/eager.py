@@ -10,7 +10,7 @@ arrive together (HTTP/1.1 pipelining: the remote agent sends several sessions' r
 answered together, and a client woken by the first answer is still reading when the next arrive. A handler
 that awaits (Redis) goes on as a task; the connection's next request waits for it, so answers keep their order.
 
-``botify serve --server eager`` runs it (uvicorn is the default). The guarantees are uvicorn's, tested the same
+``botify serve`` runs it (``--server uvicorn`` runs uvicorn instead). The guarantees are uvicorn's, tested the same
 way: the log line is written before the answer, a response is never split across writes, SIGTERM/SIGINT stop
 accepting, finish every request already read or still arriving, close idle connections (after ``IDLE_TIMEOUT``
 too) and flush the log (``BotifyApp.stopped``), and the process ends by the signal, as uvicorn's does.

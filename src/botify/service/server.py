@@ -1,7 +1,7 @@
 """Run the service, one process or several sharing the port, on one of two HTTP front ends.
 
-``server="uvicorn"`` (the default) is uvicorn on uvloop and httptools (with ``protocol.py``'s one write per
-response); ``server="eager"`` is the lab's own HTTP/1.1 front end on the same two libraries (``eager.py``). Each
+``server="eager"`` (the default) is the lab's own HTTP/1.1 front end on uvloop and httptools (``eager.py``);
+``server="uvicorn"`` is uvicorn on the same two libraries (with ``protocol.py``'s one write per response). Each
 process builds the service once. With one worker, the app built (and checked: plan, plugins' probes, artifacts,
 state URL) is the app served. With several, the parent checks the plan's recommenders and the state URL once, then
 starts the worker processes (uvicorn's own, or ``eager_worker`` processes sharing the parent's listening socket);
@@ -51,14 +51,14 @@ class ServeOptions:
     artifacts: Path | None = None
     admin_token: str | None = None
     state: str | None = None
-    server: str = "uvicorn"
+    server: str = "eager"
 
     def __post_init__(self) -> None:
         if self.server not in SERVERS:
             raise ConfigError(f"`server` must be one of {list(SERVERS)}, got {self.server!r}")
 
 
-SERVERS = ("uvicorn", "eager")
+SERVERS = ("eager", "uvicorn")
 """The HTTP front ends ``botify serve --server`` offers."""
 
 

@@ -45,7 +45,7 @@ class _Shard:
     """One actor: an in-process or remote agent for the users of one shard."""
 
     def __init__(self, world_dir: str, plan: ExperimentPlan | None, artifacts: str | None, url: str | None,
-                 concurrency: int, max_session_length: int) -> None:
+                 concurrency: int, max_session_length: int, pipeline: int = 1) -> None:
         world = load_sim_world(world_dir)
         self.world = world
         self.agent: InProcessAgent | RemoteAgent
@@ -53,7 +53,8 @@ class _Shard:
             assert plan is not None
             self.agent = InProcessAgent(world, plan, artifacts=artifacts, max_session_length=max_session_length)
         else:
-            self.agent = RemoteAgent(world, url, concurrency=concurrency, max_session_length=max_session_length)
+            self.agent = RemoteAgent(world, url, concurrency=concurrency, max_session_length=max_session_length,
+                                     pipeline=pipeline)
 
     def play(self, episodes: npt.NDArray[np.int64], users: npt.NDArray[np.int64], seed: int,
              fatigue: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None) -> SessionResults:
@@ -71,14 +72,16 @@ class RayAgent:
     Parameters
     ----------
     world, world_dir : the world (the driver draws each episode's user) and its directory (the actors load it).
-    plan, artifacts : the experiment to play in-process; or ``url`` (and ``concurrency`` per actor) for HTTP.
+    plan, artifacts : the experiment to play in-process; or ``url`` (and ``concurrency`` and ``pipeline`` per actor,
+        as ``RemoteAgent``'s) for HTTP.
     address : ``None`` starts a local Ray instance; else a cluster address (``auto``, ``HOST:PORT``, ``ray://…``).
     shards : actors (default: the cluster's CPUs).
     """
 
     def __init__(self, world: SimWorld, world_dir: str | Path, *, plan: ExperimentPlan | None = None,
                  artifacts: str | Path | None = None, url: str | None = None, concurrency: int = 16,
-                 address: str | None = None, shards: int | None = None, max_session_length: int = 1000) -> None:
+                 address: str | None = None, shards: int | None = None, max_session_length: int = 1000,
+                 pipeline: int = 1) -> None:
         if (plan is None) == (url is None):
             raise LabError("RayAgent plays either an experiment in-process (plan) or a service (url)")
         ray = require_ray()
@@ -90,7 +93,7 @@ class RayAgent:
         self.shards = shards or max(int(ray.cluster_resources().get("CPU", 1)), 1)
         actor = ray.remote(num_cpus=1)(_Shard)
         self.actors = [actor.remote(str(world_dir), plan, None if artifacts is None else str(artifacts), url,
-                                    concurrency, max_session_length) for _ in range(self.shards)]
+                                    concurrency, max_session_length, pipeline) for _ in range(self.shards)]
 
     def play(self, episodes: Episodes, *, seed: int, progress: Progress | None = None,
              users: npt.NDArray[np.int64] | None = None, returns: ListenFactors | None = None) -> SessionResults:
