@@ -1,4 +1,9 @@
-"""The demo's collection day over HTTP: the simulator's per-step cost and the day's wall time, new vs previous.
+"""The demo's collection day over HTTP: the simulator's per-step cost, the transport, and the day's wall time.
+
+The transport: the day as the recipes played it until 2026-12-07 (the service on uvicorn, 16 sessions in
+flight, a connection each) against today's (the eager front end, 32 sessions in flight, 8 per connection with
+their requests pipelined), interleaved, with each side's CPU time per request (service: ``/proc``; simulator:
+this process's ``getrusage``). Both must play the same sessions.
 
 The previous step (until 2026-12-03) ran the user model's vectorised equations on one-element arrays
 (``play_step``) and hashed the budget draw from the seed; today's computes the same floats in Python
@@ -9,6 +14,8 @@ the demo starts it) with each step, interleaved, so that a busy machine slows bo
 
 from __future__ import annotations
 
+import os
+import resource
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +27,8 @@ from rich.console import Console
 
 from botify.recipes.day import http_day
 from botify.recipes.experiment import EXPLORATION
+from botify.service.process import ServiceProcess
+from botify.sim.agents.remote import RemoteAgent
 from botify.sim.episodes import budget_uniform_one
 from botify.sim.model import play_step
 from botify.sim.session import SessionPlayer
@@ -82,6 +91,34 @@ def day_seconds(world: SimWorld, world_dir: Path, episodes: int) -> tuple[float,
         return time.perf_counter() - started, float(results.time.sum())
 
 
+TRANSPORTS = {"uvicorn, a connection per session (16)": ("uvicorn", 16, 1),
+              "eager, 8 sessions per connection (32)": ("eager", 32, 8)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def transport_day(world: SimWorld, world_dir: Path, episodes: int, server: str, concurrency: int,
+                  pipeline: int) -> dict[str, float]:
+    """The exploration day on one transport: wall time, both sides' CPU µs per request, the day's total time."""
+    with tempfile.TemporaryDirectory() as logs, ServiceProcess(world_dir, config=EXPLORATION, log_dir=logs,
+                                                                extra_args=["--server", server]) as service:
+        assert service.process is not None
+        agent = RemoteAgent(world, service.url, concurrency=concurrency, pipeline=pipeline)
+        service_before, own_before = _cpu_seconds(service.process.pid), resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        results = agent.play(range(episodes), seed=31337)
+        seconds = time.perf_counter() - started
+        own_after = resource.getrusage(resource.RUSAGE_SELF)
+        service_cpu = _cpu_seconds(service.process.pid) - service_before
+    requests = agent.answered_requests
+    own = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
+    return {"seconds": seconds, "service_us": 1e6 * service_cpu / requests, "simulator_us": 1e6 * own / requests,
+            "total": float(results.time.sum())}
+
+
 def run(world_dir: Path, episodes: int = 30_000, rounds: int = 2) -> dict[str, float]:
     world = load_sim_world(world_dir)
     with _step(previous=True):
@@ -103,4 +140,21 @@ def run(world_dir: Path, episodes: int = 30_000, rounds: int = 2) -> dict[str, f
     before, after = min(seconds[True]), min(seconds[False])
     print(f"exploration day over HTTP, {episodes:,} episodes (best of {rounds}, interleaved): previous {before:.1f} s, "
           f"today {after:.1f} s ({before / after:.2f}x); the demo's day is {200_000 // episodes}x longer")
-    return {"step_ratio": today_rate / previous_rate, "day_ratio": before / after}
+    measured: dict[str, list[dict[str, float]]] = {name: [] for name in TRANSPORTS}
+    for _ in range(rounds):
+        for name, (server, concurrency, pipeline) in TRANSPORTS.items():
+            measured[name].append(transport_day(world, world_dir, episodes, server, concurrency, pipeline))
+    assert len({row["total"] for rows in measured.values() for row in rows}) == 1, "the same sessions on both"
+    print(f"the transport, {episodes:,} episodes, {rounds} rounds interleaved (best of each):")
+    best = {name: {key: min(row[key] for row in rows) for key in ("seconds", "service_us", "simulator_us")}
+            for name, rows in measured.items()}
+    for name, row in best.items():
+        print(f"  {name:<40}{row['seconds']:>7.2f} s   service {row['service_us']:5.1f} µs/request   "
+              f"simulator {row['simulator_us']:5.1f} µs/request")
+    old, new = (best[name] for name in TRANSPORTS)
+    print(f"  today / previous: day {new['seconds'] / old['seconds']:.2f}x, service CPU per request "
+          f"{new['service_us'] / old['service_us']:.2f}x, simulator CPU per request "
+          f"{new['simulator_us'] / old['simulator_us']:.2f}x")
+    return {"step_ratio": today_rate / previous_rate, "day_ratio": before / after,
+            "transport_day_ratio": new["seconds"] / old["seconds"],
+            "transport_service_ratio": new["service_us"] / old["service_us"]}

@@ -34,7 +34,8 @@ def _demo(source: Path, work: Path) -> dict[str, object]:
                             env={**os.environ, "PYTHONPATH": str(source), "COLUMNS": "200"}).stdout
     seconds = time.perf_counter() - started
     steps = dict(re.findall(r"([a-zA-Z/, ]+?) (\d+) s(?:,|$)", output.split("time per step:")[-1].strip()))
-    rows = [line for line in output.splitlines() if line.startswith("│ T") and "latency" not in line]
+    rows = [" | ".join(cell.strip() for cell in line.split("│")) for line in output.splitlines()
+            if line.startswith("│ T") and "latency" not in line]  # cells without padding: widths follow the values
     digest = hashlib.sha256()
     for path in sorted((work / "demo" / "artifacts").rglob("*.np[yz]")):
         digest.update(path.read_bytes())
@@ -74,3 +75,6 @@ def run(world_dir: Path, base: str | None = None) -> None:
     first_now, first_then = runs["working tree"][0], runs[base][0]
     print(f"  same artifacts: {'yes' if first_now['artifacts'] == first_then['artifacts'] else 'no'}; "
           f"same A/B table apart from latency: {'yes' if first_now['rows'] == first_then['rows'] else 'no'}")
+    for then_row, now_row in zip(first_then["rows"], first_now["rows"], strict=False):  # type: ignore[call-overload]
+        if then_row != now_row:
+            print(f"    {base[:12]}: {then_row}\n    working tree: {now_row}")
