@@ -10,6 +10,7 @@ import pytest
 from botify.artifacts import load_artifact
 from botify.errors import ConfigError
 from botify.train.base import NotFittedError
+from botify.train.contextual import Contextual
 from botify.train.dataset import Interactions, load_interactions, time_split
 from botify.train.dssm import DSSM
 from botify.train.metrics import ranking_metrics
@@ -61,13 +62,39 @@ class TestOfflineModels:
             assert result.metrics.recall > 3 * result.toppop.recall
 
     @pytest.mark.parametrize("name", ["dssm", "contextual"])
-    def test_the_final_fit_trains_as_long_as_the_evaluation_found_best(self, name: str, catalog: Catalog,
-                                                                       data: Interactions, tmp_path: Path) -> None:
+    def test_the_evaluated_model_is_served_with_every_user_and_context_of_the_logs(
+            self, name: str, catalog: Catalog, data: Interactions, tmp_path: Path) -> None:
         train_model(name, catalog, data, tmp_path)
-        parameters = load_artifact(tmp_path, name, catalog).manifest["parameters"]
-        assert parameters["fixed_epochs"] >= 1  # the evaluation run's best epoch count, recorded for reproduction
+        artifact = load_artifact(tmp_path, name, catalog)
+        assert artifact.manifest["refit"] is False and artifact.manifest["parameters"]["fixed_epochs"] is None
+        train, _ = time_split(data, 0.2)
+        if name == "dssm":  # the towers are the evaluated ones; users' bags come from every line
+            evaluated = DSSM(catalog, random_state=0).fit(train)
+            np.testing.assert_array_equal(artifact.arrays["item_vectors"], evaluated.item_vectors)
+            assert set(np.asarray(artifact.arrays["users"])) == set(np.unique(data.positives().user))
+            assert not np.array_equal(artifact.arrays["user_vectors"], evaluated.user_vectors)
+        else:
+            lists = np.asarray(artifact.arrays["lists"])
+            contexts = np.unique(Contextual(catalog).pairs(data)[0])
+            assert (lists[contexts, 0] >= 0).all()
+            assert len(contexts) > len(np.unique(Contextual(catalog).pairs(train)[0]))
+
+    @pytest.mark.parametrize("name", ["dssm", "contextual"])
+    def test_a_refit_trains_as_long_as_the_evaluation_found_best(self, name: str, catalog: Catalog,
+                                                                 data: Interactions, tmp_path: Path) -> None:
+        train_model(name, catalog, data, tmp_path, refit=True)
+        manifest = load_artifact(tmp_path, name, catalog).manifest
+        assert manifest["refit"] is True
+        assert manifest["parameters"]["fixed_epochs"] >= 1  # the evaluation's best epoch count, for reproduction
         again = DSSM(catalog, dim=32, fixed_epochs=3).fit(data)
         assert [entry["epoch"] for entry in again.history_] == [0, 1, 2] and again.best_epochs_ == 3
+
+    def test_models_without_a_served_history_refit(self, catalog: Catalog, data: Interactions,
+                                                   tmp_path: Path) -> None:
+        train_model("toppop", catalog, data, tmp_path)
+        artifact = load_artifact(tmp_path, "toppop", catalog)
+        assert artifact.manifest["refit"] is True
+        assert np.asarray(artifact.arrays["popularity"]).sum() == len(data)
 
     def test_contextual_lists_hold_same_artist_tracks(self, catalog: Catalog, data: Interactions,
                                                       tmp_path: Path) -> None:

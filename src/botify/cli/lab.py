@@ -104,8 +104,11 @@ def seminar(world_dir: Path, collect_episodes: int, episodes: int, seed: int, co
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--params", "params_json", default="{}", show_default=True,
               help="JSON object of constructor parameters for a trainer plugin, e.g. '{\"factors\": 32}'.")
+@click.option("--refit", is_flag=True,
+              help="Save a second fit on all the logs instead of the evaluated DSSM or Contextual (whose users' "
+                   "bags and context tracks are read from all the logs either way).")
 def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path, out: Path, seed: int,
-          params_json: str) -> None:
+          params_json: str, refit: bool) -> None:
     """Train MODELS from logs and save their artifacts, with offline metrics beside TopPop.
 
     A model is a built-in (toppop, dssm, dssm-triplet, als, contextual, contextual-diverse, or all) or a trainer
@@ -131,7 +134,8 @@ def train(models: tuple[str, ...], log_paths: tuple[Path, ...], world_dir: Path,
     console.print(f"{report.describe()}; {len(data):,} interactions")
     for spec in specs.values():
         with progress_bars(console, "epochs", transient=True) as progress:
-            result = train_model(spec, catalog, data, out, seed=seed, report=report, progress=progress)
+            result = train_model(spec, catalog, data, out, seed=seed, report=report, progress=progress,
+                                 refit=refit)
         console.print(f"trained {result.describe()}")
 
 

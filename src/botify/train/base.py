@@ -65,6 +65,15 @@ class OfflineModel(ABC):
             raise ConfigError(f"`k` must be a positive integer, got {k!r}")
         return self._recommend(np.asarray(users, dtype=np.int64), k)
 
+    def serve_history(self, data: Interactions) -> bool:
+        """Let the fitted model serve every user and track of ``data`` without training on it again.
+
+        A model whose serving state is read from the logs rather than learnt (DSSM's users' bags of liked
+        tracks, Contextual's context tracks and each user's last track) refreshes it from ``data`` here and
+        returns True; the default, False, means the model can only serve ``data`` by fitting it.
+        """
+        return False
+
     def get_config(self) -> dict[str, Any]:
         """Name and parameters (for manifests)."""
         return {"model": self.name, "random_state": self.random_state, **self._params()}

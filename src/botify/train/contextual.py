@@ -233,6 +233,14 @@ class Contextual(OfflineModel):
             self.context_tower.load_state_dict(best_state[0])
             self.target_tower.load_state_dict(best_state[1])
         self.best_val_mse = best
+        self._read_history(data, context)
+
+    def serve_history(self, data: Interactions) -> bool:
+        """Lists for every track ``data`` shows as a context, and each user's last track in it (read, not learnt)."""
+        self._read_history(data, self.pairs(data)[0])
+        return True
+
+    def _read_history(self, data: Interactions, context: IntArray) -> None:
         self.seen_contexts = np.unique(context)
         last_rows = np.r_[np.flatnonzero(np.diff(data.user)), len(data) - 1] if len(data) else np.zeros(0, np.int64)
         self.last_track_of = dict(zip(data.user[last_rows].tolist(), data.track[last_rows].tolist(), strict=True))

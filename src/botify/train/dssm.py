@@ -234,6 +234,11 @@ class DSSM(OfflineModel):
         self.best_val_recall = best
         self._set_users(*self._bags(data))
 
+    def serve_history(self, data: Interactions) -> bool:
+        """Users' vectors from their bags in ``data``: the user tower reads a bag, it learns no user."""
+        self._set_users(*self._bags(data))
+        return True
+
     def _batch_loss(self, rows: IntArray, targets: IntArray, indptr: IntArray, tracks: IntArray,
                     rng: np.random.Generator) -> torch.Tensor:
         bag, offsets, counts = self._gather(rows, indptr, tracks)
