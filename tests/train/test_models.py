@@ -50,6 +50,23 @@ class TestOfflineModels:
     def test_bad_parameters(self, catalog: Catalog) -> None:
         with pytest.raises(ConfigError, match=r"`loss` must be one of \['softmax', 'triplet'\]"):
             DSSM(catalog, loss="hinge")  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match=r"`validation_users` must be None or >= 1, got 0"):
+            DSSM(catalog, validation_users=0)
+
+    def test_early_stopping_scores_a_sample_of_users_without_touching_the_fits_draws(
+            self, catalog: Catalog, data: Interactions) -> None:
+        train, _ = time_split(data, 0.2)
+        held = train.positives()
+        sampled = DSSM(catalog, validation_users=50)._scored(held)
+        assert len(np.unique(sampled.user)) == 50 and set(sampled.user) <= set(held.user)
+        np.testing.assert_array_equal(sampled.user, DSSM(catalog, validation_users=50)._scored(held).user)
+        every = len(np.unique(held.user))  # as many as there are: all of them, and the same model as None
+        with_all = DSSM(catalog, dim=16, epochs=3, validation_users=every).fit(train)
+        with_none = DSSM(catalog, dim=16, epochs=3, validation_users=None).fit(train)
+        np.testing.assert_array_equal(with_all.item_vectors, with_none.item_vectors)
+        some = DSSM(catalog, dim=16, epochs=3, validation_users=50).fit(train)
+        assert len(some.history_) == len(with_none.history_)  # the same epochs, so the same shuffles and negatives
+        np.testing.assert_array_equal(some.history_[0]["loss"], with_none.history_[0]["loss"])
 
     @pytest.mark.parametrize("name", ["toppop", "als", "contextual", "contextual-diverse"])
     def test_pipeline_saves_an_artifact_with_metrics(self, name: str, catalog: Catalog, data: Interactions,
