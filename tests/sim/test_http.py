@@ -113,7 +113,7 @@ class TestHttpConnection:
         assert time.monotonic() - started < 3
 
 
-def pipelined(answer: Answer, requests: int) -> tuple[list[object], int]:
+def pipelined(answer: Answer, requests: int, timeout: float = 5.0) -> tuple[list[object], int]:
     """Send ``requests`` POSTs at once from as many coroutines sharing one client connection."""
     async def main() -> tuple[list[object], int]:
         connections = 0
@@ -127,7 +127,7 @@ def pipelined(answer: Answer, requests: int) -> tuple[list[object], int]:
                 writer.close()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=5)
+        client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=timeout)
 
         async def one(index: int) -> object:
             try:
@@ -173,6 +173,16 @@ class TestPipelining:
         outcomes, _ = pipelined(answer, 3)
         assert outcomes[0] == (200, b'{"n": 0}')
         assert all(isinstance(outcome, ConnectionResetError | asyncio.IncompleteReadError) for outcome in outcomes[1:])
+
+    def test_every_request_in_flight_times_out_on_a_silent_server(self) -> None:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await read_request(reader)
+            await asyncio.sleep(5)
+
+        started = time.monotonic()
+        outcomes, _ = pipelined(answer, 3, timeout=0.2)
+        assert all(isinstance(outcome, TimeoutError) for outcome in outcomes)
+        assert time.monotonic() - started < 3
 
     def test_connection_close_answers_its_request_and_the_next_ones_reconnect(self) -> None:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

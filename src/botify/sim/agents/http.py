@@ -38,6 +38,7 @@ class _Response(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.waiters: collections.deque[asyncio.Future[_Answer]] = collections.deque()
+        self.sent_at: collections.deque[float] = collections.deque()  # the loop's time each waiter's request left
         self._buffer = bytearray()
         self._head: tuple[int, int, int, bool, bool] | None = None  # status, body start, length, chunked, close
         self._out: list[bytes] = []
@@ -61,6 +62,7 @@ class _Response(asyncio.Protocol):
             asyncio.get_running_loop().call_soon(self._flush)
         self._out.append(request)
         self.waiters.append(waiter)
+        self.sent_at.append(asyncio.get_running_loop().time())
 
     def _flush(self) -> None:
         out, self._out = self._out, []
@@ -81,6 +83,7 @@ class _Response(asyncio.Protocol):
                                else ConnectionResetError("connection closed by the server"))
                 return
             self.closing = self.closing or response[2]
+            self.sent_at.popleft()
             waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_result(response)
@@ -88,10 +91,26 @@ class _Response(asyncio.Protocol):
     def _fail(self, error: BaseException) -> None:
         self._buffer.clear()
         self._head = None
+        self.sent_at.clear()
         while self.waiters:
             waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
+
+    def watch(self, timeout: float) -> None:
+        """Fail every request in flight once the oldest has waited ``timeout`` seconds; look again in a while.
+
+        One watchdog per connection instead of a timer per request: a timer cost about 2 µs of the client's
+        20 per request. A request times out between ``timeout`` and 1.25 × ``timeout`` after it was sent.
+        """
+        if self.lost or self.transport is None or self.transport.is_closing():
+            return
+        loop = asyncio.get_running_loop()
+        if self.sent_at and loop.time() - self.sent_at[0] >= timeout:
+            self._fail(TimeoutError("no response within the timeout"))
+            self.transport.close()
+            return
+        loop.call_later(timeout / 4, self.watch, timeout)
 
     def _parse(self) -> _Answer | None:
         buffer = self._buffer
@@ -156,8 +175,9 @@ class HttpConnection:
     """A persistent connection that any number of coroutines may use at once (their requests are pipelined).
 
     It reconnects lazily after an error or ``Connection: close``. An error fails every request in flight on it
-    (each caller retries); a response is read by a protocol (no stream objects) and the timeout is one timer per
-    request, not a task: the client's cost per request is a small share of the service's.
+    (each caller retries); a response is read by a protocol (no stream objects) and one watchdog per connection
+    times requests out (``_Response.watch``), not a task or a timer per request: the client's cost per request
+    is a small share of the service's.
     """
 
     def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
@@ -184,12 +204,8 @@ class HttpConnection:
         try:
             protocol = await self._open(loop)
             waiter: asyncio.Future[_Answer] = loop.create_future()
-            timer = loop.call_later(self.timeout, _expire, waiter)
             protocol.send(request, waiter)
-            try:
-                status, payload, close = await waiter
-            finally:
-                timer.cancel()
+            status, payload, close = await waiter
         except BaseException:
             if protocol is not None:
                 self._drop(protocol, now=True)
@@ -216,6 +232,7 @@ class HttpConnection:
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Response:
         _, protocol = await asyncio.wait_for(loop.create_connection(_Response, self.host, self.port), self.timeout)
+        loop.call_later(self.timeout / 4, protocol.watch, self.timeout)
         return protocol
 
     def _drop(self, protocol: _Response, *, now: bool) -> None:
@@ -236,7 +253,3 @@ class HttpConnection:
             self._protocol.transport.close()
         self._protocol = None
 
-
-def _expire(waiter: asyncio.Future[_Answer]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError("no response within the timeout"))
