@@ -6,7 +6,8 @@ finish sooner than the same fits one after the other with two threads each (97 s
 report's two models). Each fit runs single-threaded whether it has a neighbour or not, so its artifact is the
 same bits either way.
 
-Each model's evaluation and final fit run in turn in one worker. Starting a model's final fit on the other core
+Each model's evaluation and, for a model that is fitted again on all the logs (``train/pipeline.py``), its final
+fit run in turn in one worker. Starting a model's final fit on the other core
 while its evaluation was still choosing its length (exact: a fit's first b epochs are a b-epoch fit) was built and
 measured on 2026-12-04 on the demo's collection day: 131.6-138.1 s this way, 132.0-144.0 s overlapped, four
 runs each. No gain, so it was not kept. Nor was scoring DSSM's per-epoch validation (an exact top-100 for every
