@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_revision import checked_out
+
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BASE = "e4d6169"
 
@@ -51,18 +53,13 @@ def run(world_dir: Path, base: str | None = None) -> None:
     if not shutil.which("git"):
         print("skipped: needs git on PATH")
         return
-    with tempfile.TemporaryDirectory() as raw:
+    with tempfile.TemporaryDirectory() as raw, checked_out(base) as tree:
         tmp = Path(raw)
-        tree = tmp / "base"
-        subprocess.run(["git", "-C", str(_REPO), "worktree", "add", "--detach", "-q", str(tree), base], check=True)
-        try:
-            sources = {base: tree / "src", "working tree": _REPO / "src"}
-            runs: dict[str, list[dict[str, object]]] = {name: [] for name in sources}
-            for _ in range(rounds):
-                for name, source in sources.items():
-                    runs[name].append(_demo(source, tmp / "run"))
-        finally:
-            subprocess.run(["git", "-C", str(_REPO), "worktree", "remove", "--force", str(tree)], check=False)
+        sources = {base: tree / "src", "working tree": _REPO / "src"}
+        runs: dict[str, list[dict[str, object]]] = {name: [] for name in sources}
+        for _ in range(rounds):
+            for name, source in sources.items():
+                runs[name].append(_demo(source, tmp / "run"))
     print(f"the first botify demo on a fresh world, {rounds} round(s) interleaved, working tree vs {base}:")
     for name, done in runs.items():
         for result in done:

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import bench_ab
@@ -34,6 +36,18 @@ _REPO = Path(__file__).resolve().parent.parent
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def checked_out(revision: str) -> Iterator[Path]:
+    """A temporary git worktree of ``revision`` (its ``src`` goes on ``PYTHONPATH``), removed afterwards."""
+    with tempfile.TemporaryDirectory() as raw:
+        tree = Path(raw) / "tree"
+        subprocess.run(["git", "-C", str(_REPO), "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(_REPO), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def _service(source: Path, world_dir: Path, tmp: Path, script: Path) -> dict[str, float]:
@@ -63,24 +77,19 @@ def run(world_dir: Path, base: str | None = None) -> None:
     if not (shutil.which("wrk") and shutil.which("git")):
         print("skipped: needs wrk and git on PATH")
         return
-    with tempfile.TemporaryDirectory() as raw:
+    with tempfile.TemporaryDirectory() as raw, checked_out(base) as tree:
         tmp = Path(raw)
-        tree = tmp / "base"
-        subprocess.run(["git", "-C", str(_REPO), "worktree", "add", "--detach", "-q", str(tree), base], check=True)
-        try:
-            sources = {"working tree": _REPO / "src", base: tree / "src"}
-            script = tmp / "next.lua"
-            script.write_text(bench_service.LUA_NEXT)
-            bench_ab.write_logs(tmp / "logs", ANALYSIS_LINES, replicas=4)
-            service: dict[str, list[dict[str, float]]] = {name: [] for name in sources}
-            analysis: dict[str, list[float]] = {name: [] for name in sources}
-            for _ in range(ROUNDS):
-                for name, source in sources.items():
-                    service[name].append(_service(source, world_dir, tmp, script))
-                    analysis[name].append(_analysis(source, tmp / "logs", tmp))
-                    time.sleep(1)
-        finally:
-            subprocess.run(["git", "-C", str(_REPO), "worktree", "remove", "--force", str(tree)], check=False)
+        sources = {"working tree": _REPO / "src", base: tree / "src"}
+        script = tmp / "next.lua"
+        script.write_text(bench_service.LUA_NEXT)
+        bench_ab.write_logs(tmp / "logs", ANALYSIS_LINES, replicas=4)
+        service: dict[str, list[dict[str, float]]] = {name: [] for name in sources}
+        analysis: dict[str, list[float]] = {name: [] for name in sources}
+        for _ in range(ROUNDS):
+            for name, source in sources.items():
+                service[name].append(_service(source, world_dir, tmp, script))
+                analysis[name].append(_analysis(source, tmp / "logs", tmp))
+                time.sleep(1)
     best = {name: {"rps": max(r["rps"] for r in rows), "p99_ms": min(r["p99_ms"] for r in rows),
                    "cpu_us": min(r["cpu_us"] for r in rows)} for name, rows in service.items()}
     print(f"best of {ROUNDS} interleaved rounds, working tree vs {base}:")

@@ -20,8 +20,12 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
     return head
 
 
-def exchange(answer: Answer, requests: int = 1, timeout: float = 5.0) -> tuple[list[object], int]:
-    """Send ``requests`` POSTs on one client connection; returns each outcome and the connections the server saw."""
+def against(answer: Answer, requests: int, *, timeout: float, together: bool) -> tuple[list[object], int]:
+    """Send ``requests`` POSTs on one client connection to a server that runs ``answer`` per connection.
+
+    One after another, or ``together`` from as many coroutines (pipelined); returns each outcome and the number
+    of connections the server saw.
+    """
     async def main() -> tuple[list[object], int]:
         connections = 0
 
@@ -34,21 +38,30 @@ def exchange(answer: Answer, requests: int = 1, timeout: float = 5.0) -> tuple[l
                 writer.close()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        client = HttpConnection("127.0.0.1", port, timeout=timeout)
-        outcomes: list[object] = []
-        for index in range(requests):
+        client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=timeout)
+
+        async def one(index: int) -> object:
             try:
-                outcomes.append(await client.request("POST", f"/next/{index}", b'{"track": 1, "time": 0.5}',
-                                                     {"X-Request-Id": f"r-{index}"}))
+                return await client.request("POST", f"/next/{index}", b'{"track": 1, "time": 0.5}',
+                                            {"X-Request-Id": f"r-{index}"})
             except TRANSPORT_ERRORS as error:
-                outcomes.append(error)
+                return error
+
+        if together:
+            outcomes = list(await asyncio.gather(*(one(index) for index in range(requests))))
+        else:
+            outcomes = [await one(index) for index in range(requests)]
         client.close()
         server.close()
         await server.wait_closed()
         return outcomes, connections
 
     return asyncio.run(main())
+
+
+def exchange(answer: Answer, requests: int = 1, timeout: float = 5.0) -> tuple[list[object], int]:
+    """Send ``requests`` POSTs one after another on one client connection."""
+    return against(answer, requests, timeout=timeout, together=False)
 
 
 def replies(*responses: bytes, byte_by_byte: bool = False) -> Answer:
@@ -115,33 +128,7 @@ class TestHttpConnection:
 
 def pipelined(answer: Answer, requests: int, timeout: float = 5.0) -> tuple[list[object], int]:
     """Send ``requests`` POSTs at once from as many coroutines sharing one client connection."""
-    async def main() -> tuple[list[object], int]:
-        connections = 0
-
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            nonlocal connections
-            connections += 1
-            try:
-                await answer(reader, writer)
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        client = HttpConnection("127.0.0.1", server.sockets[0].getsockname()[1], timeout=timeout)
-
-        async def one(index: int) -> object:
-            try:
-                return await client.request("POST", f"/next/{index}", b"{}")
-            except TRANSPORT_ERRORS as error:
-                return error
-
-        outcomes = list(await asyncio.gather(*(one(index) for index in range(requests))))
-        client.close()
-        server.close()
-        await server.wait_closed()
-        return outcomes, connections
-
-    return asyncio.run(main())
+    return against(answer, requests, timeout=timeout, together=True)
 
 
 def numbered(index: int, close: bool = False) -> bytes:
