@@ -7,7 +7,7 @@ topology costs. CPU times come from ``/proc/PID/stat`` (utime + stime) before an
 experiments: the calibration arms (Random, StickyArtist, TopPop: stateless) and the report's (DSSM, custom, session;
 the last two keep per-session state, on stand-in artifacts); wrk plays 7-track sessions (seven ``/next`` then a
 ``/last`` per user), each request with an ``X-Request-Id`` as the remote agent sends it. Both experiments run on the
-eager front end (``botify serve --server eager``) and again on uvicorn (the default), the direct replica's p99 at 16
+eager front end (the default) and again on uvicorn (``botify serve --server uvicorn``), the direct replica's p99 at 16
 connections measured too. The report arms run a third time with the replicas waiting for Redis in blocking calls
 (``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time with
 their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call: ours on
@@ -182,7 +182,7 @@ def run(world_dir: Path, seconds: int = 30) -> None:
           f"{stateful['cpu_us_service']:.0f} µs ({blocking['cpu_us_service'] / stateful['cpu_us_service']:.2f}x less "
           f"service CPU, {stateful['rps'] / blocking['rps']:.2f}x the throughput)")
     print()
-    print("front ends, same run: the eager one (--server eager) vs uvicorn (the default), CPU µs of the service per "
+    print("front ends, same run: the eager one (the default) vs uvicorn (--server uvicorn), CPU µs of the service per "
           "request:")
     print(f"{'setup':<62}{'eager':>8}{'uvicorn':>9}{'ratio':>7}{'req/s ratio':>12}{'p99@16 eager/uvicorn':>22}")
     for plan_name, (baseline, loaded) in results.items():
