@@ -3,8 +3,10 @@
 Baselines from the same run: ALS on the same data; the report's models with dense embedding gradients against
 sparse rows (``botify.train.row_gradients``); the demo's two models trained one after the other with two
 threads each (the previous path) against side by side, one thread each (``botify.train.parallel``); and the
-memory of a replica serving the calibration experiment (no artifacts); and DSSM's step as it was (a full-batch mask
-of repeated targets) against today's, same artifact asserted.
+memory of a replica serving the calibration experiment (no artifacts); DSSM's step as it was (a full-batch mask
+of repeated targets) against today's, same artifact asserted; and DSSM, Contextual and diverse Contextual fitted
+again on all the logs after their evaluation (the path until 2026-12-07, ``refit=True``) against served as
+evaluated (today's), one thread each, in turn.
 """
 
 from __future__ import annotations
@@ -61,6 +63,23 @@ def demo_training_step(world_dir: Path, data: Interactions, tmp: Path) -> None:
     side_by_side = time.perf_counter() - start
     print(f"the demo's training step ({', '.join(REPORT_MODELS)}): one after the other, 2 threads each (previous) "
           f"{in_turn:.1f} s; side by side, 1 thread each {side_by_side:.1f} s ({in_turn / side_by_side:.2f}x)")
+
+
+def served_as_evaluated(world_dir: Path, data: Interactions, tmp: Path,
+                        names: tuple[str, ...] = ("dssm", "contextual", "contextual-diverse")) -> dict[str, float]:
+    """Each model's training, refitted on all the logs (the previous path) and served as evaluated, in turn."""
+    catalog = load_sim_world(world_dir).catalog
+    ratios = {}
+    for name in names:
+        seconds = {}
+        for refit in (True, False):
+            start = time.perf_counter()
+            train_model(name, catalog, data, tmp / f"refit-{refit}", seed=1, threads=1, refit=refit)
+            seconds[refit] = time.perf_counter() - start
+        ratios[name] = seconds[False] / seconds[True]
+        print(f"{name}: evaluated, then fitted again on everything (previous) {seconds[True]:.1f} s; served as "
+              f"evaluated {seconds[False]:.1f} s ({ratios[name]:.2f}x the time)")
+    return ratios
 
 
 def embedding_gradients(world_dir: Path, data: Interactions, epochs: int = 3) -> None:
@@ -156,6 +175,7 @@ def run(world_dir: Path, collect_episodes: int = 200_000) -> None:
         embedding_gradients(world_dir, data)
         batch_mask(world_dir, data)
         demo_training_step(world_dir, data, tmp)
+        served_as_evaluated(world_dir, data, tmp)
 
         for name in SEMINAR_MODELS:
             train_model(name, catalog, data, tmp / "artifacts")
