@@ -113,6 +113,16 @@ class TestOfflineModels:
         assert artifact.manifest["refit"] is True
         assert np.asarray(artifact.arrays["popularity"]).sum() == len(data)
 
+    def test_contextual_ranks_a_user_by_the_list_of_their_last_track(self, catalog: Catalog,
+                                                                      data: Interactions) -> None:
+        model = Contextual(catalog, dim=8, fixed_epochs=1).fit(data)
+        users = np.unique(data.user)[:200]
+        lists = model.lists(20)
+        expected = np.full((len(users), 20), -1, dtype=np.int64)
+        for row, user in enumerate(users.tolist()):
+            expected[row] = lists[model.last_track_of[user]]
+        np.testing.assert_array_equal(model.recommend(users, 20), expected)
+
     def test_contextual_lists_hold_same_artist_tracks(self, catalog: Catalog, data: Interactions,
                                                       tmp_path: Path) -> None:
         train_model("contextual", catalog, data, tmp_path)

@@ -26,7 +26,7 @@ from botify.progress import ProgressCallback
 from botify.train.base import IntArray, OfflineModel
 from botify.train.dataset import POSITIVE_TIME, Interactions, latest_rows
 from botify.train.determinism import deterministic_torch
-from botify.train.neighbours import cap_per_artist, top_k_inner_product
+from botify.train.neighbours import cap_per_artist, capped_top_k, top_k_inner_product
 from botify.train.row_gradients import RowGradients
 from botify.world.catalog import Catalog
 
@@ -266,23 +266,28 @@ class Contextual(OfflineModel):
 
     def lists(self, k: int = 50, *, per_artist: int | None = None, pool: int = 500) -> npt.NDArray[np.int32]:
         """Top-``k`` targets for every track seen as a context (``-1`` rows for the others)."""
-        with torch.no_grad():
-            contexts = self.context_tower(torch.as_tensor(self.seen_contexts)).numpy()
-            targets = self.target_tower(torch.arange(self.catalog.n_tracks)).numpy()
-        candidates = top_k_inner_product(targets, contexts, (pool if per_artist else k) + 1, threads=self.threads)
         out = np.full((self.catalog.n_tracks, k), -1, dtype=np.int32)
-        out[self.seen_contexts] = cap_per_artist(candidates, self.catalog.artist_id, k, per_artist or k + 1,
-                                                 exclude=self.seen_contexts)
+        out[self.seen_contexts] = self._lists_of(self.seen_contexts, k, per_artist, pool)
         return out
 
+    def _lists_of(self, tracks: IntArray, k: int, per_artist: int | None, pool: int) -> npt.NDArray[np.int32]:
+        """The rows of ``lists`` for these context tracks (each query's nearest do not depend on the others)."""
+        with torch.no_grad():
+            contexts = self.context_tower(torch.as_tensor(tracks)).numpy()
+            targets = self.target_tower(torch.arange(self.catalog.n_tracks)).numpy()
+        if per_artist is None:
+            candidates = top_k_inner_product(targets, contexts, k + 1, threads=self.threads)
+            return cap_per_artist(candidates, self.catalog.artist_id, k, k + 1, exclude=tracks)
+        return capped_top_k(targets, contexts, k, per_artist=per_artist, artist_of=self.catalog.artist_id,
+                            pool=pool + 1, exclude=tracks, threads=self.threads)
+
     def _recommend(self, users: IntArray, k: int) -> IntArray:
-        """Offline view: each user gets the list of the last track they played."""
-        lists = self.lists(k)
+        """Offline view: each user gets the list of the last track they played (only those tracks are searched)."""
+        last = np.array([self.last_track_of.get(user, -1) for user in users.tolist()], dtype=np.int64)
+        listed = np.isin(last, self.seen_contexts)
+        tracks, row_of = np.unique(last[listed], return_inverse=True)
         out = np.full((len(users), k), -1, dtype=np.int64)
-        for row, user in enumerate(users.tolist()):
-            track = self.last_track_of.get(user)
-            if track is not None:
-                out[row] = lists[track]
+        out[listed] = self._lists_of(tracks, k, None, 0)[row_of]
         return out
 
     def export(self, k: int = 50, per_artist: int | None = None) -> dict[str, npt.NDArray[Any]]:
