@@ -6,6 +6,7 @@ mid-way) and counts exactly: every answered request is in a log once, and nothin
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import threading
@@ -174,7 +175,8 @@ class TestFaults:
 
 
 class TestClusterCommands:
-    def test_up_collect_down(self, world_dir: Path, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("server", ["eager", "uvicorn"])
+    def test_up_collect_down(self, world_dir: Path, tmp_path: Path, server: str) -> None:
         import subprocess
         import sys
 
@@ -187,8 +189,11 @@ class TestClusterCommands:
             return done.stdout
 
         assert "cluster up" in botify("cluster", "up", "--replicas", "2", "--port", str(port), "--dir",
-                                      str(workdir), "--catalog", str(world_dir))
+                                      str(workdir), "--catalog", str(world_dir), "--server", server)
         try:
+            for pid in json.loads((workdir / "cluster.json").read_text())["replica_pids"]:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                assert command[command.index(b"--server") + 1] == server.encode()
             for user in range(6):
                 response = httpx.post(f"http://127.0.0.1:{port}/next/{user}", json={"track": 1, "time": 1.0})
                 assert response.status_code == 200

@@ -26,8 +26,10 @@ def cluster() -> None:
               help="Keep the state on a Redis Cluster of this many masters (0: one Redis).")
 @click.option("--redis-replicas", type=click.IntRange(min=0), default=0, show_default=True,
               help="Replicas per Redis Cluster master (a killed master is failed over to one).")
+@click.option("--server", type=click.Choice(["eager", "uvicorn"]), default="eager", show_default=True,
+              help="The replicas' HTTP front end (botify serve --server).")
 def cluster_up(replicas: int, port: int, workdir: Path, world_dir: Path, config_path: Path | None,
-               artifacts: Path | None, redis_shards: int, redis_replicas: int) -> None:
+               artifacts: Path | None, redis_shards: int, redis_replicas: int, server: str) -> None:
     """Start Redis (or a Redis Cluster), the replicas and nginx in the background (`botify cluster down` stops them)."""
     from botify.cluster.topology import Cluster, ClusterSpec
 
@@ -37,7 +39,7 @@ def cluster_up(replicas: int, port: int, workdir: Path, world_dir: Path, config_
         raise ConfigError("--redis-replicas needs --redis-shards N (replicas belong to Redis Cluster masters)")
     running = Cluster(ClusterSpec(world_dir=world_dir, workdir=workdir, replicas=replicas, port=port,
                                   config=config_path, artifacts=artifacts, redis_shards=redis_shards,
-                                  redis_replicas=redis_replicas), detach=True).up()
+                                  redis_replicas=redis_replicas, server=server), detach=True).up()
     console.print(f"cluster up: nginx {running.url} -> replicas on ports {running.replica_ports}, Redis "
                   f"{running.state_url}; logs in {workdir}/replicaN/log")
 
