@@ -125,9 +125,10 @@ class _Connection(asyncio.Protocol):
     # answering: what a turn of the event loop answers leaves at its end, after the log lines (EagerServer.flush)
 
     def _send(self, data: bytes, *, close: bool) -> None:
+        if not self.out:  # the first answer of this turn: the server writes the connection out at its end
+            self.server.pending(self)
         self.out.append(data)
         self.close_after = self.close_after or close
-        self.server.pending(self)
 
     def write_out(self) -> None:
         """Write the answers queued since the last flush, in one write (the server has flushed the log)."""
@@ -257,7 +258,7 @@ class EagerServer:
         self._loop.call_later(IDLE_TIMEOUT / 5, self._sweep)
 
     def pending(self, connection: _Connection) -> None:
-        """``connection`` has answers to write: flush at the end of this turn of the loop."""
+        """``connection`` has its first answers of this turn to write: flush at the end of the turn."""
         if not self._waiting:
             asyncio.get_running_loop().call_soon(self.flush)
         self._waiting.append(connection)
