@@ -201,6 +201,7 @@ class DSSM(OfflineModel):
                                       fused=True)  # one kernel per tensor: the dense embedding updates dominate
         rows = RowGradients(self.model.parameters())
         val_positive = self._scored(validation.positives(self.positive_time)) if validation is not None else None
+        val_users = np.unique(val_positive.user) if val_positive is not None else None
         best, best_state, waited = -1.0, copy.deepcopy(self.model.state_dict()), 0
         self.history_ = []
         epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
@@ -220,10 +221,10 @@ class DSSM(OfflineModel):
                 self.history_.append({"epoch": epoch, "loss": float(np.mean(losses))})
                 self._report(epoch + 1, epochs)
                 continue
-            assert val_positive is not None
+            assert val_positive is not None and val_users is not None
             self._set_users(users, indptr, tracks)
-            recall = ranking_metrics(self._recommend(np.unique(val_positive.user), 100),
-                                     np.unique(val_positive.user), val_positive.user, val_positive.track).recall
+            recall = ranking_metrics(self._recommend(val_users, 100), val_users, val_positive.user,
+                                     val_positive.track).recall
             self.history_.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_recall@100": recall})
             logger.debug("DSSM (%s) epoch %d: val recall@100 %.4f", self.loss, epoch + 1, recall)
             self._report(epoch + 1, epochs)
