@@ -14,7 +14,6 @@ the demo starts it) with each step, interleaved, so that a busy machine slows bo
 
 from __future__ import annotations
 
-import os
 import resource
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from bench_revision import cpu_seconds
 from botify.recipes.day import http_day
 from botify.recipes.experiment import EXPLORATION
 from botify.service.process import ServiceProcess
@@ -95,11 +95,6 @@ TRANSPORTS = {"uvicorn, a connection per session (16)": ("uvicorn", 16, 1),
               "eager, 8 sessions per connection (32)": ("eager", 32, 8)}
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def transport_day(world: SimWorld, world_dir: Path, episodes: int, server: str, concurrency: int,
                   pipeline: int) -> dict[str, float]:
     """The exploration day on one transport: wall time, both sides' CPU µs per request, the day's total time."""
@@ -107,12 +102,12 @@ def transport_day(world: SimWorld, world_dir: Path, episodes: int, server: str, 
                                                                 extra_args=["--server", server]) as service:
         assert service.process is not None
         agent = RemoteAgent(world, service.url, concurrency=concurrency, pipeline=pipeline)
-        service_before, own_before = _cpu_seconds(service.process.pid), resource.getrusage(resource.RUSAGE_SELF)
+        service_before, own_before = cpu_seconds(service.process.pid), resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         results = agent.play(range(episodes), seed=31337)
         seconds = time.perf_counter() - started
         own_after = resource.getrusage(resource.RUSAGE_SELF)
-        service_cpu = _cpu_seconds(service.process.pid) - service_before
+        service_cpu = cpu_seconds(service.process.pid) - service_before
     requests = agent.answered_requests
     own = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
     return {"seconds": seconds, "service_us": 1e6 * service_cpu / requests, "simulator_us": 1e6 * own / requests,

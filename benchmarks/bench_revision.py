@@ -33,7 +33,8 @@ ANALYSIS_LINES = 2_000_000
 _REPO = Path(__file__).resolve().parent.parent
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from ``/proc``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -55,9 +56,9 @@ def _service(source: Path, world_dir: Path, tmp: Path, script: Path) -> dict[str
     with ServiceProcess(world_dir, log_dir=tmp / "log", env=env) as service:
         assert service.process is not None
         bench_service.wrk(service.url, 16, script, seconds=1)  # warm-up
-        before = _cpu_seconds(service.process.pid)
+        before = cpu_seconds(service.process.pid)
         row = bench_service.wrk(service.url, 16, script, seconds=5)
-        cpu = _cpu_seconds(service.process.pid) - before
+        cpu = cpu_seconds(service.process.pid) - before
     shutil.rmtree(tmp / "log", ignore_errors=True)
     return {"rps": row["rps"], "p99_ms": row["p99_ms"], "cpu_us": 1e6 * cpu / (row["rps"] * 5)}
 
