@@ -1,6 +1,6 @@
 """Run every benchmark (``make bench``).
 
-``python benchmarks/run.py [world|sim|days|ray|service|cluster|collection|train|ab|plugin|demo ...]``.
+``python benchmarks/run.py [world|sim|days|ray|service|cluster|collection|train|ab|plugin|demo|models ...]``.
 
 Each prints ratios against a baseline measured in the same run. ``revision`` (not in the default set) measures
 the service and the analysis of the working tree against an earlier revision (``BOTIFY_BENCH_BASE``, default
@@ -20,6 +20,7 @@ import bench_cluster  # noqa: E402
 import bench_collection  # noqa: E402
 import bench_days  # noqa: E402
 import bench_demo  # noqa: E402
+import bench_models  # noqa: E402
 import bench_plugin  # noqa: E402
 import bench_ray  # noqa: E402
 import bench_revision  # noqa: E402
@@ -33,7 +34,7 @@ from botify.world.generate import write_world  # noqa: E402
 
 def main() -> None:
     chosen = set(sys.argv[1:]) or {"world", "sim", "days", "ray", "service", "cluster", "collection", "train", "ab",
-                                   "plugin", "demo"}
+                                   "plugin", "demo", "models"}
     if "ab" in chosen:
         print("== A/B analysis ==")
         with tempfile.TemporaryDirectory() as work:
@@ -53,6 +54,7 @@ def main() -> None:
                         ("train", "training", bench_train.run),
                         ("plugin", "a plugin arm vs the same built-in", bench_plugin.run),
                         ("demo", "the first demo on a fresh world vs an earlier revision", bench_demo.run),
+                        ("models", "the seminar's learnt models vs an earlier revision", bench_models.run),
                         ("revision", "the working tree vs an earlier revision", bench_revision.run)]
     if not chosen & {name for name, _, _ in on_default_world}:
         return

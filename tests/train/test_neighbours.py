@@ -1,4 +1,7 @@
-"""Nearest lists capped per artist: the shallow search with a deep one for short rows gives the deep search's rows."""
+"""Nearest lists capped per artist: each row is what a walk down it keeps.
+
+The shallow search with a deep one for short rows gives the deep search's rows.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,36 @@ from botify.train.neighbours import cap_per_artist, capped_top_k, top_k_inner_pr
 
 def vectors(rows: int, dim: int = 16, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
+
+
+def walked(ranked: list[int], artist_of: np.ndarray, k: int, per_artist: int, own: int) -> list[int]:
+    """One row capped the obvious way: down the row, skipping -1, the own track and artists already full."""
+    chosen: list[int] = []
+    for candidate in ranked:
+        if candidate < 0 or candidate == own:
+            continue
+        if sum(artist_of[c] == artist_of[candidate] for c in chosen) < per_artist and len(chosen) < k:
+            chosen.append(candidate)
+    return chosen + [-1] * (k - len(chosen))
+
+
+class TestCapPerArtist:
+    def test_every_row_is_what_a_walk_down_it_keeps(self) -> None:
+        rng = np.random.default_rng(0)
+        for case in range(200):  # rows with -1 gaps, own tracks, few and many artists, short and long rows
+            tracks, rows, width = int(rng.integers(5, 120)), int(rng.integers(1, 30)), int(rng.integers(1, 50))
+            artist_of = rng.integers(int(rng.integers(1, 20)), size=tracks)
+            candidates = np.stack([rng.permutation(tracks)[:width] for _ in range(rows)])
+            candidates[rng.random(candidates.shape) < 0.1] = -1
+            k, per_artist = int(rng.integers(1, 25)), int(rng.integers(1, 4))
+            own = rng.integers(tracks, size=rows) if case % 2 else None
+            got = cap_per_artist(candidates, artist_of, k, per_artist, exclude=own)
+            expected = [walked(row, artist_of, k, per_artist, -1 if own is None else int(own[i]))
+                        for i, row in enumerate(candidates.tolist())]
+            np.testing.assert_array_equal(got, np.array(expected, dtype=np.int32).reshape(rows, k))
+
+    def test_no_rows_give_no_rows(self) -> None:
+        assert cap_per_artist(np.zeros((0, 10), np.int64), np.arange(5), 3, 1).shape == (0, 3)
 
 
 class TestCappedTopK:

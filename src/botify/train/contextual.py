@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from contextlib import nullcontext
 from typing import Any, Literal
 
 import numpy as np
@@ -38,15 +39,17 @@ logger = logging.getLogger("botify.train")
 class TrackTower(nn.Module):
     """A track's vector: its id embedding, plus its artist's and genre's when ``features`` is on."""
 
-    def __init__(self, catalog: Catalog, dim: int, features: bool, *, sparse: bool = True) -> None:
+    def __init__(self, catalog: Catalog, dim: int, features: bool, *, rows: RowGradients | None = None) -> None:
         super().__init__()
-        # sparse: the backward pass yields the touched rows only (see row_gradients.py); Adam stays dense
-        self.track = nn.Embedding(catalog.n_tracks, dim, sparse=sparse)
+        # rows: the tables' rows are summed by `rows.lookup`, whose backward pass hands the optimiser only the
+        # touched rows (see row_gradients.py; Adam stays dense); None: Embedding lookups, dense gradients
+        self.rows = rows
+        self.track = nn.Embedding(catalog.n_tracks, dim)
         self.features = features
         tables = [self.track]
         if features:
-            self.artist = nn.Embedding(catalog.n_artists, dim, sparse=sparse)
-            self.genre = nn.Embedding(len(catalog.genre_names), dim, sparse=sparse)
+            self.artist = nn.Embedding(catalog.n_artists, dim)
+            self.genre = nn.Embedding(len(catalog.genre_names), dim)
             tables += [self.artist, self.genre]
             self.artist_of: torch.Tensor
             self.genre_of: torch.Tensor
@@ -57,6 +60,12 @@ class TrackTower(nn.Module):
 
     def forward(self, tracks: torch.Tensor) -> torch.Tensor:
         """Vectors of the given track ids."""
+        if self.rows is not None:
+            if not self.features:
+                return self.rows.lookup([self.track.weight], [tracks])
+            return self.rows.lookup([self.track.weight, self.artist.weight, self.genre.weight],
+                                    [tracks, self.artist_of.index_select(0, tracks),
+                                     self.genre_of.index_select(0, tracks)])
         vectors: torch.Tensor = self.track(tracks)
         if self.features:
             vectors = vectors + self.artist(self.artist_of[tracks]) + self.genre(self.genre_of[tracks])
@@ -180,15 +189,15 @@ class Contextual(OfflineModel):
             late = latest_rows(data, self.validation_fraction)
             train, valid = np.flatnonzero(~late[target_row]), np.flatnonzero(late[target_row])
         n = self.catalog.n_tracks  # negatives are uniform over the catalog
-        self.context_tower = TrackTower(self.catalog, self.dim, self.features, sparse=self.sparse_gradients)
+        rows = RowGradients() if self.sparse_gradients else None
+        self.context_tower = TrackTower(self.catalog, self.dim, self.features, rows=rows)
         self.target_tower = self.context_tower if self.shared else TrackTower(self.catalog, self.dim, self.features,
-                                                                               sparse=self.sparse_gradients)
+                                                                               rows=rows)
         params = list(self.context_tower.parameters())
         if not self.shared:
             params += list(self.target_tower.parameters())
         # fused: one kernel per tensor (the dense updates of the embedding tables dominate a step)
         optimiser = torch.optim.Adam(params, lr=self.lr, fused=True)
-        rows = RowGradients(params)
         c_all, t_all = torch.as_tensor(context), torch.as_tensor(target)
         y_all = torch.as_tensor(label, dtype=torch.float32)
 
@@ -212,7 +221,7 @@ class Contextual(OfflineModel):
                 loss = loss_of(shuffled[start : start + self.batch_size])
                 optimiser.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
-                with rows.dense():
+                with rows.dense() if rows is not None else nullcontext():
                     optimiser.step()
             with torch.no_grad():
                 val = float(loss_of(valid)) if len(valid) else float(loss.detach())

@@ -57,23 +57,30 @@ def cap_per_artist(candidates: npt.NDArray[np.integer[Any]], artist_of: npt.NDAr
 
     Rows stay in their order (nearest first); ``-1`` candidates and the row's ``exclude`` track are skipped.
     """
+    candidates = np.asarray(candidates)
     out = np.full((len(candidates), k), -1, dtype=np.int32)
-    artists = artist_of.tolist()
-    skipped = exclude.tolist() if exclude is not None else [-1] * len(candidates)
-    for row, (ranked, own) in enumerate(zip(candidates.tolist(), skipped, strict=True)):
-        chosen: list[int] = []
-        used: dict[int, int] = {}
-        for candidate in ranked:
-            if candidate < 0 or candidate == own:
-                continue
-            artist = artists[candidate]
-            if used.get(artist, 0) >= per_artist:
-                continue
-            used[artist] = used.get(artist, 0) + 1
-            chosen.append(candidate)
-            if len(chosen) == k:
-                break
-        out[row, : len(chosen)] = chosen
+    if candidates.size == 0:
+        return out
+    usable = candidates >= 0
+    if exclude is not None:
+        usable &= candidates != np.asarray(exclude)[:, None]
+    # Skipped candidates get artist -1, so they use up no artist's share.
+    artists = np.where(usable, np.asarray(artist_of)[np.where(usable, candidates, 0)], -1).astype(np.int64)
+    # How many candidates of the same artist come earlier in the row: a stable sort by artist keeps each
+    # artist's candidates in row order, and a candidate's place in its artist's run is that count.
+    order = np.argsort(artists, axis=1, kind="stable")
+    grouped = np.take_along_axis(artists, order, axis=1)
+    position = np.broadcast_to(np.arange(candidates.shape[1]), candidates.shape)
+    run_starts = np.ones(candidates.shape, dtype=bool)
+    run_starts[:, 1:] = grouped[:, 1:] != grouped[:, :-1]
+    earlier_in_run = position - np.maximum.accumulate(np.where(run_starts, position, 0), axis=1)
+    earlier = np.empty_like(earlier_in_run)
+    np.put_along_axis(earlier, order, earlier_in_run, axis=1)
+    kept = usable & (earlier < per_artist)
+    rank = np.cumsum(kept, axis=1)
+    kept &= rank <= k
+    rows, columns = np.nonzero(kept)
+    out[rows, rank[rows, columns] - 1] = candidates[rows, columns]
     return out
 
 
