@@ -5,8 +5,9 @@ twice, to evaluate and again on all the logs; embedding lookups handed over as s
 row by row in Python) out in a temporary git worktree. On one collection day (200,000 episodes of the
 exploration plan, played in-process), each model is trained by ``train_model`` on one thread, as the seminar's
 workers do, by each tree in turn (``BOTIFY_BENCH_MODELS_ROUNDS`` rounds, default 2), each in a fresh
-interpreter. It prints each run's seconds, the ratio working tree / revision (best of each), the offline
-recall@100, and whether both trees saved the same arrays (their content hash).
+interpreter; ``BOTIFY_BENCH_MODELS`` (comma-separated) picks the models. It prints each run's seconds, the
+ratio working tree / revision (best of each), the offline recall@100, and whether both trees saved the same
+arrays (their content hash).
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ def run(world_dir: Path, base: str | None = None, episodes: int = 200_000) -> No
         InProcessAgent(load_sim_world(world_dir), plan, log=log).play(range(episodes), seed=1)
         log.write(tmp / "logs")
         sources = {base: tree / "src", "working tree": _REPO / "src"}
-        runs: dict[str, dict[str, list[dict[str, float | str]]]] = {m: {s: [] for s in sources} for m in MODELS}
-        for name in MODELS:
+        models = os.environ.get("BOTIFY_BENCH_MODELS", ",".join(MODELS)).split(",")
+        runs: dict[str, dict[str, list[dict[str, float | str]]]] = {m: {s: [] for s in sources} for m in models}
+        for name in models:
             for _ in range(rounds):
                 for label, source in sources.items():
                     runs[name][label].append(_train(source, name, world_dir, tmp / "logs", tmp / "out"))

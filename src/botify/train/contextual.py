@@ -198,16 +198,17 @@ class Contextual(OfflineModel):
             params += list(self.target_tower.parameters())
         # fused: one kernel per tensor (the dense updates of the embedding tables dominate a step)
         optimiser = torch.optim.Adam(params, lr=self.lr, fused=True)
-        c_all, t_all = torch.as_tensor(context), torch.as_tensor(target)
-        y_all = torch.as_tensor(label, dtype=torch.float32)
+        listened = label.astype(np.float32)
 
-        def loss_of(rows: npt.NDArray[np.int64]) -> torch.Tensor:
-            index = torch.as_tensor(rows)
-            contexts, targets = c_all[index], t_all[index]
-            randoms = torch.as_tensor(rng.integers(n, size=(len(rows), self.negatives))) if self.negatives else None
+        def pairs_of(rows: IntArray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            return torch.as_tensor(context[rows]), torch.as_tensor(target[rows]), torch.as_tensor(listened[rows])
+
+        def loss_of(contexts: torch.Tensor, targets: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+            size = len(contexts)
+            randoms = torch.as_tensor(rng.integers(n, size=(size, self.negatives))) if self.negatives else None
             context_vectors, target_vectors, negative_vectors = self._vectors(contexts, targets, randoms)
             prediction = (context_vectors * target_vectors).sum(-1)
-            loss: torch.Tensor = ((prediction - y_all[index]) ** 2).mean()
+            loss: torch.Tensor = ((prediction - times) ** 2).mean()
             if negative_vectors is not None:
                 negative = (context_vectors[:, None, :] * negative_vectors).sum(-1)
                 loss = loss + self.negatives * (negative**2).mean()
@@ -216,15 +217,18 @@ class Contextual(OfflineModel):
         best, best_state, waited = float("inf"), self._state(), 0
         epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
         for epoch in range(epochs):
-            shuffled = rng.permutation(train)
-            for start in range(0, len(shuffled), self.batch_size):
-                loss = loss_of(shuffled[start : start + self.batch_size])
+            # the epoch's pairs gathered in their shuffled order at once: batches are then slices, not a
+            # gather of scattered rows each
+            contexts, targets, times = pairs_of(rng.permutation(train))
+            for start in range(0, len(contexts), self.batch_size):
+                batch = slice(start, start + self.batch_size)
+                loss = loss_of(contexts[batch], targets[batch], times[batch])
                 optimiser.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 with rows.dense() if rows is not None else nullcontext():
                     optimiser.step()
             with torch.no_grad():
-                val = float(loss_of(valid)) if len(valid) else float(loss.detach())
+                val = float(loss_of(*pairs_of(valid))) if len(valid) else float(loss.detach())
             logger.debug("Contextual epoch %d: val MSE %.5f", epoch + 1, val)
             self._report(epoch + 1, epochs)
             if self.fixed_epochs is not None:
@@ -267,8 +271,11 @@ class Contextual(OfflineModel):
         parts = [contexts, targets] + ([randoms.reshape(-1)] if randoms is not None else [])
         vectors = self.context_tower(torch.cat(parts))
         size = len(contexts)
-        negatives = vectors[2 * size:].reshape(size, -1, vectors.shape[1]) if randoms is not None else None
-        return vectors[:size], vectors[size:2 * size], negatives
+        # split, not slices: its backward pass concatenates the three gradients instead of summing three
+        # zero-filled copies of the whole batch's
+        context_vectors, target_vectors, negative_rows = torch.split(vectors, [size, size, len(vectors) - 2 * size])
+        negatives = negative_rows.reshape(size, -1, vectors.shape[1]) if randoms is not None else None
+        return context_vectors, target_vectors, negatives
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return copy.deepcopy(self.context_tower.state_dict()), copy.deepcopy(self.target_tower.state_dict())
