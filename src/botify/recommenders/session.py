@@ -77,6 +77,7 @@ class SessionRecommender(StatefulRecommender):
         exported = dssm.arrays.get("item_neighbours")
         self._neighbours = exported if exported is not None and exported.shape[1] >= neighbours else None
         self._artist_of = catalog.artist_id.astype(np.int64)
+        self._n_artists = catalog.n_artists
 
     @override
     def parameters(self) -> dict[str, Any]:
@@ -120,7 +121,6 @@ class SessionRecommender(StatefulRecommender):
         candidates = candidates[unplayed]
         anchor = np.asarray(memory.times, dtype=np.float32) @ self._vectors[played]
         norm = float(np.sqrt(anchor.dot(anchor))) or 1.0  # np.linalg.norm's own formula, without its overhead
-        # A session's few played artists against each candidate's: no per-artist count over the whole catalog.
-        repeats = (self._artist_of[candidates][:, None] == self._artist_of[played]).sum(axis=1)
+        repeats = np.bincount(self._artist_of[played], minlength=self._n_artists)[self._artist_of[candidates]]
         scores = np.einsum("ij,j->i", self._vectors[candidates], anchor) / norm - self.artist_penalty * repeats
         return int(candidates[int(np.argmax(scores))])
