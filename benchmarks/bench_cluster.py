@@ -12,7 +12,8 @@ connections measured too. The report arms run a third time with the replicas wai
 (``calls=blocking``, the path before awaited calls), so the two are compared in the same run, and a fourth time with
 their state on a 3-master Redis Cluster, beside one Redis. Last, the CPU a client spends per counters call: ours on
 one Redis and on the cluster, and redis-py's (maintained) cluster clients, to show why the store keeps its own RESP
-client. Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
+client; and the app alone, its requests answered in-process without a server, the floor under any front end.
+Needs ``wrk``, ``nginx`` and ``redis-server`` (Debian packages).
 """
 
 from __future__ import annotations
@@ -140,6 +141,52 @@ def _cluster(world_dir: Path, tmp: Path, name: str, plan: Path | None, artifacts
         cluster.down()
 
 
+def app_alone(world_dir: Path, plan: Path | None, artifacts: Path | None, log_dir: Path,
+              requests: int = 100_000) -> float:
+    """CPU µs per request of the app by itself: wrk's requests handed to ``BotifyApp.answer`` in this process.
+
+    No server, no socket, no system call but the log's writes (a turn's lines, 64 requests, in one write): what
+    any front end adds comes on top of this.
+    """
+    import time
+
+    from botify.service.server import ServeOptions, build_app
+
+    app = build_app(ServeOptions(world_dir, config=plan, artifacts=artifacts, log_dir=log_dir))
+    app.started()
+    app.hold_log()
+
+    def answer(counter: int) -> None:  # the request the Lua script sends as its counter-th
+        user, step = counter % 10000, (counter // 10000) % 8
+        body = b'{"track": %d, "time": 0.5}' % (counter * 7919 % 50000)
+        scope = {"type": "http", "method": "POST", "path": f"{'/last/' if step == 7 else '/next/'}{user}",
+                 "headers": [(b"content-type", b"application/json"), (b"x-request-id", b"bench-%d" % counter)],
+                 "botify.arm": ""}
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        started = time.perf_counter()
+        handler = app.answer(scope, receive, started)
+        try:
+            handler.send(None)  # the in-process store never awaits
+        except StopIteration as done:
+            app.observe(scope, done.value[0], started)
+        else:
+            raise AssertionError("the app awaited with an in-process store")
+
+    warm_up = 20_000
+    for counter in range(warm_up):
+        answer(counter)
+    started = time.process_time()
+    for counter in range(warm_up, warm_up + requests):
+        answer(counter)
+        if counter % 64 == 0:
+            app.flush_log()
+    app.flush_log()
+    return (time.process_time() - started) / requests * 1e6
+
+
 def run(world_dir: Path, seconds: int = 30) -> None:
     if not all(shutil.which(tool) for tool in ("wrk", "nginx", "redis-server")):
         print("skipped: needs wrk, nginx and redis-server (apt-get install -y wrk nginx redis-server)")
@@ -162,6 +209,8 @@ def run(world_dir: Path, seconds: int = 30) -> None:
         over_tcp = _cluster(world_dir, tmp, "report-redis-tcp", plan, artifacts, script, seconds, tcp=True)
         sharded = _cluster(world_dir, tmp, "report-redis-cluster", plan, artifacts, script, seconds, redis_shards=3)
         clients = client_cpu(tmp / "clients")
+        alone = {"calibration arms (stateless)": app_alone(world_dir, None, None, tmp / "alone-calibration"),
+                 "report arms (custom, session)": app_alone(world_dir, plan, artifacts, tmp / "alone-report")}
     print(f"{'setup':<52}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}"
           f"{'service':>9}{'nginx':>7}{'redis':>7}{'wrk':>6}  (CPU µs per request)")
     for plan_name, (baseline, loaded) in results.items():
@@ -192,6 +241,12 @@ def run(world_dir: Path, seconds: int = 30) -> None:
             p99 = (f"{new['p99_16_ms']:.2f} / {old['p99_16_ms']:.2f} ms" if "p99_16_ms" in new else "")
             print(f"{name:<62}{new['cpu_us_service']:>8.1f}{old['cpu_us_service']:>9.1f}"
                   f"{new['cpu_us_service'] / old['cpu_us_service']:>6.2f}x{new['rps'] / old['rps']:>11.2f}x{p99:>22}")
+    print("the app alone (BotifyApp.answer called in this process, no server or socket), CPU µs per request, against "
+          "half of uvicorn's direct replica:")
+    for plan_name, micros in alone.items():
+        half = on_uvicorn[plan_name][0]["cpu_us_service"] / 2
+        print(f"  {plan_name:<40}{micros:>7.1f} µs; half of uvicorn's {half:.1f} µs leaves {half - micros:+.1f} µs "
+              f"for any front end and the kernel")
     print()
     print("report arms (stateful), state on 1 Redis vs a 3-master Redis Cluster, same run (CPU µs per request):")
     print(f"{'state':<32}{'req/s':>8}{'p99 ms':>8}{'errors':>7}{'RTT/req':>8}{'service':>9}{'redis':>7}")

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_revision import checked_out
+from bench_revision import checked_out, compared_revision
 
 _REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BASE = "e4d6169"
@@ -46,13 +46,12 @@ def _demo(source: Path, work: Path) -> dict[str, object]:
             "artifacts": digest.hexdigest()[:12]}
 
 
-def run(world_dir: Path, base: str | None = None) -> None:
+def run(world_dir: Path) -> None:
     """``world_dir`` is unused: each demo generates its own world, as a first run does."""
-    base = base or os.environ.get("BOTIFY_BENCH_DEMO_BASE", DEFAULT_BASE)
-    rounds = int(os.environ.get("BOTIFY_BENCH_DEMO_ROUNDS", "1"))
-    if not shutil.which("git"):
-        print("skipped: needs git on PATH")
+    compared = compared_revision("DEMO", DEFAULT_BASE, 1)
+    if compared is None:
         return
+    base, rounds = compared
     with tempfile.TemporaryDirectory() as raw, checked_out(base) as tree:
         tmp = Path(raw)
         sources = {base: tree / "src", "working tree": _REPO / "src"}

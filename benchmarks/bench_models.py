@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_revision import checked_out
+from bench_revision import checked_out, compared_revision
 from botify.experiments import BUNDLED as DATA
 from botify.experiments import load_experiments
 from botify.sim.agents import InProcessAgent, InProcessLog
@@ -59,12 +59,11 @@ def _train(source: Path, name: str, world_dir: Path, logs: Path, out: Path) -> d
     return result
 
 
-def run(world_dir: Path, base: str | None = None, episodes: int = 200_000) -> None:
-    base = base or os.environ.get("BOTIFY_BENCH_MODELS_BASE", DEFAULT_BASE)
-    rounds = int(os.environ.get("BOTIFY_BENCH_MODELS_ROUNDS", "2"))
-    if not shutil.which("git"):
-        print("skipped: needs git on PATH")
+def run(world_dir: Path, episodes: int = 200_000) -> None:
+    compared = compared_revision("MODELS", DEFAULT_BASE, 2)
+    if compared is None:
         return
+    base, rounds = compared
     with tempfile.TemporaryDirectory() as raw, checked_out(base) as tree:
         tmp = Path(raw)
         plan = load_experiments(DATA / "exploration.yml")

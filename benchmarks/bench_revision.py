@@ -39,6 +39,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def compared_revision(name: str, default_base: str, default_rounds: int) -> tuple[str, int] | None:
+    """The revision and rounds a comparison runs (``BOTIFY_BENCH_<NAME>_BASE``, ``..._ROUNDS``); None without git."""
+    if not shutil.which("git"):
+        print("skipped: needs git on PATH")
+        return None
+    return (os.environ.get(f"BOTIFY_BENCH_{name}_BASE", default_base),
+            int(os.environ.get(f"BOTIFY_BENCH_{name}_ROUNDS", str(default_rounds))))
+
+
 @contextmanager
 def checked_out(revision: str) -> Iterator[Path]:
     """A temporary git worktree of ``revision`` (its ``src`` goes on ``PYTHONPATH``), removed afterwards."""
