@@ -203,16 +203,39 @@ class Contextual(OfflineModel):
         def pairs_of(rows: IntArray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
             return torch.as_tensor(context[rows]), torch.as_tensor(target[rows]), torch.as_tensor(listened[rows])
 
-        def loss_of(contexts: torch.Tensor, targets: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-            size = len(contexts)
-            randoms = torch.as_tensor(rng.integers(n, size=(size, self.negatives))) if self.negatives else None
+        def randoms_for(size: int) -> torch.Tensor | None:
+            return torch.as_tensor(rng.integers(n, size=(size, self.negatives))) if self.negatives else None
+
+        def scores(contexts: torch.Tensor, targets: torch.Tensor,
+                   randoms: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Each pair's score, and its context's score with each random target."""
             context_vectors, target_vectors, negative_vectors = self._vectors(contexts, targets, randoms)
             prediction = (context_vectors * target_vectors).sum(-1)
+            if negative_vectors is None:
+                return prediction, None
+            return prediction, (context_vectors[:, None, :] * negative_vectors).sum(-1)
+
+        def loss_of(prediction: torch.Tensor, negative: torch.Tensor | None, times: torch.Tensor) -> torch.Tensor:
             loss: torch.Tensor = ((prediction - times) ** 2).mean()
-            if negative_vectors is not None:
-                negative = (context_vectors[:, None, :] * negative_vectors).sum(-1)
+            if negative is not None:
                 loss = loss + self.negatives * (negative**2).mean()
             return loss
+
+        @torch.no_grad()
+        def validation_loss() -> float:
+            """The loss over the held-out pairs, in one draw of their random targets.
+
+            Their scores are computed a batch at a time (each row's are the same bits as in one pass, and a batch's
+            vectors stay in cache), then reduced as one.
+            """
+            contexts, targets, times = pairs_of(valid)
+            randoms = randoms_for(len(valid))
+            parts = [scores(contexts[batch], targets[batch], None if randoms is None else randoms[batch])
+                     for batch in (slice(start, start + self.batch_size)
+                                   for start in range(0, len(valid), self.batch_size))]
+            negatives = [negative for _, negative in parts if negative is not None]
+            return float(loss_of(torch.cat([prediction for prediction, _ in parts]),
+                                 torch.cat(negatives) if negatives else None, times))
 
         best, best_state, waited = float("inf"), self._state(), 0
         epochs = self.fixed_epochs if self.fixed_epochs is not None else self.epochs
@@ -222,13 +245,13 @@ class Contextual(OfflineModel):
             contexts, targets, times = pairs_of(rng.permutation(train))
             for start in range(0, len(contexts), self.batch_size):
                 batch = slice(start, start + self.batch_size)
-                loss = loss_of(contexts[batch], targets[batch], times[batch])
+                loss = loss_of(*scores(contexts[batch], targets[batch], randoms_for(len(times[batch]))),
+                               times[batch])
                 optimiser.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 with rows.dense() if rows is not None else nullcontext():
                     optimiser.step()
-            with torch.no_grad():
-                val = float(loss_of(*pairs_of(valid))) if len(valid) else float(loss.detach())
+            val = validation_loss() if len(valid) else float(loss.detach())
             logger.debug("Contextual epoch %d: val MSE %.5f", epoch + 1, val)
             self._report(epoch + 1, epochs)
             if self.fixed_epochs is not None:
