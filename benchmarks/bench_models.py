@@ -12,6 +12,7 @@ arrays (their content hash).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -49,8 +50,6 @@ print(json.dumps({"seconds": seconds, "recall": result.metrics.recall, "arrays":
 
 
 def _train(source: Path, name: str, world_dir: Path, logs: Path, out: Path) -> dict[str, float | str]:
-    import json
-
     shutil.rmtree(out, ignore_errors=True)
     output = subprocess.run([sys.executable, "-c", _TRAIN, name, str(world_dir), str(logs), str(out)], check=True,
                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(source)}).stdout
